@@ -1,0 +1,55 @@
+package domain
+
+// Status is an order's lifecycle status.
+type Status string
+
+// Order statuses. Completed, Failed and Cancelled are final.
+const (
+	StatusPending   Status = "pending"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+	StatusCancelled Status = "cancelled"
+)
+
+// Final reports whether no further change can happen to an order in s.
+func (s Status) Final() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusCancelled
+}
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	return s == StatusPending || s.Final()
+}
+
+// FailureReason says why an order failed or was cancelled.
+type FailureReason string
+
+// Failure reasons.
+const (
+	ReasonOutOfStock          FailureReason = "out_of_stock"
+	ReasonPaymentDeclined     FailureReason = "payment_declined"
+	ReasonShippingUnavailable FailureReason = "shipping_unavailable"
+	ReasonCancelled           FailureReason = "cancelled"
+)
+
+// StepName names a step of the order saga.
+type StepName string
+
+// The saga's steps, in the order they run.
+const (
+	StepInventory StepName = "inventory"
+	StepPayment   StepName = "payment"
+	StepShipping  StepName = "shipping"
+)
+
+// StepStatus is where one step of one order stands.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepPending     StepStatus = "pending"     // not run yet, or running
+	StepDone        StepStatus = "done"        // the step's action took effect
+	StepFailed      StepStatus = "failed"      // the step refused for a business reason
+	StepCompensated StepStatus = "compensated" // the step's effect was undone
+	StepSkipped     StepStatus = "skipped"     // the step never ran: the order ended before it
+)
