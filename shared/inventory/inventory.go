@@ -55,7 +55,10 @@ type Reservation struct {
 	Status     ReservationStatus
 	Items      []domain.PricedItem // priced lines; empty when rejected or a tombstone
 	TotalCents domain.Cents
-	UpdatedAt  time.Time
+	// Tombstone is true when a Release found no reservation to undo and
+	// recorded its own: nothing was ever held for the order.
+	Tombstone bool
+	UpdatedAt time.Time
 }
 
 // Err returns the business outcome of a Reserve as an error: nil when the

@@ -50,7 +50,10 @@ type Payment struct {
 	CustomerID  string
 	AmountCents domain.Cents
 	Status      PaymentStatus
-	UpdatedAt   time.Time
+	// Tombstone is true when a Refund found no charge to undo and recorded
+	// its own: nothing was ever charged for the order.
+	Tombstone bool
+	UpdatedAt time.Time
 }
 
 // Err returns the business outcome of a Charge as an error: nil when

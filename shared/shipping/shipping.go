@@ -36,7 +36,10 @@ type Shipment struct {
 	Country        string
 	TrackingNumber string // set when created
 	Status         ShipmentStatus
-	UpdatedAt      time.Time
+	// Tombstone is true when a Cancel found no shipment to undo and recorded
+	// its own: nothing was ever shipped for the order.
+	Tombstone bool
+	UpdatedAt time.Time
 }
 
 // Err returns the business outcome of a Ship as an error: nil when created,

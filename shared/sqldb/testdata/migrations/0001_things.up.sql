@@ -1,0 +1,5 @@
+CREATE TABLE things (
+    id BIGINT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    qty BIGINT NOT NULL CHECK (qty >= 0)
+);
