@@ -294,11 +294,11 @@ func (o *Order) MarkStep(name StepName, to StepStatus, at time.Time) error {
 		if st.Status == to {
 			return nil
 		}
-		if !slices.Contains(stepMoves[st.Status], to) {
-			return fmt.Errorf("order %s: step %s cannot move from %s to %s", o.s.OrderID, name, st.Status, to)
-		}
 		if o.s.Status.Final() && to != StepCompensated {
 			return o.checkOpen()
+		}
+		if !slices.Contains(stepMoves[st.Status], to) {
+			return fmt.Errorf("order %s: step %s cannot move from %s to %s", o.s.OrderID, name, st.Status, to)
 		}
 		o.s.Steps[i].Status = to
 		o.s.Steps[i].At = at.UTC()

@@ -1,0 +1,300 @@
+package domain_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/errs"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func validRequest() domain.PlaceOrder {
+	return domain.PlaceOrder{
+		OrderID:    "o-1",
+		CustomerID: "c-1",
+		Items:      []domain.Item{{SKU: "mug", Quantity: 2}, {SKU: "tee", Quantity: 1}},
+		ShipTo:     domain.Address{Name: "Ada", Line1: "1 Main St", City: "Berlin", PostalCode: "10115", Country: "DE"},
+	}
+}
+
+func newOrder(t *testing.T) *domain.Order {
+	t.Helper()
+	o, err := domain.NewOrder(validRequest(), t0)
+	if err != nil {
+		t.Fatalf("NewOrder: %v", err)
+	}
+	return o
+}
+
+func fieldsOf(t *testing.T, err error) []string {
+	t.Helper()
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Code != errs.Invalid {
+		t.Fatalf("error %v is not an errs.Invalid", err)
+	}
+	var names []string
+	for _, f := range e.Fields {
+		names = append(names, f.Field)
+	}
+	return names
+}
+
+func TestValidate_ReportsEveryBadFieldByItsAPIName(t *testing.T) {
+	many := make([]domain.Item, 51)
+	for i := range many {
+		many[i] = domain.Item{SKU: fmt.Sprintf("s%d", i), Quantity: 1}
+	}
+	cases := []struct {
+		name   string
+		mutate func(*domain.PlaceOrder)
+		want   []string
+	}{
+		{"bad order id", func(p *domain.PlaceOrder) { p.OrderID = "has space" }, []string{"order_id"}},
+		{"long order id", func(p *domain.PlaceOrder) { p.OrderID = strings.Repeat("a", 65) }, []string{"order_id"}},
+		{"empty customer", func(p *domain.PlaceOrder) { p.CustomerID = "" }, []string{"customer_id"}},
+		{"no items", func(p *domain.PlaceOrder) { p.Items = nil }, []string{"items"}},
+		{"51 items", func(p *domain.PlaceOrder) { p.Items = many }, []string{"items"}},
+		{"zero quantity", func(p *domain.PlaceOrder) { p.Items[0].Quantity = 0 }, []string{"items[0].quantity"}},
+		{"negative quantity", func(p *domain.PlaceOrder) { p.Items[1].Quantity = -5 }, []string{"items[1].quantity"}},
+		{"huge quantity", func(p *domain.PlaceOrder) { p.Items[0].Quantity = 1001 }, []string{"items[0].quantity"}},
+		{"duplicate sku", func(p *domain.PlaceOrder) { p.Items[1].SKU = "mug" }, []string{"items[1].sku"}},
+		{"bad sku", func(p *domain.PlaceOrder) { p.Items[0].SKU = "m/g" }, []string{"items[0].sku"}},
+		{"lower-case country", func(p *domain.PlaceOrder) { p.ShipTo.Country = "de" }, []string{"ship_to.country"}},
+		{"unassigned country", func(p *domain.PlaceOrder) { p.ShipTo.Country = "XX" }, []string{"ship_to.country"}},
+		{"blank address", func(p *domain.PlaceOrder) { p.ShipTo = domain.Address{Country: "DE"} },
+			[]string{"ship_to.name", "ship_to.line1", "ship_to.city", "ship_to.postal_code"}},
+		{"several at once", func(p *domain.PlaceOrder) { p.CustomerID = ""; p.Items[0].Quantity = 0 },
+			[]string{"customer_id", "items[0].quantity"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := validRequest()
+			c.mutate(&p)
+			got := fieldsOf(t, p.Validate())
+			if strings.Join(got, ",") != strings.Join(c.want, ",") {
+				t.Fatalf("fields = %v, want %v", got, c.want)
+			}
+			if _, err := domain.NewOrder(p, t0); err == nil {
+				t.Fatal("NewOrder accepted an invalid request")
+			}
+		})
+	}
+	if err := validRequest().Validate(); err != nil {
+		t.Fatalf("valid request refused: %v", err)
+	}
+}
+
+func TestFingerprint_IgnoresItemOrderButNotContent(t *testing.T) {
+	a := validRequest()
+	b := validRequest()
+	b.Items[0], b.Items[1] = b.Items[1], b.Items[0]
+	b.OrderID = "other-id"
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Fatal("reordered items (and another order id) changed the fingerprint")
+	}
+	c := validRequest()
+	c.Items[0].Quantity = 3
+	if a.Fingerprint() == c.Fingerprint() {
+		t.Fatal("another quantity kept the fingerprint")
+	}
+	d := validRequest()
+	d.ShipTo.City = "Paris"
+	if a.Fingerprint() == d.Fingerprint() {
+		t.Fatal("another address kept the fingerprint")
+	}
+}
+
+func TestNewOrder_StartsPendingWithEveryStepPending(t *testing.T) {
+	o := newOrder(t)
+	s := o.State()
+	if s.Status != domain.StatusPending || s.TotalCents != nil || s.Prices != nil {
+		t.Fatalf("new order state = %+v", s)
+	}
+	if len(s.Steps) != 3 {
+		t.Fatalf("steps = %v, want 3", s.Steps)
+	}
+	for i, name := range []domain.StepName{domain.StepInventory, domain.StepPayment, domain.StepShipping} {
+		if s.Steps[i].Step != name || s.Steps[i].Status != domain.StepPending {
+			t.Fatalf("step %d = %+v, want %s pending", i, s.Steps[i], name)
+		}
+	}
+}
+
+func TestSetPrices_TotalsLinesAndRefusesOverflow(t *testing.T) {
+	o := newOrder(t)
+	err := o.SetPrices([]domain.PricedItem{{SKU: "mug", Quantity: 2, PriceCents: 1250}, {SKU: "tee", Quantity: 1, PriceCents: 999}}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *o.State().TotalCents; got != 3499 {
+		t.Fatalf("total = %d, want 3499", got)
+	}
+	err = o.SetPrices([]domain.PricedItem{{SKU: "mug", Quantity: 1000, PriceCents: domain.Cents(1) << 60}}, t0)
+	if !errors.Is(err, domain.ErrOverflow) {
+		t.Fatalf("overflowing price: err = %v, want ErrOverflow", err)
+	}
+}
+
+func TestMarkStep_MovesOnlyForwardAndRepeatsHarmlessly(t *testing.T) {
+	o := newOrder(t)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(o.MarkStep(domain.StepInventory, domain.StepDone, t0))
+	must(o.MarkStep(domain.StepInventory, domain.StepDone, t0.Add(time.Second))) // replay
+	if err := o.MarkStep(domain.StepInventory, domain.StepPending, t0); err == nil {
+		t.Fatal("done → pending was accepted")
+	}
+	if err := o.MarkStep(domain.StepInventory, domain.StepFailed, t0); err == nil {
+		t.Fatal("done → failed was accepted")
+	}
+	must(o.MarkStep(domain.StepInventory, domain.StepCompensated, t0))
+	if err := o.MarkStep("warehouse", domain.StepDone, t0); err == nil {
+		t.Fatal("unknown step accepted")
+	}
+	st, _ := o.Step(domain.StepInventory)
+	if st.Status != domain.StepCompensated {
+		t.Fatalf("inventory step = %s, want compensated", st.Status)
+	}
+}
+
+func TestFail_SkipsStepsThatNeverRanAndFreezesTheOrder(t *testing.T) {
+	o := newOrder(t)
+	_ = o.MarkStep(domain.StepInventory, domain.StepDone, t0)
+	_ = o.MarkStep(domain.StepPayment, domain.StepFailed, t0)
+	if err := o.Fail(domain.ReasonPaymentDeclined, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	s := o.State()
+	if s.Status != domain.StatusFailed || s.FailureReason != domain.ReasonPaymentDeclined {
+		t.Fatalf("state = %s/%s", s.Status, s.FailureReason)
+	}
+	if st, _ := o.Step(domain.StepShipping); st.Status != domain.StepSkipped {
+		t.Fatalf("shipping = %s, want skipped", st.Status)
+	}
+	// The compensation of a done step may finish after the status is decided.
+	if err := o.MarkStep(domain.StepInventory, domain.StepCompensated, t0); err != nil {
+		t.Fatalf("compensating after fail: %v", err)
+	}
+	if err := o.Fail(domain.ReasonPaymentDeclined, t0); err != nil {
+		t.Fatalf("repeated Fail: %v", err)
+	}
+	for name, err := range map[string]error{
+		"complete": o.Complete("T1", t0),
+		"cancel":   o.Cancel(t0),
+		"reprice":  o.SetPrices(nil, t0),
+		"request":  o.RequestCancel(t0),
+		"step":     o.MarkStep(domain.StepShipping, domain.StepDone, t0),
+	} {
+		if !errs.Is(err, errs.Conflict) {
+			t.Errorf("%s on a failed order: err = %v, want conflict", name, err)
+		}
+	}
+}
+
+func TestRequestCancel_BlocksCompletionAndIsIdempotent(t *testing.T) {
+	o := newOrder(t)
+	if err := o.RequestCancel(t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.RequestCancel(t0); err != nil {
+		t.Fatalf("second request: %v", err)
+	}
+	if !o.CancelRequested() {
+		t.Fatal("cancel not recorded")
+	}
+	if err := o.Complete("T1", t0); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("complete after cancel request: err = %v, want conflict", err)
+	}
+	if err := o.Cancel(t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.RequestCancel(t0); err != nil {
+		t.Fatalf("request on a cancelled order: %v", err)
+	}
+	if s := o.State(); s.Status != domain.StatusCancelled || s.FailureReason != domain.ReasonCancelled {
+		t.Fatalf("state = %s/%s", s.Status, s.FailureReason)
+	}
+}
+
+func TestComplete_SetsTrackingOnceAndRefusesCancelAfterwards(t *testing.T) {
+	o := newOrder(t)
+	if err := o.Complete("", t0); err == nil {
+		t.Fatal("empty tracking number accepted")
+	}
+	if err := o.Complete("T1", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Complete("T1", t0); err != nil {
+		t.Fatalf("repeated complete: %v", err)
+	}
+	if err := o.RequestCancel(t0); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("cancel of completed: err = %v, want conflict", err)
+	}
+}
+
+func TestRestore_RoundTripsStateAndRejectsIncoherentState(t *testing.T) {
+	o := newOrder(t)
+	_ = o.SetPrices([]domain.PricedItem{{SKU: "mug", Quantity: 2, PriceCents: 5}}, t0)
+	s := o.State()
+	r, err := domain.Restore(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID() != o.ID() || *r.State().TotalCents != 10 || r.Request().Fingerprint() != o.Request().Fingerprint() {
+		t.Fatalf("restored %+v from %+v", r.State(), s)
+	}
+	// The copy is independent of the original.
+	s.Steps[0].Status = domain.StepDone
+	if st, _ := o.Step(domain.StepInventory); st.Status != domain.StepPending {
+		t.Fatal("State() shares its steps with the order")
+	}
+	bad := o.State()
+	bad.Status = "lost"
+	if _, err := domain.Restore(bad); err == nil {
+		t.Fatal("unknown status restored")
+	}
+}
+
+func TestCents_AddAndMulRefuseOverflow(t *testing.T) {
+	if _, err := domain.Cents(1 << 62).Mul(4); !errors.Is(err, domain.ErrOverflow) {
+		t.Fatalf("Mul overflow err = %v", err)
+	}
+	if _, err := domain.Cents(1<<63 - 1).Add(1); !errors.Is(err, domain.ErrOverflow) {
+		t.Fatalf("Add overflow err = %v", err)
+	}
+	if v, err := domain.Cents(1250).Mul(3); err != nil || v != 3750 {
+		t.Fatalf("1250*3 = %d, %v", v, err)
+	}
+}
+
+func TestValidCountry(t *testing.T) {
+	for _, c := range []string{"DE", "US", "AQ", "JP", "ZW"} {
+		if !domain.ValidCountry(c) {
+			t.Errorf("%s refused", c)
+		}
+	}
+	for _, c := range []string{"", "D", "de", "DEU", "XX", "D E", "AD AE"} {
+		if domain.ValidCountry(c) {
+			t.Errorf("%q accepted", c)
+		}
+	}
+}
+
+func TestReasonOf_MapsBusinessSentinels(t *testing.T) {
+	wrapped := fmt.Errorf("reserving: %w", domain.ErrOutOfStock)
+	if r, ok := domain.ReasonOf(wrapped); !ok || r != domain.ReasonOutOfStock {
+		t.Fatalf("ReasonOf(out of stock) = %q %v", r, ok)
+	}
+	if _, ok := domain.ReasonOf(errors.New("timeout")); ok {
+		t.Fatal("a fault was taken for a business failure")
+	}
+}
