@@ -1,0 +1,169 @@
+package httpapi
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// openAPIDoc is the part of openapi.yaml the tests compare with the code.
+type openAPIDoc struct {
+	OpenAPI string `yaml:"openapi"`
+	Info    struct {
+		Description string `yaml:"description"`
+	} `yaml:"info"`
+	Paths      map[string]map[string]yaml.Node `yaml:"paths"`
+	Components struct {
+		Schemas map[string]struct {
+			Required   []string             `yaml:"required"`
+			Properties map[string]yaml.Node `yaml:"properties"`
+		} `yaml:"schemas"`
+	} `yaml:"components"`
+}
+
+func loadOpenAPI(tb testing.TB) openAPIDoc {
+	tb.Helper()
+	var doc openAPIDoc
+	if err := yaml.Unmarshal(openapiYAML, &doc); err != nil {
+		tb.Fatalf("parsing openapi.yaml: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		tb.Fatalf("openapi version %q", doc.OpenAPI)
+	}
+	return doc
+}
+
+// operation is the part of an operation the tests read.
+type operation struct {
+	Responses map[string]struct {
+		Ref     string `yaml:"$ref"`
+		Content map[string]struct {
+			Schema struct {
+				Ref string `yaml:"$ref"`
+			} `yaml:"schema"`
+		} `yaml:"content"`
+	} `yaml:"responses"`
+}
+
+func TestOpenAPI_DocumentsExactlyTheServedRoutes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	var documented []string
+	for path, item := range doc.Paths {
+		for method, node := range item {
+			if method == "parameters" {
+				continue
+			}
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+			var op operation
+			if err := node.Decode(&op); err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			if len(op.Responses) == 0 {
+				t.Errorf("%s %s documents no response", method, path)
+			}
+			for status, r := range op.Responses {
+				if status >= "400" && r.Ref == "" && r.Content["application/problem+json"].Schema.Ref != "#/components/schemas/Problem" {
+					t.Errorf("%s %s: response %s is not a problem document", method, path, status)
+				}
+			}
+		}
+	}
+	var served []string
+	for _, r := range newRouter(Deps{}).Routes() {
+		segs := strings.Split(r.Path, "/")
+		for i, s := range segs {
+			if name, ok := strings.CutPrefix(s, ":"); ok {
+				segs[i] = "{" + name + "}"
+			}
+		}
+		served = append(served, r.Method+" "+strings.Join(segs, "/"))
+	}
+	slices.Sort(documented)
+	slices.Sort(served)
+	if !slices.Equal(documented, served) {
+		t.Fatalf("documented routes\n%s\nserved routes\n%s", strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	}
+}
+
+func TestOpenAPI_SchemasMatchTheJSONShapes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	responses := map[string]any{
+		"Problem": problem{}, "FieldError": fieldErrorJSON{}, "Status": statusJSON{}, "Check": checkJSON{},
+		"Product": productJSON{}, "ProductList": productsJSON{}, "Customer": customerJSON{},
+		"Order": orderJSON{}, "OrderItem": orderItemJSON{}, "Step": stepJSON{}, "OrderList": ordersJSON{},
+		"Address": addressJSON{}, "FaultSetting": faultJSON{},
+	}
+	requests := map[string]any{
+		"PlaceOrderRequest": placeOrderRequest{}, "OrderItemRequest": itemRequest{},
+		"ProductInput": productRequest{}, "CustomerInput": customerRequest{},
+	}
+	for name, v := range mergeMaps(responses, requests) {
+		s, ok := doc.Components.Schemas[name]
+		if !ok {
+			t.Errorf("schema %s is missing", name)
+			continue
+		}
+		fields, always := jsonMembers(reflect.TypeOf(v))
+		if got := slices.Sorted(maps.Keys(s.Properties)); !slices.Equal(got, fields) {
+			t.Errorf("schema %s has properties %q; the JSON has %q", name, got, fields)
+		}
+		if _, isResponse := responses[name]; isResponse && name != "Address" && name != "FaultSetting" {
+			if got := slices.Sorted(slices.Values(s.Required)); !slices.Equal(got, always) {
+				t.Errorf("schema %s requires %q; the JSON always has %q", name, got, always)
+			}
+		}
+	}
+}
+
+func TestOpenAPI_ListsEveryProblemType(t *testing.T) {
+	doc := loadOpenAPI(t)
+	node := doc.Components.Schemas["Problem"].Properties["type"]
+	var typ struct {
+		Enum []string `yaml:"enum"`
+	}
+	if err := node.Decode(&typ); err != nil {
+		t.Fatal(err)
+	}
+	enum := typ.Enum
+	all := []problemType{typeValidation, typeNotFound, typeMethodNotAllowed, typeConflict, typeTooLarge,
+		typeUnsupportedMedia, typeInternal, typeUnavailable, typeNotReady}
+	var want []string
+	for _, p := range all {
+		want = append(want, string(p))
+		if !strings.Contains(doc.Info.Description, string(p)) {
+			t.Errorf("the description does not explain %s", p)
+		}
+	}
+	slices.Sort(enum)
+	slices.Sort(want)
+	if !slices.Equal(enum, want) {
+		t.Fatalf("Problem.type enum %q, want %q", enum, want)
+	}
+}
+
+// jsonMembers returns a struct's JSON member names, and those never omitted.
+func jsonMembers(t reflect.Type) (all, always []string) {
+	for f := range t.Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		all = append(all, name)
+		if !strings.Contains(opts, "omitempty") {
+			always = append(always, name)
+		}
+	}
+	slices.Sort(all)
+	slices.Sort(always)
+	return all, always
+}
+
+func mergeMaps(a, b map[string]any) map[string]any {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
