@@ -84,10 +84,7 @@ func (in *Injector) Inject(ctx context.Context, op string) error {
 	if in == nil {
 		return nil
 	}
-	in.mu.Lock()
-	s := in.setting
-	fail := s.ErrorRate > 0 && in.rnd.Float64() < s.ErrorRate
-	in.mu.Unlock()
+	s, fail := in.roll()
 	if s.Latency > 0 {
 		t := time.NewTimer(s.Latency)
 		select {
@@ -105,3 +102,24 @@ func (in *Injector) Inject(ctx context.Context, op string) error {
 
 // Set is the injectors of a stack's three services, keyed by service name.
 type Set map[string]*Injector
+
+// InjectLostReply fails at the configured rate without adding latency. A
+// service calls it after its work committed, to simulate a reply lost on the
+// way back: the effect happened but the caller sees a transient failure and
+// retries, which the operation's idempotency must absorb.
+func (in *Injector) InjectLostReply(ctx context.Context, op string) error {
+	if in == nil {
+		return nil
+	}
+	if _, fail := in.roll(); fail {
+		return errs.Wrap(errs.Unavailable, fmt.Errorf("%s %s: reply lost: %w", in.service, op, ErrInjected), in.service+" is unavailable")
+	}
+	return nil
+}
+
+// roll returns the current setting and whether this call fails.
+func (in *Injector) roll() (Setting, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.setting, in.setting.ErrorRate > 0 && in.rnd.Float64() < in.setting.ErrorRate
+}

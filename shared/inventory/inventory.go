@@ -6,19 +6,27 @@
 // Commit the completion. Every operation is idempotent by order id and safe
 // in any order of arrival: a Release before its Reserve leaves a tombstone,
 // and the late Reserve becomes a no-op reporting domain.ErrCompensated.
+//
+// Stock moves with conditional updates (available never drops below zero,
+// whatever the concurrency), touching products in sku order so concurrent
+// orders cannot deadlock.
+//
+// Fault injection: every saga operation (Reserve, Release, Commit and their
+// Tx forms) first asks the fault injector, which may add latency or fail the
+// call with an errs.Unavailable error before anything changed. The forms
+// that run their own transaction ask it a second time after the commit: a
+// failure then stands for a lost reply (the effect happened, the caller sees
+// errs.Unavailable and retries), which idempotency by order id absorbs.
 package inventory
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
-
-var errUnimplemented = errors.New("unimplemented")
 
 // Product is a product of the catalog with its stock.
 type Product struct {
@@ -64,7 +72,17 @@ type Reservation struct {
 // Err returns the business outcome of a Reserve as an error: nil when the
 // units are held (or committed), an error wrapping domain.ErrOutOfStock when
 // rejected, and one wrapping domain.ErrCompensated when released.
-func (r Reservation) Err() error { return errUnimplemented }
+func (r Reservation) Err() error {
+	switch r.Status {
+	case Reserved, Committed:
+		return nil
+	case Rejected:
+		return fmt.Errorf("reserving order %s: %w", r.OrderID, domain.ErrOutOfStock)
+	case Released:
+		return fmt.Errorf("reserving order %s: its reservation was released: %w", r.OrderID, domain.ErrCompensated)
+	}
+	return fmt.Errorf("reserving order %s: unknown reservation status %q", r.OrderID, r.Status)
+}
 
 // Service is the inventory service.
 type Service struct {
@@ -73,75 +91,8 @@ type Service struct {
 	now    func() time.Time
 }
 
-// Migrations returns the inventory database's migrations.
-func Migrations() sqldb.Migrations { return sqldb.Migrations{} }
-
 // New returns the inventory service on db (already migrated). faults may be
 // nil; now is the clock.
 func New(db *sqldb.DB, f *faults.Injector, now func() time.Time) *Service {
 	return &Service{db: db, faults: f, now: now}
-}
-
-// SetProduct creates or replaces a product and sets its on-hand stock.
-// Errors: errs.Invalid for a bad sku, name, price or stock; errs.Conflict
-// when the stock is below what orders have reserved.
-func (s *Service) SetProduct(ctx context.Context, in ProductInput) (Product, error) {
-	return Product{}, errUnimplemented
-}
-
-// Product returns one product. Errors: errs.NotFound.
-func (s *Service) Product(ctx context.Context, sku string) (Product, error) {
-	return Product{}, errUnimplemented
-}
-
-// Products returns every product, by sku.
-func (s *Service) Products(ctx context.Context) ([]Product, error) {
-	return nil, errUnimplemented
-}
-
-// Reserve holds every item of the order or none, pricing it from the
-// catalog, in its own transaction. See ReserveTx.
-func (s *Service) Reserve(ctx context.Context, orderID string, items []domain.Item) (Reservation, error) {
-	return Reservation{}, errUnimplemented
-}
-
-// ReserveTx is Reserve inside the caller's transaction. A refusal is not an
-// error: it is recorded (status Rejected) and returned, so the caller commits
-// it. The returned error is only for faults (injected, database), after which
-// the caller must roll back and may retry. A repeated call returns the
-// recorded outcome and changes nothing.
-func (s *Service) ReserveTx(ctx context.Context, tx *sqldb.Tx, orderID string, items []domain.Item) (Reservation, error) {
-	return Reservation{}, errUnimplemented
-}
-
-// Release returns the order's held units to available stock, in its own
-// transaction. See ReleaseTx.
-func (s *Service) Release(ctx context.Context, orderID string) (Reservation, error) {
-	return Reservation{}, errUnimplemented
-}
-
-// ReleaseTx is Release inside the caller's transaction. Releasing an order
-// with no reservation leaves a tombstone (status Released) so that a late
-// Reserve is a no-op; releasing twice, or a rejected order, changes nothing.
-// Releasing a committed order is an errs.Conflict.
-func (s *Service) ReleaseTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Reservation, error) {
-	return Reservation{}, errUnimplemented
-}
-
-// Commit removes the order's held units for good when the order completes,
-// in its own transaction. See CommitTx.
-func (s *Service) Commit(ctx context.Context, orderID string) (Reservation, error) {
-	return Reservation{}, errUnimplemented
-}
-
-// CommitTx is Commit inside the caller's transaction. Committing twice
-// changes nothing; committing an order that is not reserved is an
-// errs.Conflict.
-func (s *Service) CommitTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Reservation, error) {
-	return Reservation{}, errUnimplemented
-}
-
-// Reservation returns the order's reservation. Errors: errs.NotFound.
-func (s *Service) Reservation(ctx context.Context, orderID string) (Reservation, error) {
-	return Reservation{}, errUnimplemented
 }

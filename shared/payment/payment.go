@@ -6,19 +6,26 @@
 // Both are idempotent by order id and safe in any order of arrival: a Refund
 // before its Charge leaves a tombstone, and the late Charge becomes a no-op
 // reporting domain.ErrCompensated.
+//
+// Credit moves with a conditional update (it never drops below zero,
+// whatever the concurrency).
+//
+// Fault injection: every saga operation (Charge, Refund and their Tx forms)
+// first asks the fault injector, which may add latency or fail the call with
+// an errs.Unavailable error before anything changed. The forms that run
+// their own transaction ask it a second time after the commit: a failure
+// then stands for a lost reply (the effect happened, the caller sees
+// errs.Unavailable and retries), which idempotency by order id absorbs.
 package payment
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
-
-var errUnimplemented = errors.New("unimplemented")
 
 // Customer is a customer account.
 type Customer struct {
@@ -59,7 +66,17 @@ type Payment struct {
 // Err returns the business outcome of a Charge as an error: nil when
 // charged, an error wrapping domain.ErrPaymentDeclined when declined, and one
 // wrapping domain.ErrCompensated when refunded.
-func (p Payment) Err() error { return errUnimplemented }
+func (p Payment) Err() error {
+	switch p.Status {
+	case Charged:
+		return nil
+	case Declined:
+		return fmt.Errorf("charging order %s: %w", p.OrderID, domain.ErrPaymentDeclined)
+	case Refunded:
+		return fmt.Errorf("charging order %s: its payment was refunded: %w", p.OrderID, domain.ErrCompensated)
+	}
+	return fmt.Errorf("charging order %s: unknown payment status %q", p.OrderID, p.Status)
+}
 
 // Service is the payment service.
 type Service struct {
@@ -68,53 +85,8 @@ type Service struct {
 	now    func() time.Time
 }
 
-// Migrations returns the payment database's migrations.
-func Migrations() sqldb.Migrations { return sqldb.Migrations{} }
-
 // New returns the payment service on db (already migrated). faults may be
 // nil; now is the clock.
 func New(db *sqldb.DB, f *faults.Injector, now func() time.Time) *Service {
 	return &Service{db: db, faults: f, now: now}
-}
-
-// SetCustomer creates or replaces a customer and sets its spendable credit.
-// Errors: errs.Invalid for a bad id, name or credit.
-func (s *Service) SetCustomer(ctx context.Context, in CustomerInput) (Customer, error) {
-	return Customer{}, errUnimplemented
-}
-
-// Customer returns one customer. Errors: errs.NotFound.
-func (s *Service) Customer(ctx context.Context, id string) (Customer, error) {
-	return Customer{}, errUnimplemented
-}
-
-// Charge takes amount from the customer's credit for the order, in its own
-// transaction. See ChargeTx.
-func (s *Service) Charge(ctx context.Context, orderID, customerID string, amount domain.Cents) (Payment, error) {
-	return Payment{}, errUnimplemented
-}
-
-// ChargeTx is Charge inside the caller's transaction. A refusal is not an
-// error: it is recorded (status Declined) and returned. The returned error is
-// only for faults. A repeated call returns the recorded outcome and changes
-// nothing.
-func (s *Service) ChargeTx(ctx context.Context, tx *sqldb.Tx, orderID, customerID string, amount domain.Cents) (Payment, error) {
-	return Payment{}, errUnimplemented
-}
-
-// Refund gives the order's charge back, in its own transaction. See RefundTx.
-func (s *Service) Refund(ctx context.Context, orderID string) (Payment, error) {
-	return Payment{}, errUnimplemented
-}
-
-// RefundTx is Refund inside the caller's transaction. Refunding an order
-// with no payment leaves a tombstone (status Refunded) so that a late Charge
-// is a no-op; refunding twice, or a declined order, changes nothing.
-func (s *Service) RefundTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Payment, error) {
-	return Payment{}, errUnimplemented
-}
-
-// Payment returns the order's payment. Errors: errs.NotFound.
-func (s *Service) Payment(ctx context.Context, orderID string) (Payment, error) {
-	return Payment{}, errUnimplemented
 }

@@ -1,0 +1,70 @@
+package payment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/errs"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+)
+
+// querier is a database or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// paymentColumns are the columns scanPayment reads, in its order.
+const paymentColumns = `order_id, customer_id, amount_cents, status, tombstone, updated_at`
+
+func scanPayment(r *sql.Row) (Payment, error) {
+	var (
+		p       Payment
+		amount  int64
+		status  string
+		updated int64
+	)
+	if err := r.Scan(&p.OrderID, &p.CustomerID, &amount, &status, &p.Tombstone, &updated); err != nil {
+		return Payment{}, err
+	}
+	p.AmountCents = domain.Cents(amount)
+	p.Status = PaymentStatus(status)
+	p.UpdatedAt = time.UnixMicro(updated).UTC()
+	return p, nil
+}
+
+// insertPayment records p unless the order already has a record, and
+// reports whether it did. On PostgreSQL a concurrent insert of the same
+// order id makes it wait for that transaction's outcome.
+func insertPayment(ctx context.Context, tx *sqldb.Tx, p Payment) (bool, error) {
+	at := p.UpdatedAt.UnixMicro()
+	var id string
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO payments (order_id, customer_id, amount_cents, status, tombstone, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6)
+		ON CONFLICT (order_id) DO NOTHING
+		RETURNING order_id`,
+		p.OrderID, p.CustomerID, int64(p.AmountCents), string(p.Status), p.Tombstone, at).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("recording the payment: %w", err)
+	}
+	return true, nil
+}
+
+// loadPayment reads the order's payment. Errors: errs.NotFound.
+func loadPayment(ctx context.Context, q querier, orderID string) (Payment, error) {
+	p, err := scanPayment(q.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE order_id = $1`, orderID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Payment{}, errs.E(errs.NotFound, "order %s has no payment", orderID)
+	}
+	if err != nil {
+		return Payment{}, fmt.Errorf("reading the payment: %w", err)
+	}
+	return p, nil
+}
