@@ -1,0 +1,61 @@
+package scenario
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Defaults of a Target's optional fields.
+const (
+	// DefaultFinalWithin bounds how long an order may take to become final
+	// once placed, and how long the stack may take to become quiet once
+	// every order of a scenario is final.
+	DefaultFinalWithin = 10 * time.Second
+	// DefaultBurstOrders is how many orders the burst scenario places.
+	DefaultBurstOrders = 200
+	// DefaultClientConcurrency is how many requests the suite keeps in
+	// flight when it places or polls many orders.
+	DefaultClientConcurrency = 16
+)
+
+// Target is a running stack under test.
+type Target struct {
+	Name    string       // "orchestrated" | "choreographed"
+	BaseURL string       // e.g. an httptest server's URL, without a trailing slash
+	Client  *http.Client // nil: a client with a 60 s timeout and a connection pool sized for the suite
+	// FinalWithin bounds how long any order may take to become final once
+	// placed, and how long the stack may take to become quiet after that;
+	// 0 means DefaultFinalWithin (10 s).
+	FinalWithin time.Duration
+	// BurstOrders is how many orders the burst scenario places; 0 means
+	// DefaultBurstOrders (200).
+	BurstOrders int
+	// Concurrency is how many requests the suite keeps in flight when it
+	// places or polls many orders; 0 means DefaultClientConcurrency (16).
+	Concurrency int
+}
+
+// withDefaults returns tg with every zero optional field set.
+func (tg Target) withDefaults() Target {
+	tg.BaseURL = strings.TrimRight(tg.BaseURL, "/")
+	if tg.FinalWithin <= 0 {
+		tg.FinalWithin = DefaultFinalWithin
+	}
+	if tg.BurstOrders <= 0 {
+		tg.BurstOrders = DefaultBurstOrders
+	}
+	if tg.Concurrency <= 0 {
+		tg.Concurrency = DefaultClientConcurrency
+	}
+	if tg.Client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns = 128
+		tr.MaxIdleConnsPerHost = 64
+		tg.Client = &http.Client{Timeout: 60 * time.Second, Transport: tr}
+	}
+	if tg.Name == "" {
+		tg.Name = tg.BaseURL
+	}
+	return tg
+}
