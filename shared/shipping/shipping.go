@@ -6,19 +6,28 @@
 // are idempotent by order id and safe in any order of arrival: a Cancel
 // before its Ship leaves a tombstone, and the late Ship becomes a no-op
 // reporting domain.ErrCompensated.
+//
+// The first operation on an order id decides its record: a repeated Ship
+// returns the recorded shipment (the same tracking number, or the same
+// refusal) and concurrent Ships of one order create exactly one shipment.
+//
+// Fault injection: every saga operation (Ship, Cancel and their Tx forms)
+// first asks the fault injector, which may add latency or fail the call with
+// an errs.Unavailable error before anything changed. The forms that run
+// their own transaction ask it a second time after the commit: a failure
+// then stands for a lost reply (the effect happened, the caller sees
+// errs.Unavailable and retries), which idempotency by order id absorbs.
 package shipping
 
 import (
-	"context"
-	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
-
-var errUnimplemented = errors.New("unimplemented")
 
 // ShipmentStatus is where one order's shipment stands.
 type ShipmentStatus string
@@ -45,7 +54,17 @@ type Shipment struct {
 // Err returns the business outcome of a Ship as an error: nil when created,
 // an error wrapping domain.ErrShippingUnavailable when rejected, and one
 // wrapping domain.ErrCompensated when cancelled.
-func (s Shipment) Err() error { return errUnimplemented }
+func (s Shipment) Err() error {
+	switch s.Status {
+	case Created:
+		return nil
+	case Rejected:
+		return fmt.Errorf("shipping order %s to %q: %w", s.OrderID, s.Country, domain.ErrShippingUnavailable)
+	case Cancelled:
+		return fmt.Errorf("shipping order %s: its shipment is cancelled: %w", s.OrderID, domain.ErrCompensated)
+	}
+	return fmt.Errorf("shipping order %s: unknown shipment status %q", s.OrderID, s.Status)
+}
 
 // Config says which countries the service serves.
 type Config struct {
@@ -59,6 +78,9 @@ func DefaultCountries() []string {
 	return []string{"US", "CA", "GB", "DE", "FR", "NL", "JP", "AU"}
 }
 
+// neverServed is the country no configuration can make the service serve.
+const neverServed = "AQ"
+
 // Service is the shipping service.
 type Service struct {
 	db     *sqldb.DB
@@ -67,45 +89,21 @@ type Service struct {
 	served map[string]bool
 }
 
-// Migrations returns the shipping database's migrations.
-func Migrations() sqldb.Migrations { return sqldb.Migrations{} }
-
 // New returns the shipping service on db (already migrated). faults may be
 // nil; now is the clock.
 func New(db *sqldb.DB, cfg Config, f *faults.Injector, now func() time.Time) *Service {
-	return &Service{db: db, faults: f, now: now}
+	served := make(map[string]bool, len(DefaultCountries())+len(cfg.Countries))
+	for _, c := range DefaultCountries() {
+		served[c] = true
+	}
+	for _, c := range cfg.Countries {
+		if c = strings.ToUpper(strings.TrimSpace(c)); c != "" {
+			served[c] = true
+		}
+	}
+	delete(served, neverServed)
+	return &Service{db: db, faults: f, now: now, served: served}
 }
 
 // Serves reports whether the service ships to country.
 func (s *Service) Serves(country string) bool { return s.served[country] }
-
-// Ship creates the order's shipment with a tracking number, in its own
-// transaction. See ShipTx.
-func (s *Service) Ship(ctx context.Context, orderID string, to domain.Address) (Shipment, error) {
-	return Shipment{}, errUnimplemented
-}
-
-// ShipTx is Ship inside the caller's transaction. A refusal is not an error:
-// it is recorded (status Rejected) and returned. The returned error is only
-// for faults. A repeated call returns the recorded outcome and changes
-// nothing.
-func (s *Service) ShipTx(ctx context.Context, tx *sqldb.Tx, orderID string, to domain.Address) (Shipment, error) {
-	return Shipment{}, errUnimplemented
-}
-
-// Cancel cancels the order's shipment, in its own transaction. See CancelTx.
-func (s *Service) Cancel(ctx context.Context, orderID string) (Shipment, error) {
-	return Shipment{}, errUnimplemented
-}
-
-// CancelTx is Cancel inside the caller's transaction. Cancelling an order
-// with no shipment leaves a tombstone (status Cancelled) so that a late Ship
-// is a no-op; cancelling twice, or a rejected order, changes nothing.
-func (s *Service) CancelTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Shipment, error) {
-	return Shipment{}, errUnimplemented
-}
-
-// Shipment returns the order's shipment. Errors: errs.NotFound.
-func (s *Service) Shipment(ctx context.Context, orderID string) (Shipment, error) {
-	return Shipment{}, errUnimplemented
-}

@@ -1,0 +1,132 @@
+package orders
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/errs"
+)
+
+// List returns a page of orders, newest first. Errors: errs.Invalid for a
+// bad cursor, limit or status.
+//
+// Orders are ordered by creation time, then by order id, both descending.
+// The cursor names the last order of a page, so the next page starts right
+// after it whatever was created in between.
+func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
+	limit, after, err := f.check()
+	if err != nil {
+		return Page{}, err
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if after != nil {
+		where = append(where, "(created_at, order_id) < ("+arg(after.createdAt)+", "+arg(after.orderID)+")")
+	}
+	query := `SELECT ` + orderColumns + ` FROM orders`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY created_at DESC, order_id DESC LIMIT ` + arg(limit+1)
+
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("listing orders: %w", err)
+	}
+	defer rows.Close()
+	var (
+		page Page
+		last orderRow
+	)
+	for rows.Next() {
+		if len(page.Orders) == limit { // one more exists: there is a next page
+			page.NextCursor = cursor{createdAt: last.createdAt, orderID: last.orderID}.encode()
+			break
+		}
+		var row orderRow
+		if err := rows.Scan(row.fields()...); err != nil {
+			return Page{}, fmt.Errorf("listing orders: %w", err)
+		}
+		o, err := row.toOrder()
+		if err != nil {
+			return Page{}, fmt.Errorf("listing orders: %w", err)
+		}
+		page.Orders = append(page.Orders, o)
+		last = row
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("listing orders: %w", err)
+	}
+	return page, nil
+}
+
+// check validates the filter and returns its page size and the position
+// after which the page starts (nil for the first page).
+func (f Filter) check() (limit int, after *cursor, err error) {
+	var fields []errs.FieldError
+	add := func(field, msg string) { fields = append(fields, errs.FieldError{Field: field, Message: msg}) }
+	limit = f.Limit
+	switch {
+	case limit == 0:
+		limit = defaultListLimit
+	case limit < 1 || limit > MaxListLimit:
+		add("limit", fmt.Sprintf("must be from 1 to %d", MaxListLimit))
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		add("status", fmt.Sprintf("must be one of %s, %s, %s or %s",
+			domain.StatusPending, domain.StatusCompleted, domain.StatusFailed, domain.StatusCancelled))
+	}
+	if f.Cursor != "" {
+		c, ok := decodeCursor(f.Cursor)
+		if ok {
+			after = &c
+		} else {
+			add("cursor", "is not a cursor this server issued")
+		}
+	}
+	if len(fields) > 0 {
+		return 0, nil, errs.InvalidFields(fields)
+	}
+	return limit, after, nil
+}
+
+// cursor is the position of an order in the newest-first listing.
+type cursor struct {
+	createdAt int64 // unix microseconds
+	orderID   string
+}
+
+// encode returns the cursor as an opaque URL-safe string.
+func (c cursor) encode() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.createdAt, 10) + ":" + c.orderID))
+}
+
+// decodeCursor reads a cursor made by encode.
+func decodeCursor(s string) (cursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, false
+	}
+	at, id, ok := strings.Cut(string(b), ":")
+	if !ok || !domain.ValidID(id) {
+		return cursor{}, false
+	}
+	createdAt, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return cursor{}, false
+	}
+	return cursor{createdAt: createdAt, orderID: id}, true
+}

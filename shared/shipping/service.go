@@ -1,0 +1,154 @@
+package shipping
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/errs"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+)
+
+// operation names a saga operation for fault injection.
+type operation string
+
+// The saga operations of the shipping service.
+const (
+	opShip   operation = "ship"
+	opCancel operation = "cancel"
+)
+
+// Tracking numbers are trackingPrefix followed by trackingLength characters
+// of the base32 alphabet (A-Z, 2-7) drawn from crypto/rand: 60 random bits.
+const (
+	trackingPrefix = "OS"
+	trackingLength = 12
+	// maxTrackingDraws bounds how often ShipTx draws a new number when the
+	// one it drew belongs to another order already.
+	maxTrackingDraws = 5
+)
+
+// newTrackingNumber draws a fresh tracking number.
+func newTrackingNumber() string { return trackingPrefix + rand.Text()[:trackingLength] }
+
+// Ship creates the order's shipment with a tracking number, in its own
+// transaction. See ShipTx.
+func (s *Service) Ship(ctx context.Context, orderID string, to domain.Address) (Shipment, error) {
+	return s.inOwnTx(ctx, opShip, orderID, func(tx *sqldb.Tx) (Shipment, error) {
+		return s.ShipTx(ctx, tx, orderID, to)
+	})
+}
+
+// ShipTx is Ship inside the caller's transaction. A refusal is not an error:
+// it is recorded (status Rejected) and returned. The returned error is only
+// for faults. A repeated call returns the recorded outcome and changes
+// nothing.
+//
+// The first call for an order id decides: a later call returns that recorded
+// outcome even when it asks for another address. A bad order id is an
+// errs.Invalid error.
+func (s *Service) ShipTx(ctx context.Context, tx *sqldb.Tx, orderID string, to domain.Address) (Shipment, error) {
+	if err := s.faults.Inject(ctx, string(opShip)); err != nil {
+		return Shipment{}, err
+	}
+	if !domain.ValidID(orderID) {
+		return Shipment{}, invalidOrderID()
+	}
+	sh := Shipment{OrderID: orderID, Country: to.Country, Status: Rejected, UpdatedAt: micros(s.now())}
+	if s.Serves(to.Country) {
+		sh.Status = Created
+	}
+	for range maxTrackingDraws {
+		if sh.Status == Created {
+			sh.TrackingNumber = newTrackingNumber()
+		}
+		inserted, err := insertShipment(ctx, tx, sh)
+		if err != nil {
+			return Shipment{}, fmt.Errorf("shipping order %s: %w", orderID, err)
+		}
+		if inserted {
+			return sh, nil
+		}
+		// The order has a record already (an earlier or concurrent Ship, or
+		// a Cancel's tombstone), which is the outcome; or the tracking
+		// number drawn belongs to another order, and a new one is drawn.
+		existing, err := loadShipment(ctx, tx, orderID)
+		if err == nil {
+			return existing, nil
+		}
+		if !errs.Is(err, errs.NotFound) {
+			return Shipment{}, fmt.Errorf("shipping order %s: %w", orderID, err)
+		}
+	}
+	return Shipment{}, fmt.Errorf("shipping order %s: %d tracking numbers drawn were all taken", orderID, maxTrackingDraws)
+}
+
+// Cancel cancels the order's shipment, in its own transaction. See CancelTx.
+func (s *Service) Cancel(ctx context.Context, orderID string) (Shipment, error) {
+	return s.inOwnTx(ctx, opCancel, orderID, func(tx *sqldb.Tx) (Shipment, error) {
+		return s.CancelTx(ctx, tx, orderID)
+	})
+}
+
+// CancelTx is Cancel inside the caller's transaction. Cancelling an order
+// with no shipment leaves a tombstone (status Cancelled) so that a late Ship
+// is a no-op; cancelling twice, or a rejected order, changes nothing.
+//
+// A cancelled shipment keeps its tracking number. A bad order id is an
+// errs.Invalid error.
+func (s *Service) CancelTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Shipment, error) {
+	if err := s.faults.Inject(ctx, string(opCancel)); err != nil {
+		return Shipment{}, err
+	}
+	if !domain.ValidID(orderID) {
+		return Shipment{}, invalidOrderID()
+	}
+	now := micros(s.now())
+	tomb := Shipment{OrderID: orderID, Status: Cancelled, Tombstone: true, UpdatedAt: now}
+	inserted, err := insertShipment(ctx, tx, tomb)
+	if err != nil {
+		return Shipment{}, fmt.Errorf("cancelling the shipment of order %s: %w", orderID, err)
+	}
+	if inserted {
+		return tomb, nil
+	}
+	sh, err := transition(ctx, tx, orderID, Created, Cancelled, now)
+	if err != nil {
+		return Shipment{}, fmt.Errorf("cancelling the shipment of order %s: %w", orderID, err)
+	}
+	return sh, nil // cancelled now, cancelled before, or rejected: nothing to undo
+}
+
+// Shipment returns the order's shipment. Errors: errs.NotFound.
+func (s *Service) Shipment(ctx context.Context, orderID string) (Shipment, error) {
+	sh, err := loadShipment(ctx, s.db, orderID)
+	if err != nil {
+		return Shipment{}, fmt.Errorf("reading the shipment of order %s: %w", orderID, err)
+	}
+	return sh, nil
+}
+
+// inOwnTx runs fn in a transaction of its own. After the commit it asks the
+// fault injector once more: a failure then is a lost reply, reported as
+// errs.Unavailable although the effect is durable, as a dropped connection
+// would; the caller's retry meets the recorded outcome.
+func (s *Service) inOwnTx(ctx context.Context, op operation, orderID string, fn func(tx *sqldb.Tx) (Shipment, error)) (Shipment, error) {
+	var sh Shipment
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		sh, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return Shipment{}, err
+	}
+	if err := s.faults.InjectLostReply(ctx, string(op)); err != nil {
+		return Shipment{}, fmt.Errorf("%s order %s: reply lost after commit: %w", op, orderID, err)
+	}
+	return sh, nil
+}
+
+func invalidOrderID() error {
+	return errs.InvalidFields([]errs.FieldError{{Field: "order_id", Message: "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'"}})
+}
