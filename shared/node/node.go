@@ -8,7 +8,13 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"regexp"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/inventory"
@@ -18,8 +24,6 @@ import (
 	"github.com/ordersaga/ordersaga/shared/shipping"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
-
-var errUnimplemented = errors.New("unimplemented")
 
 // Role is a service a process can host.
 type Role string
@@ -62,9 +66,83 @@ type Node struct {
 }
 
 // Open opens and migrates the databases of the hosted roles and builds
-// their services; now is the clock.
-func Open(ctx context.Context, cfg Config, now func() time.Time) (*Node, error) {
-	return nil, errUnimplemented
+// their services; now is the clock (time.Now when nil).
+func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Node, err error) {
+	if now == nil {
+		now = time.Now
+	}
+	roles := cfg.Roles
+	if len(roles) == 0 {
+		roles = AllRoles()
+	}
+	n := &Node{DBs: make(map[Role]*sqldb.DB, len(roles)), Faults: faults.Set{}}
+	defer func() {
+		if err != nil {
+			_ = n.Close()
+		}
+	}()
+	// Check the whole configuration before opening anything.
+	for _, r := range roles {
+		if _, ok := Migrations(r); !ok {
+			return nil, fmt.Errorf("opening node: unknown role %q", r)
+		}
+		if cfg.Databases[r] == "" {
+			return nil, fmt.Errorf("opening node: no database for role %s", r)
+		}
+	}
+	for _, r := range roles {
+		if n.DBs[r] != nil {
+			continue
+		}
+		m, _ := Migrations(r)
+		if m.FS == nil {
+			return nil, fmt.Errorf("opening node: the %s service declares no migrations", r)
+		}
+		db, err := sqldb.Open(ctx, cfg.Databases[r])
+		if err != nil {
+			return nil, fmt.Errorf("opening %s database: %w", r, err)
+		}
+		n.DBs[r] = db
+		if err := db.Migrate(ctx, m); err != nil {
+			return nil, fmt.Errorf("migrating %s database: %w", r, err)
+		}
+	}
+	// Each injector draws from its own stream of the seed, so one service's
+	// calls do not shift another's choices.
+	injector := func(r Role, stream uint64) *faults.Injector {
+		in := faults.New(string(r), cfg.FaultSeed+stream)
+		n.Faults[string(r)] = in
+		return in
+	}
+	if db := n.DBs[RoleOrders]; db != nil {
+		n.Orders = orders.New(db, now)
+	}
+	if db := n.DBs[RoleInventory]; db != nil {
+		n.Inventory = inventory.New(db, injector(RoleInventory, 1), now)
+	}
+	if db := n.DBs[RolePayment]; db != nil {
+		n.Payment = payment.New(db, injector(RolePayment, 2), now)
+	}
+	if db := n.DBs[RoleShipping]; db != nil {
+		n.Shipping = shipping.New(db, shipping.Config{Countries: cfg.Countries}, injector(RoleShipping, 3), now)
+	}
+	return n, nil
+}
+
+// Migrations returns the migrations of a role's database, for tools that
+// apply or revert them without opening a node; false for an unknown role.
+func Migrations(r Role) (sqldb.Migrations, bool) {
+	switch r {
+	case RoleOrders:
+		return orders.Migrations(), true
+	case RoleInventory:
+		return inventory.Migrations(), true
+	case RolePayment:
+		return payment.Migrations(), true
+	case RoleShipping:
+		return shipping.Migrations(), true
+	}
+	return sqldb.Migrations{}, false
 }
 
 // Hosts reports whether the node hosts role.
@@ -76,17 +154,94 @@ func (n *Node) Participants() saga.Participants {
 }
 
 // Ping checks that every database of the node answers.
-func (n *Node) Ping(ctx context.Context) error { return errUnimplemented }
+func (n *Node) Ping(ctx context.Context) error {
+	var errList []error
+	for _, r := range AllRoles() {
+		if db := n.DBs[r]; db != nil {
+			if err := db.PingContext(ctx); err != nil {
+				errList = append(errList, fmt.Errorf("%s database %s: %w", r, db.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errList...)
+}
 
 // Close closes the node's databases.
-func (n *Node) Close() error { return errUnimplemented }
+func (n *Node) Close() error {
+	var errList []error
+	for _, r := range AllRoles() {
+		if db := n.DBs[r]; db != nil {
+			if err := db.Close(); err != nil {
+				errList = append(errList, fmt.Errorf("closing %s database: %w", r, err))
+			}
+		}
+	}
+	return errors.Join(errList...)
+}
 
 // SQLiteDatabases returns the addresses of one SQLite file per role in dir
 // (dir/orders.db, dir/inventory.db, …).
-func SQLiteDatabases(dir string) map[Role]string { return nil }
+func SQLiteDatabases(dir string) map[Role]string {
+	dbs := make(map[Role]string, len(AllRoles()))
+	for _, r := range AllRoles() {
+		dbs[r] = "sqlite:" + filepath.Join(dir, string(r)+".db")
+	}
+	return dbs
+}
+
+// prefixPattern is what a database name prefix may be: a lower-case SQL
+// identifier, so the names need no quoting.
+var prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)
 
 // PostgresDatabases creates, when missing, one PostgreSQL database per role
 // named prefix_role on the server at baseURL and returns their addresses.
+// Several processes may call it at once for the same prefix.
 func PostgresDatabases(ctx context.Context, baseURL, prefix string) (map[Role]string, error) {
-	return nil, errUnimplemented
+	if !prefixPattern.MatchString(prefix) {
+		return nil, fmt.Errorf("database prefix %q is not a lower-case identifier", prefix)
+	}
+	base, err := url.Parse(baseURL)
+	if err != nil || (base.Scheme != "postgres" && base.Scheme != "postgresql") {
+		return nil, fmt.Errorf("PostgreSQL base address is not a postgres:// URL")
+	}
+	admin, err := sqldb.Open(ctx, baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to create databases: %w", err)
+	}
+	defer admin.Close()
+	dbs := make(map[Role]string, len(AllRoles()))
+	for _, r := range AllRoles() {
+		name := prefix + "_" + string(r)
+		if err := createDatabase(ctx, admin, name); err != nil {
+			return nil, err
+		}
+		u := *base
+		u.Path = "/" + name
+		u.RawPath = ""
+		dbs[r] = u.String()
+	}
+	return dbs, nil
+}
+
+// createDatabase creates the named database unless it exists. A concurrent
+// creation of the same database by another process is not an error.
+func createDatabase(ctx context.Context, admin *sqldb.DB, name string) error {
+	var exists bool
+	err := admin.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists)
+	if err != nil {
+		return fmt.Errorf("looking up database %s: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		var pgErr *pgconn.PgError
+		// duplicate_database, or unique_violation on pg_database when two
+		// creations race past the lookup.
+		if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
+			return nil
+		}
+		return fmt.Errorf("creating database %s: %w", name, err)
+	}
+	return nil
 }

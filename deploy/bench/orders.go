@@ -1,0 +1,336 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Countries the shipping service always serves (API.md), and one it never
+// does: an order shipped there fails after inventory and payment, so its
+// compensations run.
+var (
+	shipCountries    = []string{"US", "CA", "GB", "DE", "FR", "NL", "JP", "AU"}
+	refusedCountry   = "AQ"
+	productStock     = int64(1_000_000_000)
+	customerCredit   = int64(1_000_000_000_000_000)
+	setupWorkers     = 8
+	readyPollEvery   = 100 * time.Millisecond
+	maxDetailLength  = 200
+	statusCompleted  = "completed"
+	statusFailed     = "failed"
+	statusCancelled  = "cancelled"
+	problemMediaType = "application/problem+json"
+)
+
+// orderClient places orders on one target through its REST API.
+type orderClient struct {
+	http    *http.Client
+	base    string
+	idBase  string // run-unique start of order ids, sku and customer ids
+	opts    *Options
+	skus    []string
+	custIDs []string
+}
+
+func newOrderClient(hc *http.Client, base, idBase string, opts *Options) *orderClient {
+	c := &orderClient{http: hc, base: strings.TrimRight(base, "/"), idBase: idBase, opts: opts}
+	for i := range opts.Products {
+		c.skus = append(c.skus, fmt.Sprintf("%s-p%d", idBase, i))
+	}
+	for i := range opts.Customers {
+		c.custIDs = append(c.custIDs, fmt.Sprintf("%s-c%d", idBase, i))
+	}
+	return c
+}
+
+// newHTTPClient returns a client that keeps enough idle connections for
+// the largest load of the run.
+func newHTTPClient(conns int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 2 * conns
+	t.MaxIdleConnsPerHost = conns
+	t.DisableCompression = true
+	return &http.Client{Transport: t}
+}
+
+// waitReady polls GET /readyz until it answers 200 or ctx ends.
+func (c *orderClient) waitReady(ctx context.Context) error {
+	var last error
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/readyz", nil)
+		if err != nil {
+			return fmt.Errorf("readiness of %s: %w", c.base, err)
+		}
+		resp, err := c.http.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("GET /readyz: HTTP %d", resp.StatusCode)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s is not ready: %w", c.base, errors.Join(last, ctx.Err()))
+		case <-time.After(readyPollEvery):
+		}
+	}
+}
+
+// setup creates the run's products and customers, with ample stock and
+// credit.
+func (c *orderClient) setup(ctx context.Context) error {
+	type put struct {
+		path string
+		body any
+	}
+	var puts []put
+	for i, sku := range c.skus {
+		puts = append(puts, put{"/v1/products/" + sku, map[string]any{
+			"name": "Bench product " + strconv.Itoa(i), "price_cents": 100 + int64(i%50)*25, "stock": productStock,
+		}})
+	}
+	for i, id := range c.custIDs {
+		puts = append(puts, put{"/v1/customers/" + id, map[string]any{
+			"name": "Bench customer " + strconv.Itoa(i), "credit_cents": customerCredit,
+		}})
+	}
+	work := make(chan put)
+	errc := make(chan error, setupWorkers)
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range setupWorkers {
+		wg.Go(func() {
+			for p := range work {
+				if err := c.put(ctx, p.path, p.body); err != nil {
+					errc <- err
+					cancel()
+					return
+				}
+			}
+		})
+	}
+feed:
+	for _, p := range puts {
+		select {
+		case work <- p:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return fmt.Errorf("setting up products and customers on %s: %w", c.base, err)
+	}
+	return ctx.Err()
+}
+
+func (c *orderClient) put(ctx context.Context, path string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("PUT %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("PUT %s: %s", path, describeStatus(resp))
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return nil
+}
+
+// orderRequest is the body of POST /v1/orders.
+type orderRequest struct {
+	OrderID    string      `json:"order_id"`
+	CustomerID string      `json:"customer_id"`
+	Items      []orderItem `json:"items"`
+	ShipTo     address     `json:"ship_to"`
+}
+
+type orderItem struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+type address struct {
+	Name       string `json:"name"`
+	Line1      string `json:"line1"`
+	City       string `json:"city"`
+	PostalCode string `json:"postal_code"`
+	Country    string `json:"country"`
+}
+
+// orderView is what the driver reads of an order.
+type orderView struct {
+	OrderID       string `json:"order_id"`
+	Status        string `json:"status"`
+	FailureReason string `json:"failure_reason"`
+}
+
+// newOrder returns the order numbered seq: 1 to 3 distinct products, 1 to
+// 3 units each, a customer and a supported country drawn from a stream of
+// the run's seed and seq, so a run with the same seed sends the same
+// orders. Options.FailureShare of the orders ship to a country the shipping
+// service refuses.
+func (c *orderClient) newOrder(id string, seq uint64) orderRequest {
+	rng := rand.New(rand.NewPCG(c.opts.Seed, seq))
+	n := 1 + rng.IntN(min(3, len(c.skus)))
+	picked := rng.Perm(len(c.skus))[:n]
+	items := make([]orderItem, n)
+	for i, p := range picked {
+		items[i] = orderItem{SKU: c.skus[p], Quantity: 1 + rng.IntN(3)}
+	}
+	country := shipCountries[rng.IntN(len(shipCountries))]
+	if c.opts.FailureShare > 0 && rng.Float64() < c.opts.FailureShare {
+		country = refusedCountry
+	}
+	cust := rng.IntN(len(c.custIDs))
+	return orderRequest{
+		OrderID:    id,
+		CustomerID: c.custIDs[cust],
+		Items:      items,
+		ShipTo: address{
+			Name: "Customer " + strconv.Itoa(cust), Line1: strconv.Itoa(1+rng.IntN(200)) + " Main St",
+			City: "Springfield", PostalCode: strconv.Itoa(10000 + rng.IntN(89999)), Country: country,
+		},
+	}
+}
+
+// place places the order numbered seq and waits until it is final: POST
+// /v1/orders?wait=…, then, when the answer is not final yet, GET the order
+// every Options.PollInterval, all within Options.OrderTimeout.
+func (c *orderClient) place(ctx context.Context, seq uint64) Result {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.OrderTimeout)
+	defer cancel()
+	id := c.idBase + "-o" + strconv.FormatUint(seq, 10)
+	body, err := json.Marshal(c.newOrder(id, seq))
+	if err != nil {
+		return Result{Outcome: ErrOther, Detail: err.Error()}
+	}
+	u := c.base + "/v1/orders?wait=" + url.QueryEscape(c.opts.Wait.String())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return Result{Outcome: ErrOther, Detail: err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	o, res, ok := c.do(ctx, req, "POST /v1/orders", http.StatusCreated, http.StatusAccepted, http.StatusOK)
+	if !ok {
+		return res
+	}
+	tick := time.NewTicker(c.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		if r, final := classify(o); final {
+			return r
+		}
+		select {
+		case <-ctx.Done():
+			return Result{Outcome: ErrTimeout, Detail: fmt.Sprintf("not final within %v", c.opts.OrderTimeout)}
+		case <-tick.C:
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/orders/"+id, nil)
+		if err != nil {
+			return Result{Outcome: ErrOther, Detail: err.Error()}
+		}
+		if o, res, ok = c.do(ctx, req, "GET /v1/orders/{id}", http.StatusOK); !ok {
+			return res
+		}
+	}
+}
+
+// do sends req and reads the order it answers with, when its status is one
+// of want; otherwise it returns the error's Result and false.
+func (c *orderClient) do(ctx context.Context, req *http.Request, what string, want ...int) (orderView, Result, bool) {
+	var o orderView
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return o, Result{Outcome: ErrTimeout, Detail: fmt.Sprintf("not final within %v", c.opts.OrderTimeout)}, false
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return o, Result{Outcome: ErrTransport, Detail: truncate(what + ": " + err.Error())}, false
+	}
+	defer resp.Body.Close()
+	ok := false
+	for _, w := range want {
+		ok = ok || resp.StatusCode == w
+	}
+	if !ok {
+		outcome := ErrClient
+		if resp.StatusCode >= 500 {
+			outcome = ErrServer
+		}
+		return o, Result{Outcome: outcome, Detail: truncate(what + ": " + describeStatus(resp))}, false
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&o); err != nil {
+		if ctx.Err() != nil {
+			return o, Result{Outcome: ErrTimeout, Detail: fmt.Sprintf("not final within %v", c.opts.OrderTimeout)}, false
+		}
+		return o, Result{Outcome: ErrOther, Detail: truncate(what + ": reading the order: " + err.Error())}, false
+	}
+	return o, Result{}, true
+}
+
+// classify says whether the order is final and how it ended.
+func classify(o orderView) (Result, bool) {
+	switch o.Status {
+	case statusCompleted:
+		return Result{Outcome: Succeeded}, true
+	case statusFailed, statusCancelled:
+		return Result{Outcome: BusinessFailed, Detail: o.FailureReason}, true
+	}
+	return Result{}, false
+}
+
+// describeStatus describes an unexpected answer: its status and, for a
+// problem document, its title and detail.
+func describeStatus(resp *http.Response) string {
+	s := "HTTP " + strconv.Itoa(resp.StatusCode)
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), problemMediaType) {
+		var p struct {
+			Title  string `json:"title"`
+			Detail string `json:"detail"`
+		}
+		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&p) == nil {
+			s += " " + p.Title
+			if p.Detail != "" {
+				s += ": " + p.Detail
+			}
+		}
+	}
+	return s
+}
+
+func truncate(s string) string {
+	if len(s) <= maxDetailLength {
+		return s
+	}
+	return s[:maxDetailLength] + "…"
+}

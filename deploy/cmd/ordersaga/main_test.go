@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func testEnv(vars map[string]string) (*environment, *syncBuffer, *syncBuffer) {
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	return &environment{stdout: stdout, stderr: stderr, lookupEnv: func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}}, stdout, stderr
+}
+
+func TestExecute_HelpAndUnknownCommand_ExitCodes(t *testing.T) {
+	tests := []struct {
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{[]string{"help"}, 0, "migrate", ""},
+		{[]string{"-h"}, 0, "run", ""},
+		{[]string{"help", "migrate"}, 0, "", "-postgres-url"},
+		{[]string{"migrate", "-h"}, 0, "", "-data-dir"},
+		{[]string{"bogus"}, 2, "", `unknown command "bogus"`},
+		{[]string{"run", "-kafka-partitions", "0"}, 2, "", "partitions"},
+		{[]string{"-no-such-flag"}, 2, "", "no-such-flag"},
+		{[]string{"version", "extra"}, 2, "", "unexpected arguments"},
+		{[]string{"version"}, 0, "ordersaga", ""},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			env, stdout, stderr := testEnv(nil)
+			if got := execute(context.Background(), env, tc.args); got != tc.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", got, tc.code, stderr)
+			}
+			if !strings.Contains(stdout.String(), tc.inStdout) {
+				t.Errorf("stdout %q lacks %q", stdout, tc.inStdout)
+			}
+			if !strings.Contains(stderr.String(), tc.inStderr) {
+				t.Errorf("stderr %q lacks %q", stderr, tc.inStderr)
+			}
+		})
+	}
+}
+
+func TestDispatch_Group_RunsSubcommand(t *testing.T) {
+	var got []string
+	table := []command{{name: "dlq", sub: []command{{name: "list", run: func(_ context.Context, _ *environment, args []string) error {
+		got = append([]string{"list"}, args...)
+		return nil
+	}}}}}
+	env, _, _ := testEnv(nil)
+	if err := dispatch(context.Background(), env, "ordersaga", table, []string{"dlq", "list", "-n", "5"}, false); err != nil {
+		t.Fatalf("dispatch: %v", err)
+	}
+	if strings.Join(got, " ") != "list -n 5" {
+		t.Errorf("subcommand got %q", got)
+	}
+}
+
+func TestExecute_NoCommand_RunsStackUntilInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	env, stdout, stderr := testEnv(map[string]string{
+		"ORDERSAGA_DATA_DIR":           dir,
+		"ORDERSAGA_ORCHESTRATED_ADDR":  "127.0.0.1:0",
+		"ORDERSAGA_CHOREOGRAPHED_ADDR": "127.0.0.1:0",
+		"ORDERSAGA_TEMPORAL_LISTEN":    "127.0.0.1:0",
+		"ORDERSAGA_TEMPORAL_UI_LISTEN": "127.0.0.1:0",
+		"ORDERSAGA_KAFKA_LISTEN":       "127.0.0.1:0",
+		"ORDERSAGA_LOG_LEVEL":          "warn",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- execute(ctx, env, nil) }()
+
+	// The banner appears once everything answers.
+	apiURL := regexp.MustCompile(`orchestrated API\s+(http://127\.0\.0\.1:\d+)`)
+	deadline := time.Now().Add(90 * time.Second)
+	var url string
+	for url == "" {
+		if m := apiURL.FindStringSubmatch(stdout.String()); m != nil {
+			url = m[1]
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("ordersaga exited with %d before printing its banner; stderr:\n%s", code, stderr)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner after 90 s; stderr:\n%s", stderr)
+		}
+	}
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz: %d", resp.StatusCode)
+	}
+	for _, want := range []string{"choreographed API", "Temporal UI", "Kafka bootstrap", "curl -s -X POST"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	cancel() // what Ctrl-C does
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit code %d after interrupt, want 0; stderr:\n%s", code, stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ordersaga did not stop within 30 s of the interrupt")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "temporal", "temporal.db")); err != nil {
+		t.Errorf("temporal database in the data dir: %v", err)
+	}
+}
+
+func TestMigrate_DataDir_MigratesEveryDatabaseOfBothVariants(t *testing.T) {
+	dir := t.TempDir()
+	env, stdout, stderr := testEnv(map[string]string{"ORDERSAGA_DATA_DIR": dir})
+	if code := execute(context.Background(), env, []string{"migrate"}); code != 0 {
+		t.Fatalf("migrate: exit %d; stderr:\n%s", code, stderr)
+	}
+	for _, v := range []string{"orchestrated", "choreographed"} {
+		for _, r := range []string{"orders", "inventory", "payment", "shipping"} {
+			if !regexp.MustCompile(v + "/" + r + `\s+version [1-9]`).MatchString(stdout.String()) {
+				t.Errorf("output lacks a migrated %s/%s:\n%s", v, r, stdout)
+			}
+			if _, err := os.Stat(filepath.Join(dir, v, r+".db")); err != nil {
+				t.Errorf("database file: %v", err)
+			}
+		}
+	}
+
+	// -down reverts one database given by its address.
+	env, stdout, stderr = testEnv(nil)
+	dsn := "sqlite:" + filepath.Join(dir, "orchestrated", "payment.db")
+	if code := execute(context.Background(), env, []string{"migrate", "-down", "-payment-db", dsn}); code != 0 {
+		t.Fatalf("migrate -down: exit %d; stderr:\n%s", code, stderr)
+	}
+	if !regexp.MustCompile(`payment\s+version 0`).MatchString(stdout.String()) || strings.Contains(stdout.String(), "orders") {
+		t.Errorf("migrate -down output:\n%s", stdout)
+	}
+}

@@ -1,0 +1,299 @@
+package localstack
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ordersaga/ordersaga/deploy/kafkadev"
+	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+)
+
+// The two variants the stack runs, by name.
+const (
+	Orchestrated  = "orchestrated"
+	Choreographed = "choreographed"
+)
+
+// Config is the all-in-one run's configuration. DefaultConfig gives the
+// defaults; LoadConfig overlays the environment and the command line.
+type Config struct {
+	// DataDir holds every file of the run: the services' SQLite databases,
+	// the Temporal database and the broker's log.
+	DataDir string
+	// OrchestratedAddr and ChoreographedAddr are where each variant's REST
+	// API listens.
+	OrchestratedAddr  string
+	ChoreographedAddr string
+	// TemporalAddress is an external Temporal frontend (host:port). Empty
+	// runs the embedded server, its frontend on TemporalListen and its UI on
+	// TemporalUIListen ("" for no UI).
+	TemporalAddress   string
+	TemporalListen    string
+	TemporalUIListen  string
+	TemporalNamespace string
+	// KafkaBrokers are external Kafka brokers (host:port). Empty runs the
+	// embedded broker on KafkaListen with KafkaPartitions partitions per
+	// topic.
+	KafkaBrokers    []string
+	KafkaListen     string
+	KafkaPartitions int
+	// PostgresURL, when set, puts the services' databases on that
+	// PostgreSQL server (databases orchestrated_orders, …, created when
+	// missing) instead of SQLite files in DataDir.
+	PostgresURL string
+	// PostgresDBPrefix starts the names of those databases
+	// (PostgresDBPrefix + "orchestrated_orders", …), so that several stacks
+	// can share one server.
+	PostgresDBPrefix string
+	// ShippingCountries are served on top of the shipping service's
+	// defaults.
+	ShippingCountries []string
+	// Faults serves PUT/GET /v1/admin/faults on both APIs.
+	Faults bool
+	// Seed sets up the demo products and customers that are missing.
+	Seed bool
+	// LogLevel is the lowest level logged.
+	LogLevel slog.Level
+	// ShutdownTimeout bounds a clean shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults: everything embedded, on the
+// addresses of API.md, data in ./data.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:           "./data",
+		OrchestratedAddr:  "127.0.0.1:8081",
+		ChoreographedAddr: "127.0.0.1:8082",
+		TemporalListen:    temporaldev.DefaultFrontendAddress,
+		TemporalUIListen:  temporaldev.DefaultUIAddress,
+		TemporalNamespace: temporaldev.DefaultNamespace,
+		KafkaListen:       kafkadev.DefaultAddress,
+		KafkaPartitions:   kafkadev.DefaultPartitions,
+		Faults:            true,
+		Seed:              true,
+		LogLevel:          slog.LevelInfo,
+		ShutdownTimeout:   20 * time.Second,
+	}
+}
+
+// EnvPrefix starts the name of every environment variable of the
+// configuration.
+const EnvPrefix = "ORDERSAGA_"
+
+// option is one setting as a flag and an environment variable.
+type option struct {
+	flag  string
+	usage string
+	value flag.Value
+}
+
+// env returns the environment variable of the option: ORDERSAGA_ and the
+// flag's name in upper case with underscores.
+func (o option) env() string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(o.flag, "-", "_"))
+}
+
+// options lists every setting of c, bound to c's fields.
+func (c *Config) options() []option {
+	return []option{
+		{"data-dir", "`folder` for the SQLite databases, the Temporal database and the broker's log", (*stringValue)(&c.DataDir)},
+		{"orchestrated-addr", "listen `host:port` of the orchestrated stack's REST API", (*stringValue)(&c.OrchestratedAddr)},
+		{"choreographed-addr", "listen `host:port` of the choreographed stack's REST API", (*stringValue)(&c.ChoreographedAddr)},
+		{"temporal-address", "external Temporal frontend `host:port`; empty runs the embedded server", (*stringValue)(&c.TemporalAddress)},
+		{"temporal-listen", "listen `host:port` of the embedded Temporal frontend (gRPC)", (*stringValue)(&c.TemporalListen)},
+		{"temporal-ui-listen", "listen `host:port` of the embedded Temporal UI; empty for none", (*stringValue)(&c.TemporalUIListen)},
+		{"temporal-namespace", "Temporal `namespace`", (*stringValue)(&c.TemporalNamespace)},
+		{"kafka-brokers", "external Kafka `brokers`, comma-separated host:port; empty runs the embedded broker", (*listValue)(&c.KafkaBrokers)},
+		{"kafka-listen", "listen `host:port` of the embedded Kafka-protocol broker", (*stringValue)(&c.KafkaListen)},
+		{"kafka-partitions", "`number` of partitions of each topic the embedded broker creates", (*intValue)(&c.KafkaPartitions)},
+		{"postgres-url", "PostgreSQL server `URL` (postgres://…) for the services' databases; empty uses SQLite files in the data dir", (*stringValue)(&c.PostgresURL)},
+		{"postgres-db-prefix", "`prefix` of the PostgreSQL database names (prefix + orchestrated_orders, …)", (*stringValue)(&c.PostgresDBPrefix)},
+		{"shipping-countries", "`countries` served on top of the shipping defaults, comma-separated ISO codes", (*listValue)(&c.ShippingCountries)},
+		{"faults", "serve /v1/admin/faults (fault injection) on both APIs", (*boolValue)(&c.Faults)},
+		{"seed", "set up the demo products and customers that are missing", (*boolValue)(&c.Seed)},
+		{"log-level", "lowest log `level`: debug, info (the default), warn or error", (*levelValue)(&c.LogLevel)},
+		{"shutdown-timeout", "`duration` a clean shutdown may take", (*durationValue)(&c.ShutdownTimeout)},
+	}
+}
+
+// LoadConfig returns DefaultConfig overlaid with the environment (through
+// lookupEnv, e.g. os.LookupEnv) and then with the flags in args, validated.
+// fs receives the flags (so its usage lists them); its error handling
+// decides what a bad flag does.
+func LoadConfig(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+	cfg := DefaultConfig()
+	if err := cfg.bind(fs, lookupEnv); err != nil {
+		return Config{}, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// bind sets c from the environment and registers every option of c as a
+// flag of fs, the environment's value as its default.
+func (c *Config) bind(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) error {
+	var errList []error
+	for _, o := range c.options() {
+		if v, ok := lookupEnv(o.env()); ok {
+			if err := o.value.Set(v); err != nil {
+				errList = append(errList, fmt.Errorf("%s=%q: %w", o.env(), v, err))
+			}
+		}
+		fs.Var(o.value, o.flag, o.usage+" [$"+o.env()+"]")
+	}
+	return errors.Join(errList...)
+}
+
+// Validate reports every setting that cannot work.
+func (c Config) Validate() error {
+	var errList []error
+	bad := func(format string, args ...any) { errList = append(errList, fmt.Errorf(format, args...)) }
+	checkAddr := func(name, addr string) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad("%s %q is not host:port", name, addr)
+		}
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data dir is empty")
+	}
+	checkAddr("orchestrated address", c.OrchestratedAddr)
+	checkAddr("choreographed address", c.ChoreographedAddr)
+	if c.OrchestratedAddr == c.ChoreographedAddr && !strings.HasSuffix(c.OrchestratedAddr, ":0") {
+		bad("both APIs listen on %s", c.OrchestratedAddr)
+	}
+	if c.TemporalAddress != "" {
+		checkAddr("temporal address", c.TemporalAddress)
+	} else {
+		checkAddr("temporal listen address", c.TemporalListen)
+		if c.TemporalUIListen != "" {
+			checkAddr("temporal UI listen address", c.TemporalUIListen)
+		}
+	}
+	if c.TemporalNamespace == "" {
+		bad("temporal namespace is empty")
+	}
+	if len(c.KafkaBrokers) > 0 {
+		for _, b := range c.KafkaBrokers {
+			checkAddr("kafka broker", b)
+		}
+	} else {
+		checkAddr("kafka listen address", c.KafkaListen)
+	}
+	if c.KafkaPartitions < 1 || c.KafkaPartitions > 1000 {
+		bad("kafka partitions %d is not from 1 to 1000", c.KafkaPartitions)
+	}
+	if c.PostgresURL != "" {
+		if u, err := url.Parse(c.PostgresURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			bad("postgres URL is not postgres://host/…")
+		}
+	}
+	if c.PostgresDBPrefix != "" && !dbPrefixPattern.MatchString(c.PostgresDBPrefix) {
+		bad("postgres database prefix %q is not lower-case letters, digits and underscores", c.PostgresDBPrefix)
+	}
+	for _, cc := range c.ShippingCountries {
+		if len(cc) != 2 || strings.ToUpper(cc) != cc {
+			bad("shipping country %q is not an upper-case ISO 3166-1 alpha-2 code", cc)
+		}
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown timeout %v is not positive", c.ShutdownTimeout)
+	}
+	return errors.Join(errList...)
+}
+
+// dbPrefixPattern is what a PostgreSQL database name prefix may be.
+var dbPrefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
+
+// apiAddr returns the listen address of a variant's API.
+func (c Config) apiAddr(variant string) string {
+	if variant == Orchestrated {
+		return c.OrchestratedAddr
+	}
+	return c.ChoreographedAddr
+}
+
+// The flag.Value types of the options.
+type (
+	stringValue   string
+	boolValue     bool
+	intValue      int
+	durationValue time.Duration
+	levelValue    slog.Level
+	listValue     []string
+)
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(strings.TrimSpace(s)); return nil }
+
+func (v *boolValue) String() string   { return fmt.Sprint(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+func (v *boolValue) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "t", "true", "yes", "on":
+		*v = true
+	case "0", "f", "false", "no", "off":
+		*v = false
+	default:
+		return fmt.Errorf("%q is not a boolean", s)
+	}
+	return nil
+}
+
+func (v *intValue) String() string { return fmt.Sprint(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration", s)
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+func (v *levelValue) String() string { return slog.Level(*v).String() }
+func (v *levelValue) Set(s string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
+		return fmt.Errorf("%q is not a log level", s)
+	}
+	*v = levelValue(l)
+	return nil
+}
+
+func (v *listValue) String() string { return strings.Join(*v, ",") }
+func (v *listValue) Set(s string) error {
+	var items []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	*v = items
+	return nil
+}

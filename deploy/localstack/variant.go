@@ -1,0 +1,100 @@
+package localstack
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ordersaga/ordersaga/shared/faults"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/node"
+)
+
+// Variant is one saga variant as the stack runs it: the REST API it serves
+// and the work it does in the background (workers, consumers, relays). A
+// variant's package need not import this one: any type with these methods
+// is a Variant, and a Builder adapts the variant's own constructor.
+type Variant interface {
+	// Handler serves the variant's REST API.
+	Handler() http.Handler
+	// Run does the variant's background work until ctx ends, then returns
+	// nil; an error means the variant cannot go on.
+	Run(ctx context.Context) error
+	// Close releases what the variant holds, after Run has returned. The
+	// stack closes the node itself.
+	Close() error
+}
+
+// Env is what the stack hands a variant: its node (services and migrated
+// databases, seeded), the shared infrastructure's addresses, and the parts
+// of its REST API the stack chose.
+type Env struct {
+	// Name is the variant's name (Orchestrated or Choreographed).
+	Name string
+	// Node hosts every role of the variant; the stack closes it after the
+	// variant.
+	Node *node.Node
+	// NodeConfig is what Node was opened with, for a variant that opens a
+	// node of its own on the same databases.
+	NodeConfig node.Config
+	// TemporalAddress and TemporalNamespace locate the Temporal frontend.
+	TemporalAddress   string
+	TemporalNamespace string
+	// KafkaBrokers are the bootstrap brokers.
+	KafkaBrokers []string
+	// Faults are the node's fault injectors when fault injection is on,
+	// nil otherwise (then /v1/admin/faults answers 404).
+	Faults faults.Set
+	// Ready are the readiness checks of the infrastructure the variant
+	// uses (its databases, Temporal or the broker).
+	Ready []httpapi.Check
+	// Registry collects the variant's metrics, served at /metrics.
+	Registry *prometheus.Registry
+	// Logger is the variant's logger.
+	Logger *slog.Logger
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// APIDeps returns the REST API's dependencies served straight from the
+// node, without a flow: a variant adds its Flow.
+func (e Env) APIDeps() httpapi.Deps {
+	return httpapi.Deps{
+		Variant:  e.Name,
+		Catalog:  e.Node.Inventory,
+		Accounts: e.Node.Payment,
+		Orders:   e.Node.Orders,
+		Faults:   e.Faults,
+		Ready:    e.Ready,
+		Registry: e.Registry,
+		Logger:   e.Logger,
+		Now:      e.Now,
+	}
+}
+
+// Builder builds a variant once the infrastructure runs. ctx bounds the
+// building only.
+type Builder func(ctx context.Context, env Env) (Variant, error)
+
+// APIOnly builds a variant that serves the REST API from the node alone:
+// health, readiness, metrics, catalog, customers and fault settings. Its
+// order endpoints answer 503: it stands in for a variant that is not
+// plugged in.
+func APIOnly(_ context.Context, env Env) (Variant, error) {
+	return apiOnly{handler: httpapi.New(env.APIDeps())}, nil
+}
+
+// apiOnly is the variant APIOnly builds.
+type apiOnly struct{ handler http.Handler }
+
+func (v apiOnly) Handler() http.Handler { return v.handler }
+
+func (apiOnly) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+func (apiOnly) Close() error { return nil }
