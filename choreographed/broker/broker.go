@@ -1,0 +1,148 @@
+// Package broker holds the kafka-go settings every part of the choreographed
+// variant uses, chosen for correctness first and latency second:
+//
+//   - writers wait for every in-sync replica (RequiredAcks: RequireAll), are
+//     synchronous (an error is returned, never dropped), flush a batch after
+//     1 ms instead of kafka-go's default 1 s, and place a message by the
+//     murmur2 hash of its key (the Java client's partitioner), so one order's
+//     events keep their order on each topic;
+//   - readers belong to a consumer group, notice partitions added later, and
+//     never commit on their own:
+//     consumers fetch, handle, and commit offsets only once the work is
+//     durable (see package consumer).
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// WriterBatchSize is the most messages a writer sends to one partition in
+// one request. It is above what one relay round publishes, so a round never
+// splits a partition's messages over two requests that could fail apart.
+const WriterBatchSize = 1000
+
+// Writer publishes messages synchronously. It is safe for concurrent use.
+type Writer struct {
+	w *kafka.Writer
+}
+
+// NewWriter returns a writer to the brokers at addrs.
+func NewWriter(addrs []string, log *slog.Logger) *Writer {
+	return &Writer{w: &kafka.Writer{
+		Addr:            kafka.TCP(addrs...),
+		Balancer:        &kafka.Murmur2Balancer{},
+		RequiredAcks:    kafka.RequireAll,
+		BatchTimeout:    time.Millisecond,
+		BatchSize:       WriterBatchSize,
+		MaxAttempts:     5,
+		WriteBackoffMin: 20 * time.Millisecond,
+		WriteBackoffMax: time.Second,
+		ReadTimeout:     10 * time.Second,
+		WriteTimeout:    10 * time.Second,
+		ErrorLogger:     errorLogger(log),
+	}}
+}
+
+// Publish writes msgs and returns once the brokers acknowledged all of them,
+// or an error (then some may have been written: publishing is at least
+// once).
+func (w *Writer) Publish(ctx context.Context, msgs ...kafka.Message) error {
+	if err := w.w.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("publishing %d messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// Close flushes and closes the writer.
+func (w *Writer) Close() error { return w.w.Close() }
+
+// ReaderConfig returns the settings of a consumer group member reading
+// topics: no automatic commits (CommitInterval 0 makes CommitMessages
+// synchronous), a new group starts at the oldest message, and fetches return
+// as soon as a message is there.
+func ReaderConfig(addrs []string, group string, topics []string, log *slog.Logger) kafka.ReaderConfig {
+	return kafka.ReaderConfig{
+		Brokers:               addrs,
+		GroupID:               group,
+		GroupTopics:           topics,
+		StartOffset:           kafka.FirstOffset,
+		CommitInterval:        0,
+		QueueCapacity:         1000,
+		MinBytes:              1,
+		MaxBytes:              10 << 20,
+		MaxWait:               250 * time.Millisecond,
+		HeartbeatInterval:     time.Second,
+		SessionTimeout:        10 * time.Second,
+		RebalanceTimeout:      10 * time.Second,
+		JoinGroupBackoff:      500 * time.Millisecond,
+		WatchPartitionChanges: true,
+		ReadBackoffMin:        50 * time.Millisecond,
+		ReadBackoffMax:        time.Second,
+		MaxAttempts:           5,
+		ErrorLogger:           errorLogger(log),
+	}
+}
+
+// TopicSpec says how to create missing topics.
+type TopicSpec struct {
+	Partitions        int // default 4
+	ReplicationFactor int // default 1
+}
+
+// EnsureTopics creates those of topics that do not exist yet.
+func EnsureTopics(ctx context.Context, addrs []string, topics []string, spec TopicSpec) error {
+	if spec.Partitions <= 0 {
+		spec.Partitions = 4
+	}
+	if spec.ReplicationFactor <= 0 {
+		spec.ReplicationFactor = 1
+	}
+	client := &kafka.Client{Addr: kafka.TCP(addrs...), Timeout: 30 * time.Second}
+	req := &kafka.CreateTopicsRequest{}
+	for _, t := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: spec.Partitions, ReplicationFactor: spec.ReplicationFactor})
+	}
+	resp, err := client.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("creating topics %v: %w", topics, err)
+	}
+	var errList []error
+	for topic, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			errList = append(errList, fmt.Errorf("creating topic %s: %w", topic, err))
+		}
+	}
+	return errors.Join(errList...)
+}
+
+// Ping checks that the brokers answer and know every one of topics.
+func Ping(ctx context.Context, addrs []string, topics []string) error {
+	client := &kafka.Client{Addr: kafka.TCP(addrs...), Timeout: 5 * time.Second}
+	resp, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return fmt.Errorf("asking kafka at %v for metadata: %w", addrs, err)
+	}
+	var errList []error
+	for _, t := range resp.Topics {
+		if t.Error != nil {
+			errList = append(errList, fmt.Errorf("kafka topic %s: %w", t.Name, t.Error))
+		}
+	}
+	return errors.Join(errList...)
+}
+
+// errorLogger passes kafka-go's error messages to log at warning level.
+func errorLogger(log *slog.Logger) kafka.Logger {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return kafka.LoggerFunc(func(msg string, args ...any) {
+		log.Warn(fmt.Sprintf(msg, args...), "component", "kafka-go")
+	})
+}

@@ -1,0 +1,6 @@
+package consumer
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// MessagesCounter exposes the message counter to the tests.
+func MessagesCounter(m *Metrics) *prometheus.CounterVec { return m.messages }

@@ -1,0 +1,188 @@
+// Package consumer runs a service's reactions to events: one Kafka consumer
+// group per service, reading its topics, handing batches of messages to a
+// Handler, and committing offsets only after the handler returned, that is
+// once the work is durable (handled in a committed transaction, or
+// dead-lettered).
+//
+// Handlers are composed from small middleware:
+//
+//	DeadLetter(Retry(Recover(Transactional(db, routes, Dedup(...)))))
+//
+// Transactional applies a whole batch in one database transaction (the
+// events' effects, their inbox claims and the events they emit through the
+// outbox commit together); Dedup skips events already handled (package
+// inbox); Recover turns a panic into an error; Retry re-runs failed work
+// with backoff, message by message, a bounded number of times; DeadLetter
+// sends what still fails, and what cannot be decoded, to the dead-letter
+// topic so the partition moves on.
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/ordersaga/ordersaga/choreographed/events"
+	"github.com/ordersaga/ordersaga/choreographed/inbox"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+)
+
+// Message is a fetched Kafka message with its decoded envelope.
+type Message struct {
+	kafka.Message
+	// Event is the decoded envelope; nil when the value is not one.
+	Event *events.Envelope
+	// DecodeErr says why Event is nil.
+	DecodeErr error
+}
+
+// NewMessage decodes a fetched Kafka message.
+func NewMessage(km kafka.Message) *Message {
+	m := &Message{Message: km}
+	m.Event, m.DecodeErr = events.Decode(km.Value)
+	return m
+}
+
+// Handler handles a batch of messages: all of them, or it returns an error
+// and the batch is handled again (possibly split). It must be safe to run
+// again on messages it already handled.
+type Handler func(ctx context.Context, batch []*Message) error
+
+// Middleware wraps a Handler.
+type Middleware func(Handler) Handler
+
+// Chain wraps h in mws; the first is the outermost.
+func Chain(h Handler, mws ...Middleware) Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
+
+// TxHandler applies one event inside the consumer's transaction: it changes
+// the service's state and adds the events it emits to the outbox, all in tx.
+// A business refusal is not an error (it is recorded and emitted as an
+// event); an error rolls the whole transaction back.
+type TxHandler func(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error
+
+// TxMiddleware wraps a TxHandler.
+type TxMiddleware func(TxHandler) TxHandler
+
+// Routes maps the event types a service reacts to onto its handlers. Events
+// of other types are skipped (committed without effect).
+type Routes map[events.Type]TxHandler
+
+// Transactional returns a Handler that applies a batch in one transaction
+// on db: for each message in order, the route of its event type wrapped in
+// mws (the first outermost). A message that cannot be decoded fails the
+// batch with a permanent error.
+func Transactional(db *sqldb.DB, routes Routes, mws ...TxMiddleware) Handler {
+	wrapped := make(Routes, len(routes))
+	for t, h := range routes {
+		for i := len(mws) - 1; i >= 0; i-- {
+			h = mws[i](h)
+		}
+		wrapped[t] = h
+	}
+	return func(ctx context.Context, batch []*Message) error {
+		outcomes := make([]Outcome, len(batch))
+		if !needsTx(batch, wrapped) {
+			// Only events the service does not react to: no transaction
+			// (on SQLite even an empty one takes the write lock).
+			if r := recorderFrom(ctx); r != nil {
+				for _, m := range batch {
+					r.record(m.Event.Type, OutcomeIgnored)
+				}
+			}
+			return nil
+		}
+		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			clear(outcomes)
+			for i, m := range batch {
+				if m.Event == nil {
+					return Permanent(fmt.Errorf("message %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, m.DecodeErr))
+				}
+				h, ok := wrapped[m.Event.Type]
+				if !ok {
+					outcomes[i] = OutcomeIgnored
+					continue
+				}
+				outcomes[i] = OutcomeHandled
+				mctx := withOutcome(events.ContextWithTrace(ctx, m.Headers), &outcomes[i])
+				if err := h(mctx, tx, m.Event); err != nil {
+					return fmt.Errorf("handling %s %s of order %s: %w", m.Event.Type, m.Event.EventID, m.Event.OrderID, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if r := recorderFrom(ctx); r != nil {
+			for i, m := range batch {
+				r.record(m.Event.Type, outcomes[i])
+			}
+		}
+		return nil
+	}
+}
+
+// needsTx reports whether any message of the batch is undecodable or has a
+// route.
+func needsTx(batch []*Message, routes Routes) bool {
+	for _, m := range batch {
+		if m.Event == nil {
+			return true
+		}
+		if _, ok := routes[m.Event.Type]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Dedup skips events that consumer has already handled: it claims each
+// event's id in the inbox inside the handler's transaction (see package
+// inbox). now is the clock.
+func Dedup(consumer string, now func() time.Time) TxMiddleware {
+	return func(next TxHandler) TxHandler {
+		return func(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error {
+			first, err := inbox.Claim(ctx, tx, consumer, e.EventID, now())
+			if err != nil {
+				return err
+			}
+			if !first {
+				setOutcome(ctx, OutcomeDuplicate)
+				return nil
+			}
+			return next(ctx, tx, e)
+		}
+	}
+}
+
+// Outcome is what became of one consumed message, for metrics.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeHandled      Outcome = "handled"
+	OutcomeDuplicate    Outcome = "duplicate"
+	OutcomeIgnored      Outcome = "ignored"
+	OutcomeDeadLettered Outcome = "dead_lettered"
+)
+
+type outcomeKey struct{}
+
+// withOutcome lets middleware inside a transaction report the outcome of the
+// message being handled.
+func withOutcome(ctx context.Context, o *Outcome) context.Context {
+	return context.WithValue(ctx, outcomeKey{}, o)
+}
+
+func setOutcome(ctx context.Context, o Outcome) {
+	if p, ok := ctx.Value(outcomeKey{}).(*Outcome); ok {
+		*p = o
+	}
+}

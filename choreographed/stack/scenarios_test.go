@@ -1,0 +1,57 @@
+package stack_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
+	"github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/scenario"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
+)
+
+func TestScenarioSuite_AllInOneOnSQLite(t *testing.T) {
+	tg := scenario.Target{Name: "choreographed/sqlite", BaseURL: "http://" + allInOne.Addr()}
+	scenario.Run(t, tg)
+	scenario.RunBadInput(t, tg)
+}
+
+func TestScenarioSuite_AllInOneOnPostgres(t *testing.T) {
+	dbs := map[node.Role]string{}
+	for _, role := range node.AllRoles() {
+		dbs[role] = sqltest.DSN(t, sqldb.Postgres)
+	}
+	r, err := start(context.Background(), stack.Config{
+		Node:           node.Config{Databases: dbs},
+		Brokers:        brokers,
+		TopicPrefix:    "pg" + kafkatest.Unique(),
+		HTTPAddr:       "127.0.0.1:0",
+		FaultInjection: true,
+		Logger:         logger.With("env", "postgres"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			t.Errorf("stopping the stack: %v", err)
+		}
+	})
+	scenario.Run(t, scenario.Target{Name: "choreographed/postgres", BaseURL: "http://" + r.Addr()})
+}
+
+func TestReadyz_DatabasesAndBrokerReachable_Ready(t *testing.T) {
+	status, body := api{base: "http://" + allInOne.Addr()}.do(t, http.MethodGet, "/readyz", nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET /readyz: %d %s", status, body)
+	}
+}
+
+func TestNew_NoBrokers_Refused(t *testing.T) {
+	if _, err := stack.New(context.Background(), stack.Config{}); err == nil {
+		t.Fatal("a stack without brokers was created")
+	}
+}

@@ -1,0 +1,397 @@
+// Package stack runs the choreographed variant: the services a process hosts
+// (all of them, or one each in its own process), each with its database, its
+// outbox relay and its consumer group, plus the REST API when the process
+// hosts the order service.
+//
+// Per hosted service:
+//
+//	database ──outbox relay──▶ topic <prefix>.<service>
+//	topics it follows ──consumer group <group prefix>.<service>──▶ reactions ──▶ database (+ outbox, + inbox)
+//
+// Run starts everything; Close releases it. New creates the topics that are
+// missing and migrates each database (the service's tables, the outbox and
+// the inbox).
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ordersaga/ordersaga/choreographed/broker"
+	"github.com/ordersaga/ordersaga/choreographed/consumer"
+	"github.com/ordersaga/ordersaga/choreographed/events"
+	"github.com/ordersaga/ordersaga/choreographed/flow"
+	"github.com/ordersaga/ordersaga/choreographed/inbox"
+	chinventory "github.com/ordersaga/ordersaga/choreographed/inventory"
+	chorders "github.com/ordersaga/ordersaga/choreographed/orders"
+	"github.com/ordersaga/ordersaga/choreographed/outbox"
+	chpayment "github.com/ordersaga/ordersaga/choreographed/payment"
+	chshipping "github.com/ordersaga/ordersaga/choreographed/shipping"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+)
+
+// Variant is the name the stack reports in its API metrics.
+const Variant = "choreographed"
+
+// Config configures a Stack. Zero values mean the documented defaults.
+type Config struct {
+	// Node says which services the process hosts and where their databases
+	// are.
+	Node node.Config
+	// Brokers are the Kafka bootstrap addresses (required).
+	Brokers []string
+	// TopicPrefix prefixes the topic names (events.DefaultTopicPrefix).
+	TopicPrefix string
+	// GroupPrefix prefixes the consumer group names (TopicPrefix).
+	GroupPrefix string
+	// Topics says how missing topics are created (4 partitions, 1 replica).
+	Topics broker.TopicSpec
+	// HTTPAddr is where Run serves the API ("" for nowhere; port 0 picks a
+	// free port, see Addr). A process that hosts the order service serves
+	// the whole REST API; another serves health, readiness, metrics and the
+	// endpoints of the services it hosts.
+	HTTPAddr string
+	// FaultInjection enables /v1/admin/faults.
+	FaultInjection bool
+	// MaxBatch bounds the events a consumer applies in one transaction
+	// (consumer.DefaultMaxBatch).
+	MaxBatch int
+	// PollInterval is the relays' fallback poll (outbox.DefaultPollInterval).
+	PollInterval time.Duration
+	// Retry bounds the retries of a failing event before it is
+	// dead-lettered.
+	Retry consumer.RetryPolicy
+	// InboxRetention is how long consumers remember handled events (7 days).
+	InboxRetention time.Duration
+	Logger         *slog.Logger
+	// Registry receives the stack's metrics (a new one with the Go and
+	// process collectors when nil).
+	Registry *prometheus.Registry
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// Middleware, when set, returns extra middleware for a service's
+	// consumer, outermost first, around the standard chain (for tracing, or
+	// for tests that hold a step).
+	Middleware func(events.Service) []consumer.Middleware
+	// WrapPublisher, when set, wraps the publisher of a service's relay
+	// (for instrumentation, or for tests that duplicate messages).
+	WrapPublisher func(events.Service, outbox.Publisher) outbox.Publisher
+}
+
+// reactions is a service's part of the choreography.
+type reactions interface {
+	Subscriptions() []events.Service
+	Routes() consumer.Routes
+}
+
+// part is one hosted service: its database, outbox, relay and consumer.
+type part struct {
+	service  events.Service
+	db       *sqldb.DB
+	outbox   *outbox.Outbox
+	relay    *outbox.Relay
+	consumer *consumer.Consumer
+}
+
+// Stack is the choreographed variant in one process.
+type Stack struct {
+	cfg     Config
+	log     *slog.Logger
+	node    *node.Node
+	topics  events.Topics
+	writer  *broker.Writer
+	parts   []*part
+	flow    *flow.Flow
+	api     http.Handler // the full API; nil when orders is not hosted
+	served  http.Handler // what HTTPAddr serves
+	ln      net.Listener
+	closeMu sync.Mutex
+	closed  bool
+}
+
+// New opens the hosted services' databases (migrated), creates missing
+// topics and prepares relays, consumers and the API. Nothing runs until Run.
+func New(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("choreographed stack: no Kafka brokers configured")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.InboxRetention <= 0 {
+		cfg.InboxRetention = 7 * 24 * time.Hour
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	topics := events.Topics{Prefix: cfg.TopicPrefix}
+	if cfg.GroupPrefix == "" {
+		cfg.GroupPrefix = cfg.TopicPrefix
+	}
+	if cfg.GroupPrefix == "" {
+		cfg.GroupPrefix = events.DefaultTopicPrefix
+	}
+	s := &Stack{cfg: cfg, log: cfg.Logger.With("variant", Variant), topics: topics}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+
+	if s.node, err = node.Open(ctx, cfg.Node, cfg.Now); err != nil {
+		return nil, fmt.Errorf("choreographed stack: %w", err)
+	}
+	if err := broker.EnsureTopics(ctx, cfg.Brokers, topics.All(), cfg.Topics); err != nil {
+		return nil, fmt.Errorf("choreographed stack: %w", err)
+	}
+	s.writer = broker.NewWriter(cfg.Brokers, s.log)
+	relayMetrics := outbox.NewMetrics(cfg.Registry)
+	consumerMetrics := consumer.NewMetrics(cfg.Registry)
+
+	for _, role := range node.AllRoles() {
+		db := s.node.DBs[role]
+		if db == nil {
+			continue
+		}
+		if err := db.Migrate(ctx, outbox.Migrations(db.Dialect())); err != nil {
+			return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
+		}
+		if err := db.Migrate(ctx, inbox.Migrations()); err != nil {
+			return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
+		}
+		svc := events.Service(role)
+		p := &part{service: svc, db: db, outbox: outbox.New(cfg.Now)}
+		emit := outbox.Emitter{Outbox: p.outbox, Topics: topics, Now: cfg.Now}
+		var r reactions
+		switch role {
+		case node.RoleOrders:
+			r = chorders.New(s.node.Orders, emit)
+			s.flow = flow.New(s.node.Orders, emit, cfg.Now)
+		case node.RoleInventory:
+			r = chinventory.New(s.node.Inventory, emit)
+		case node.RolePayment:
+			r = chpayment.New(s.node.Payment, emit)
+		case node.RoleShipping:
+			r = chshipping.New(s.node.Shipping, emit)
+		}
+		var pub outbox.Publisher = s.writer
+		if cfg.WrapPublisher != nil {
+			pub = cfg.WrapPublisher(svc, pub)
+		}
+		p.relay = outbox.NewRelay(outbox.RelayConfig{
+			Service: string(svc), DB: db, Outbox: p.outbox, Publisher: pub,
+			PollInterval: cfg.PollInterval, Logger: s.log, Metrics: relayMetrics,
+		})
+		if p.consumer, err = s.newConsumer(p, r, consumerMetrics); err != nil {
+			return nil, fmt.Errorf("choreographed stack: %w", err)
+		}
+		s.parts = append(s.parts, p)
+	}
+	s.buildHTTP()
+	if cfg.HTTPAddr != "" {
+		if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("choreographed stack: listening on %s: %w", cfg.HTTPAddr, err)
+		}
+	}
+	return s, nil
+}
+
+// newConsumer builds the consumer of a service: its group reads the topics
+// of the services it follows, and applies their events with the chain
+//
+//	[Config.Middleware] → DeadLetter → Retry → Recover → Transactional(Dedup → log → reaction)
+func (s *Stack) newConsumer(p *part, r reactions, m *consumer.Metrics) (*consumer.Consumer, error) {
+	group := s.cfg.GroupPrefix + "." + string(p.service)
+	var topics []string
+	for _, from := range r.Subscriptions() {
+		topics = append(topics, s.topics.Of(from))
+	}
+	var mws []consumer.Middleware
+	if s.cfg.Middleware != nil {
+		mws = append(mws, s.cfg.Middleware(p.service)...)
+	}
+	mws = append(mws,
+		consumer.DeadLetter(consumer.DeadLetterConfig{
+			Publisher: s.writer, Topic: s.topics.DeadLetter(), Group: group, Now: s.cfg.Now, Logger: s.log,
+		}),
+		consumer.Retry(s.cfg.Retry, s.log.With("group", group)),
+		consumer.Recover(),
+	)
+	h := consumer.Chain(consumer.Transactional(p.db, r.Routes(), consumer.Dedup(group, s.cfg.Now), s.logEvents(group)), mws...)
+	return consumer.New(consumer.Config{
+		Brokers: s.cfg.Brokers, Group: group, Topics: topics,
+		MaxBatch: s.cfg.MaxBatch, Logger: s.log, Metrics: m,
+	}, h)
+}
+
+// logEvents logs each event a service applies, at debug level.
+func (s *Stack) logEvents(group string) consumer.TxMiddleware {
+	return func(next consumer.TxHandler) consumer.TxHandler {
+		return func(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error {
+			s.log.DebugContext(ctx, "applying event", "group", group, "event_type", e.Type, "event_id", e.EventID,
+				"order_id", e.OrderID, "trace_id", events.TraceID(ctx))
+			return next(ctx, tx, e)
+		}
+	}
+}
+
+// buildHTTP builds the API the process serves.
+func (s *Stack) buildHTTP() {
+	d := httpapi.Deps{
+		Variant:  Variant,
+		Ready:    s.readiness(),
+		Registry: s.cfg.Registry,
+		Logger:   s.log,
+		Now:      s.cfg.Now,
+	}
+	if s.node.Inventory != nil {
+		d.Catalog = s.node.Inventory
+	}
+	if s.node.Payment != nil {
+		d.Accounts = s.node.Payment
+	}
+	if s.cfg.FaultInjection {
+		d.Faults = s.node.Faults
+	}
+	if s.node.Orders != nil {
+		d.Orders = s.node.Orders
+		d.Flow = s.flow
+		s.api = httpapi.New(d)
+		s.served = s.api
+		return
+	}
+	s.served = httpapi.New(d)
+}
+
+// readiness returns the checks of GET /readyz: the databases and the broker
+// with the stack's topics.
+func (s *Stack) readiness() []httpapi.Check {
+	return []httpapi.Check{
+		{Name: "database", Check: s.node.Ping},
+		{Name: "kafka", Check: func(ctx context.Context) error { return broker.Ping(ctx, s.cfg.Brokers, s.topics.All()) }},
+	}
+}
+
+// Handler returns the REST API, or nil when the process does not host the
+// order service.
+func (s *Stack) Handler() http.Handler { return s.api }
+
+// Addr returns the address the API listens on, or "" without HTTPAddr.
+func (s *Stack) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Node returns what the process hosts: its services and databases.
+func (s *Stack) Node() *node.Node { return s.node }
+
+// Topics returns the stack's topic names.
+func (s *Stack) Topics() events.Topics { return s.topics }
+
+// Flow returns the order flow, or nil when the process does not host the
+// order service.
+func (s *Stack) Flow() *flow.Flow { return s.flow }
+
+// Run runs the relays, the consumers and the HTTP server until ctx ends,
+// then stops them and returns nil; it returns an error when one of them
+// fails to run. Run once per Stack.
+func (s *Stack) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, p := range s.parts {
+		g.Go(func() error { return p.relay.Run(ctx) })
+		g.Go(func() error { return p.consumer.Run(ctx) })
+		g.Go(func() error { s.pruneInbox(ctx, p); return nil })
+	}
+	if s.ln != nil {
+		srv := &http.Server{Handler: s.served, ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serving the API on %s: %w", s.ln.Addr(), err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	s.log.Info("choreographed stack running", "services", s.services(), "brokers", s.cfg.Brokers, "api", s.Addr())
+	return g.Wait()
+}
+
+// pruneInbox forgets old handled events of p's database, hourly.
+func (s *Stack) pruneInbox(ctx context.Context, p *part) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := inbox.Prune(ctx, p.db, s.cfg.Now().Add(-s.cfg.InboxRetention)); err != nil {
+				s.log.Warn("pruning the inbox failed", "service", p.service, "error", err)
+			} else if n > 0 {
+				s.log.Debug("pruned the inbox", "service", p.service, "events", n)
+			}
+		}
+	}
+}
+
+func (s *Stack) services() []events.Service {
+	out := make([]events.Service, len(s.parts))
+	for i, p := range s.parts {
+		out[i] = p.service
+	}
+	return out
+}
+
+// Close leaves the consumer groups and closes the broker connections and the
+// databases. Call it after Run returned. It is safe to call more than once.
+func (s *Stack) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errList []error
+	for _, p := range s.parts {
+		if err := p.consumer.Close(); err != nil {
+			errList = append(errList, err)
+		}
+	}
+	if s.writer != nil {
+		if err := s.writer.Close(); err != nil {
+			errList = append(errList, fmt.Errorf("closing the kafka writer: %w", err))
+		}
+	}
+	if s.ln != nil {
+		_ = s.ln.Close() // already closed when Run served on it
+	}
+	if s.node != nil {
+		if err := s.node.Close(); err != nil {
+			errList = append(errList, err)
+		}
+	}
+	return errors.Join(errList...)
+}
