@@ -119,11 +119,28 @@ type Stack struct {
 	ln      net.Listener
 	closeMu sync.Mutex
 	closed  bool
+	// ownsNode is true when the stack opened its node and so closes it.
+	ownsNode bool
 }
 
 // New opens the hosted services' databases (migrated), creates missing
 // topics and prepares relays, consumers and the API. Nothing runs until Run.
-func New(ctx context.Context, cfg Config) (_ *Stack, err error) {
+func New(ctx context.Context, cfg Config) (*Stack, error) {
+	return build(ctx, cfg, nil)
+}
+
+// NewOnNode is New on a node the caller opened (and closes after Close);
+// cfg.Node is not used.
+func NewOnNode(ctx context.Context, cfg Config, n *node.Node) (*Stack, error) {
+	if n == nil {
+		return nil, errors.New("choreographed stack: nil node")
+	}
+	return build(ctx, cfg, n)
+}
+
+// build prepares the stack on n, or on a node of its own opened from
+// cfg.Node when n is nil.
+func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("choreographed stack: no Kafka brokers configured")
 	}
@@ -154,8 +171,13 @@ func New(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}()
 
-	if s.node, err = node.Open(ctx, cfg.Node, cfg.Now); err != nil {
-		return nil, fmt.Errorf("choreographed stack: %w", err)
+	if n != nil {
+		s.node = n
+	} else {
+		if s.node, err = node.Open(ctx, cfg.Node, cfg.Now); err != nil {
+			return nil, fmt.Errorf("choreographed stack: %w", err)
+		}
+		s.ownsNode = true
 	}
 	if err := broker.EnsureTopics(ctx, cfg.Brokers, topics.All(), cfg.Topics); err != nil {
 		return nil, fmt.Errorf("choreographed stack: %w", err)
@@ -388,7 +410,7 @@ func (s *Stack) Close() error {
 	if s.ln != nil {
 		_ = s.ln.Close() // already closed when Run served on it
 	}
-	if s.node != nil {
+	if s.node != nil && s.ownsNode {
 		if err := s.node.Close(); err != nil {
 			errList = append(errList, err)
 		}

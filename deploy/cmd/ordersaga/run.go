@@ -32,7 +32,11 @@ func runStack(ctx context.Context, env *environment, args []string) error {
 		return errUsage
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	stack, err := localstack.Start(ctx, cfg, localstack.Options{Logger: log})
+	stack, err := localstack.Start(ctx, cfg, localstack.Options{
+		Orchestrated:  localstack.OrchestratedBuilder,
+		Choreographed: localstack.ChoreographedBuilder,
+		Logger:        log,
+	})
 	if err != nil {
 		return err
 	}
