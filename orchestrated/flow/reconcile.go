@@ -1,0 +1,108 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/ordersaga/ordersaga/orchestrated/workflow"
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/orders"
+)
+
+// Reconciler starts the saga of every pending order that has none: the
+// orders stored by a process that stopped before it started their saga.
+type Reconciler struct {
+	flow *Flow
+	now  func() time.Time
+}
+
+// NewReconciler returns a reconciler over the flow's store and Temporal;
+// now is the clock (time.Now when nil).
+func NewReconciler(f *Flow, now func() time.Time) *Reconciler {
+	if now == nil {
+		now = time.Now
+	}
+	return &Reconciler{flow: f, now: now}
+}
+
+// Reconcile looks at every pending order created at least minAge ago and
+// starts its saga when it has none. It returns the ids of the orders whose
+// saga it started. A pending order whose saga has ended (terminated by an
+// operator, say) is logged: it needs a person.
+func (r *Reconciler) Reconcile(ctx context.Context, minAge time.Duration) ([]string, error) {
+	cutoff := r.now().Add(-minAge)
+	var started []string
+	var errList []error
+	filter := orders.Filter{Status: domain.StatusPending, Limit: orders.MaxListLimit}
+	for {
+		page, err := r.flow.store.List(ctx, filter)
+		if err != nil {
+			return started, fmt.Errorf("listing pending orders: %w", err)
+		}
+		for _, o := range page.Orders {
+			if o.State().CreatedAt.After(cutoff) {
+				continue
+			}
+			ok, err := r.reconcile(ctx, o)
+			if err != nil {
+				errList = append(errList, err)
+			}
+			if ok {
+				started = append(started, o.ID())
+			}
+		}
+		if page.NextCursor == "" || ctx.Err() != nil {
+			break
+		}
+		filter.Cursor = page.NextCursor
+	}
+	return started, errors.Join(errList...)
+}
+
+// reconcile starts one pending order's saga if it has none.
+func (r *Reconciler) reconcile(ctx context.Context, o *domain.Order) (bool, error) {
+	d, err := r.flow.temporal.DescribeWorkflowExecution(ctx, workflow.WorkflowID(o.ID()), "")
+	if err == nil {
+		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			r.flow.log.WarnContext(ctx, "a pending order's saga has ended without finishing the order",
+				"order_id", o.ID(), "workflow_id", workflow.WorkflowID(o.ID()), "workflow_status", st.String())
+		}
+		return false, nil
+	}
+	if _, ok := errors.AsType[*serviceerror.NotFound](err); !ok {
+		return false, fmt.Errorf("looking up the saga of order %s: %w", o.ID(), err)
+	}
+	if err := r.flow.Start(ctx, o); err != nil {
+		if errors.Is(err, ErrSagaEnded) {
+			return false, nil
+		}
+		return false, err
+	}
+	r.flow.log.InfoContext(ctx, "started the saga of a pending order that had none", "order_id", o.ID())
+	return true, nil
+}
+
+// Run reconciles once at once (every pending order), then every interval
+// (orders pending for at least an interval), until ctx ends. Failures are
+// logged and retried at the next round.
+func (r *Reconciler) Run(ctx context.Context, interval time.Duration) {
+	var minAge time.Duration
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := r.Reconcile(ctx, minAge); err != nil && ctx.Err() == nil {
+			r.flow.log.WarnContext(ctx, "reconciling pending orders", "error", err)
+		}
+		minAge = interval
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,363 @@
+// Package stack runs the orchestrated variant in one process: the roles of
+// its node (orders, inventory, payment, shipping, or any subset), their
+// Temporal workers, and, for the orders role, the REST API, the flow that
+// starts and cancels sagas, and the reconciler that starts the saga of any
+// stored order that has none. The all-in-one run hosts every role in one
+// process; each role can also run as a process of its own against the same
+// Temporal namespace.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ordersaga/ordersaga/orchestrated/flow"
+	"github.com/ordersaga/ordersaga/orchestrated/worker"
+	"github.com/ordersaga/ordersaga/orchestrated/workflow"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/node"
+)
+
+// Variant is the variant's name in the API and its metrics.
+const Variant = "orchestrated"
+
+// Defaults of Config.
+const (
+	DefaultTemporalHostPort  = "127.0.0.1:7233"
+	DefaultNamespace         = "default"
+	DefaultReconcileInterval = 30 * time.Second
+	DefaultShutdownTimeout   = 10 * time.Second
+)
+
+// Config is what a process of the orchestrated stack runs. Zero values
+// mean the defaults.
+type Config struct {
+	// Node says which roles the process hosts and where their databases
+	// are (New opens it; NewOnNode takes an open node instead).
+	Node node.Config
+	// TemporalHostPort and Namespace locate Temporal.
+	TemporalHostPort string
+	Namespace        string
+	// HTTPAddr is where the REST API listens ("" serves no HTTP; port 0
+	// picks a free port). Only a process hosting the orders role serves it.
+	HTTPAddr string
+	// FaultInjection serves /v1/admin/faults over the hosted services'
+	// fault injectors.
+	FaultInjection bool
+	// Logger receives the stack's and the Temporal SDK's logs
+	// (slog.Default() when nil).
+	Logger *slog.Logger
+	// Registry collects the API's metrics (a new registry when nil).
+	Registry *prometheus.Registry
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Pollers and WorkerStopTimeout tune the workers (see worker.Options).
+	Pollers           int
+	WorkerStopTimeout time.Duration
+	// ReconcileInterval is how often pending orders are checked for a
+	// missing saga (DefaultReconcileInterval); they are also checked at
+	// start.
+	ReconcileInterval time.Duration
+	// Ready are the readiness checks of /readyz; nil means the stack's
+	// own: its databases and Temporal's health.
+	Ready []httpapi.Check
+	// ShutdownTimeout bounds the HTTP server's shutdown.
+	ShutdownTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.TemporalHostPort == "" {
+		c.TemporalHostPort = DefaultTemporalHostPort
+	}
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ReconcileInterval <= 0 {
+		c.ReconcileInterval = DefaultReconcileInterval
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c
+}
+
+// Stack is one process of the orchestrated variant.
+type Stack struct {
+	cfg       Config
+	log       *slog.Logger
+	node      *node.Node
+	ownsNode  bool
+	client    client.Client
+	workers   *worker.Workers
+	flow      *flow.Flow // nil without the orders role
+	reconcile *flow.Reconciler
+	handler   http.Handler
+	listener  net.Listener
+	fatal     chan error
+
+	runOnce   sync.Once
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the node of cfg.Node (migrating its databases), connects to
+// Temporal and builds the workers and, with the orders role, the REST API.
+// Nothing runs until Run.
+func New(ctx context.Context, cfg Config) (*Stack, error) {
+	n, err := node.Open(ctx, cfg.Node, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("opening the orchestrated node: %w", err)
+	}
+	s, err := build(ctx, cfg, n, true)
+	if err != nil {
+		return nil, errors.Join(err, n.Close())
+	}
+	return s, nil
+}
+
+// NewOnNode is New on a node the caller opened (and closes after Close);
+// cfg.Node is not used.
+func NewOnNode(ctx context.Context, cfg Config, n *node.Node) (*Stack, error) {
+	return build(ctx, cfg, n, false)
+}
+
+func build(ctx context.Context, cfg Config, n *node.Node, ownsNode bool) (_ *Stack, err error) {
+	cfg = cfg.withDefaults()
+	s := &Stack{cfg: cfg, log: cfg.Logger.With("variant", Variant), node: n, ownsNode: ownsNode, fatal: make(chan error, 8)}
+	if cfg.HTTPAddr != "" && n.Orders == nil {
+		return nil, errors.New("building the orchestrated stack: only a process hosting the orders role serves HTTP")
+	}
+	s.client, err = client.DialContext(ctx, client.Options{
+		HostPort:  cfg.TemporalHostPort,
+		Namespace: cfg.Namespace,
+		Logger:    sdklog.NewStructuredLogger(s.log.With("component", "temporal-sdk")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to temporal at %s: %w", cfg.TemporalHostPort, err)
+	}
+	defer func() {
+		if err != nil {
+			s.client.Close()
+		}
+	}()
+	s.workers, err = worker.New(s.client, n, worker.Options{
+		Pollers:      cfg.Pollers,
+		StopTimeout:  cfg.WorkerStopTimeout,
+		OnFatalError: s.onFatal,
+		Now:          cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n.Orders == nil {
+		return s, nil
+	}
+	if err := EnsureSearchAttributes(ctx, s.client, cfg.Namespace); err != nil {
+		return nil, err
+	}
+	s.flow = flow.New(s.client, n.Orders, s.log)
+	s.reconcile = flow.NewReconciler(s.flow, cfg.Now)
+	s.handler = httpapi.New(s.apiDeps())
+	if cfg.HTTPAddr != "" {
+		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("orchestrated API: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// apiDeps returns what the REST API serves from: the hosted services and
+// the flow.
+func (s *Stack) apiDeps() httpapi.Deps {
+	d := httpapi.Deps{
+		Variant:  Variant,
+		Orders:   s.node.Orders,
+		Flow:     s.flow,
+		Ready:    s.cfg.Ready,
+		Registry: s.cfg.Registry,
+		Logger:   s.log,
+		Now:      s.cfg.Now,
+	}
+	// Leave an interface nil, not holding a nil pointer, for a service the
+	// process does not host: the API then answers 503 for it.
+	if d.Ready == nil {
+		d.Ready = s.readyChecks()
+	}
+	if s.node.Inventory != nil {
+		d.Catalog = s.node.Inventory
+	}
+	if s.node.Payment != nil {
+		d.Accounts = s.node.Payment
+	}
+	if s.cfg.FaultInjection {
+		d.Faults = s.node.Faults
+	}
+	return d
+}
+
+// readyChecks are the checks of /readyz: the databases and Temporal.
+func (s *Stack) readyChecks() []httpapi.Check {
+	return []httpapi.Check{
+		{Name: "database", Check: s.node.Ping},
+		{Name: "temporal", Check: func(ctx context.Context) error {
+			_, err := s.client.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}},
+	}
+}
+
+// EnsureSearchAttributes declares the saga's search attributes in the
+// namespace unless it has them.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	want := map[string]enumspb.IndexedValueType{
+		workflow.SearchAttributeCustomerID:  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		workflow.SearchAttributeOrderStatus: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	}
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("listing the search attributes of namespace %s: %w", namespace, err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range want {
+		got, ok := have.GetCustomAttributes()[name]
+		switch {
+		case !ok:
+			missing[name] = typ
+		case got != typ:
+			return fmt.Errorf("namespace %s declares search attribute %s as %s, want %s", namespace, name, got, typ)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+	if err != nil {
+		return fmt.Errorf("declaring search attributes in namespace %s: %w", namespace, err)
+	}
+	return nil
+}
+
+func (s *Stack) onFatal(err error) {
+	select {
+	case s.fatal <- err:
+	default:
+	}
+}
+
+// Handler returns the REST API, or nil when the process does not host the
+// orders role.
+func (s *Stack) Handler() http.Handler { return s.handler }
+
+// Flow returns the flow that places and cancels orders, or nil when the
+// process does not host the orders role.
+func (s *Stack) Flow() *flow.Flow { return s.flow }
+
+// Client returns the stack's Temporal client.
+func (s *Stack) Client() client.Client { return s.client }
+
+// Node returns the stack's node.
+func (s *Stack) Node() *node.Node { return s.node }
+
+// Addr returns the address the REST API listens on, or "" when it serves
+// no HTTP.
+func (s *Stack) Addr() string {
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Run runs the workers, the reconciler and the HTTP server until ctx ends
+// (then it returns nil) or one of them fails. It stops them before it
+// returns. A stack runs once.
+func (s *Stack) Run(ctx context.Context) error {
+	err := errors.New("the orchestrated stack runs only once")
+	s.runOnce.Do(func() { err = s.run(ctx) })
+	return err
+}
+
+func (s *Stack) run(ctx context.Context) error {
+	if err := s.workers.Start(); err != nil {
+		return err
+	}
+	s.log.Info("temporal workers started", "task_queues", s.workers.Queues(), "namespace", s.cfg.Namespace)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	if s.reconcile != nil {
+		wg.Go(func() { s.reconcile.Run(ctx, s.cfg.ReconcileInterval) })
+	}
+	var server *http.Server
+	serveErr := make(chan error, 1)
+	if s.listener != nil {
+		server = &http.Server{
+			Handler:           s.handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+		go func() { serveErr <- server.Serve(s.listener) }()
+		s.log.Info("API listening", "url", "http://"+s.listener.Addr().String())
+	}
+
+	var failure error
+	select {
+	case <-ctx.Done():
+	case err := <-s.fatal:
+		failure = fmt.Errorf("a temporal worker stopped: %w", err)
+	case err := <-serveErr:
+		failure = fmt.Errorf("serving the orchestrated API: %w", err)
+	}
+	cancel()
+	var errList []error
+	if server != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		if err := server.Shutdown(sctx); err != nil {
+			errList = append(errList, fmt.Errorf("stopping the orchestrated API: %w", err))
+		}
+		scancel()
+	}
+	s.workers.Stop()
+	wg.Wait()
+	return errors.Join(append([]error{failure}, errList...)...)
+}
+
+// Close releases the Temporal connection, the listener when Run never
+// served it, and the node when New opened it. Call it after Run returned.
+// It is safe to call more than once.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		var errList []error
+		// Closing a listener that Run already shut down reports an error
+		// worth ignoring.
+		if s.listener != nil {
+			_ = s.listener.Close()
+		}
+		s.client.Close()
+		if s.ownsNode {
+			if err := s.node.Close(); err != nil {
+				errList = append(errList, err)
+			}
+		}
+		s.closeErr = errors.Join(errList...)
+	})
+	return s.closeErr
+}

@@ -1,0 +1,84 @@
+package workflow
+
+import (
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/saga"
+)
+
+// The saga's input is saga.Input: the order's id, customer, items and
+// address (TotalCents is filled in by the saga once inventory priced the
+// order). Actions take saga.Input and return saga.Outcome; compensations
+// and the completion take the order id.
+
+// InputOf returns the saga input of an order.
+func InputOf(o *domain.Order) saga.Input {
+	r := o.Request()
+	return saga.Input{OrderID: r.OrderID, CustomerID: r.CustomerID, Items: r.Items, ShipTo: r.ShipTo}
+}
+
+// Compensation is what a compensation activity found.
+type Compensation struct {
+	// Tombstone is true when there was nothing to undo: the action never
+	// took effect, and now never will. The step then ends skipped rather
+	// than compensated.
+	Tombstone bool
+}
+
+// StepRecord moves one step of an order in the order store.
+type StepRecord struct {
+	OrderID string
+	Step    domain.StepName
+	Status  domain.StepStatus
+	// Prices, when set, are stored with the step (the inventory step prices
+	// the order).
+	Prices []domain.PricedItem
+}
+
+// Completion records a completed order.
+type Completion struct {
+	OrderID        string
+	TrackingNumber string
+}
+
+// Failure records a failed order.
+type Failure struct {
+	OrderID string
+	Reason  domain.FailureReason
+}
+
+// Phase is where the saga stands.
+type Phase string
+
+// The saga's phases.
+const (
+	PhaseRunning      Phase = "running"      // running the steps' actions
+	PhaseCompensating Phase = "compensating" // undoing the done steps after a refusal or a cancel
+	PhaseCompleting   Phase = "completing"   // every step done: committing; no longer cancellable
+	PhaseFinished     Phase = "finished"     // the order's final status is recorded
+)
+
+// StepView is one step as the saga sees it.
+type StepView struct {
+	Step   domain.StepName
+	Status domain.StepStatus
+}
+
+// State is the saga's state, as QueryStatus returns it.
+type State struct {
+	OrderID         string
+	Phase           Phase
+	Status          domain.Status        // pending until the order is final
+	FailureReason   domain.FailureReason // set when failed or cancelled
+	Steps           []StepView
+	Running         domain.StepName // the step whose action runs now, if any
+	CancelRequested bool
+	TotalCents      domain.Cents
+	TrackingNumber  string
+}
+
+// Result is the workflow's result: the order's final status.
+type Result struct {
+	Status         domain.Status
+	FailureReason  domain.FailureReason
+	TrackingNumber string
+}

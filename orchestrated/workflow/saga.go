@@ -1,0 +1,322 @@
+package workflow
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/saga"
+)
+
+// OrderSaga runs the saga of one order: each step of saga.Steps() in turn,
+// then saga.Completion, recording progress in the order store as it goes.
+//
+// A step's compensation is registered right after the step succeeds. When
+// a step refuses (a business failure), or a cancel arrives (the
+// UpdateCancel update, or a cancellation of the workflow itself), the
+// registered compensations run in reverse order in a disconnected context
+// and the order ends failed or cancelled. A cancel that arrives while a
+// step's action runs abandons the action and compensates that step too:
+// compensations are safe before or without their action, which then becomes
+// a no-op. Once every compensation ran, the order's final status is
+// recorded, so a client that sees it final sees every effect undone.
+func OrderSaga(ctx workflow.Context, in saga.Input) (Result, error) {
+	r := newRun(ctx, in)
+	if err := r.registerHandlers(ctx); err != nil {
+		return Result{}, err
+	}
+	return r.execute(ctx)
+}
+
+// run is the state of one saga execution. Only workflow code touches it.
+type run struct {
+	in     saga.Input
+	phase  Phase
+	status domain.Status
+	reason domain.FailureReason
+	steps  []StepView
+	// running is the step whose action runs now; cancelStep abandons it.
+	running    domain.StepName
+	cancelStep workflow.CancelFunc
+	// cancelRequested: the client asked to cancel (or the workflow was
+	// cancelled).
+	cancelRequested bool
+	// compensations holds the steps to undo, in the order they ran; they
+	// are undone from the last.
+	compensations []saga.Step
+	tracking      string
+	// books runs the order-store updates. It is disconnected from the
+	// workflow's context: the record of what happened must be written even
+	// when the workflow is cancelled.
+	books workflow.Context
+}
+
+func newRun(ctx workflow.Context, in saga.Input) *run {
+	r := &run{in: in, phase: PhaseRunning, status: domain.StatusPending}
+	for _, s := range saga.Steps() {
+		r.steps = append(r.steps, StepView{Step: s.Name, Status: domain.StepPending})
+	}
+	books, _ := workflow.NewDisconnectedContext(ctx)
+	r.books = books
+	return r
+}
+
+// registerHandlers sets the status query and the cancel update.
+func (r *run) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (State, error) { return r.state(), nil }); err != nil {
+		return fmt.Errorf("setting the %s query handler: %w", QueryStatus, err)
+	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.requestCancel,
+		workflow.UpdateHandlerOptions{Validator: r.validateCancel, Description: "stop the order and undo every step done"})
+	if err != nil {
+		return fmt.Errorf("setting the %s update handler: %w", UpdateCancel, err)
+	}
+	return nil
+}
+
+// validateCancel accepts a cancel while the order can still be stopped (and
+// a repeated one), and rejects it once the order is completing, completed,
+// failing or failed.
+func (r *run) validateCancel(workflow.Context) error {
+	switch {
+	case r.cancelRequested || r.status == domain.StatusCancelled:
+		return nil
+	case r.phase == PhaseCompleting || r.status == domain.StatusCompleted:
+		return notCancellable(r.in.OrderID, "completing")
+	case r.phase != PhaseRunning:
+		return notCancellable(r.in.OrderID, "failing")
+	}
+	return nil
+}
+
+func notCancellable(orderID, why string) error {
+	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("order %s is %s and can no longer be cancelled", orderID, why),
+		ErrTypeNotCancellable, temporal.ApplicationErrorOptions{NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign})
+}
+
+// requestCancel records the cancel and abandons the running action, if
+// any; the main loop then compensates.
+func (r *run) requestCancel(ctx workflow.Context) (State, error) {
+	if !r.cancelRequested {
+		r.cancelRequested = true
+		workflow.GetLogger(ctx).Info("Cancel requested", "OrderID", r.in.OrderID, "RunningStep", r.running)
+		if r.cancelStep != nil {
+			r.cancelStep()
+		}
+	}
+	return r.state(), nil
+}
+
+// stopRequested reports whether the saga must stop: a cancel was accepted
+// or the workflow itself was cancelled.
+func (r *run) stopRequested(ctx workflow.Context) bool {
+	if ctx.Err() != nil {
+		r.cancelRequested = true
+	}
+	return r.cancelRequested
+}
+
+// execute runs the steps, then the completion or the compensations.
+func (r *run) execute(ctx workflow.Context) (Result, error) {
+	for _, step := range saga.Steps() {
+		if r.stopRequested(ctx) {
+			return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
+		}
+		out, err := r.runAction(ctx, step)
+		if err != nil {
+			return r.stop(ctx, step, err)
+		}
+		// The step took effect: from now on its compensation is due if the
+		// saga stops.
+		r.compensations = append(r.compensations, step)
+		if err := r.recordDone(step, out); err != nil {
+			return Result{}, err
+		}
+	}
+	if r.stopRequested(ctx) {
+		return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
+	}
+	return r.complete(ctx)
+}
+
+// runAction runs a step's action on its service's task queue. A cancel
+// abandons it (the action may still take effect; its compensation will
+// undo it or make it a no-op).
+func (r *run) runAction(ctx workflow.Context, step saga.Step) (saga.Outcome, error) {
+	stepCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	r.running, r.cancelStep = step.Name, cancel
+	defer func() { r.running, r.cancelStep = "", nil }()
+
+	summary := fmt.Sprintf("order %s: %s step", r.in.OrderID, step.Name)
+	var out saga.Outcome
+	err := workflow.ExecuteActivity(actionOptions(stepCtx, TaskQueueOf(step.Name), summary), activityName(step.Action), r.in).Get(stepCtx, &out)
+	return out, err
+}
+
+// recordDone keeps what the step found out and records the step done.
+func (r *run) recordDone(step saga.Step, out saga.Outcome) error {
+	rec := StepRecord{OrderID: r.in.OrderID, Step: step.Name, Status: domain.StepDone}
+	if len(out.Prices) > 0 {
+		r.in.TotalCents = out.TotalCents
+		rec.Prices = out.Prices
+	}
+	if out.TrackingNumber != "" {
+		r.tracking = out.TrackingNumber
+	}
+	return r.recordStep(rec)
+}
+
+// stop handles a step's action that did not succeed.
+func (r *run) stop(ctx workflow.Context, step saga.Step, err error) (Result, error) {
+	log := workflow.GetLogger(ctx)
+	r.phase = PhaseCompensating
+	switch {
+	case temporal.IsCanceledError(err):
+		// Abandoned by a cancel: the action may have taken effect.
+		log.Info("Step abandoned by a cancel", "OrderID", r.in.OrderID, "Step", step.Name)
+		r.compensations = append(r.compensations, step)
+		r.cancelRequested = true
+		return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
+	case hasErrorType(err, RefusalType(step.Refusal)):
+		// Refused: the step left nothing to undo.
+		log.Info("Step refused", "OrderID", r.in.OrderID, "Step", step.Name, "Reason", step.Refusal)
+		if err := r.recordStep(StepRecord{OrderID: r.in.OrderID, Step: step.Name, Status: domain.StepFailed}); err != nil {
+			return Result{}, err
+		}
+		if r.cancelRequested {
+			return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
+		}
+		return r.unwind(ctx, domain.StatusFailed, step.Refusal)
+	case hasErrorType(err, ErrTypeCompensated):
+		// The step's compensation already ran: the order was cancelled
+		// meanwhile.
+		r.compensations = append(r.compensations, step)
+		r.cancelRequested = true
+		return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
+	default:
+		// The retry budget ran out. Whether the action took effect is
+		// unknown: compensate it too.
+		log.Error("Step gave up", "OrderID", r.in.OrderID, "Step", step.Name, "Error", err)
+		r.compensations = append(r.compensations, step)
+		if r.cancelRequested {
+			return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
+		}
+		return r.unwind(ctx, domain.StatusFailed, ReasonGaveUp)
+	}
+}
+
+// hasErrorType reports whether err carries an application error of type t.
+func hasErrorType(err error, t string) bool {
+	var app *temporal.ApplicationError
+	return t != "" && errors.As(err, &app) && app.Type() == t
+}
+
+// unwind runs the registered compensations in reverse order, in a context
+// disconnected from the workflow's, recording each step; then it records
+// the order's final status.
+func (r *run) unwind(ctx workflow.Context, status domain.Status, reason domain.FailureReason) (Result, error) {
+	r.phase = PhaseCompensating
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	for i := len(r.compensations) - 1; i >= 0; i-- {
+		step := r.compensations[i]
+		summary := fmt.Sprintf("order %s: undo %s step", r.in.OrderID, step.Name)
+		var c Compensation
+		err := workflow.ExecuteActivity(untilDoneOptions(dctx, TaskQueueOf(step.Name), summary), activityName(step.Compensation), r.in.OrderID).Get(dctx, &c)
+		if err != nil {
+			return Result{}, fmt.Errorf("compensating the %s step of order %s: %w", step.Name, r.in.OrderID, err)
+		}
+		to := domain.StepCompensated
+		if c.Tombstone {
+			to = domain.StepSkipped
+		}
+		if err := r.recordStep(StepRecord{OrderID: r.in.OrderID, Step: step.Name, Status: to}); err != nil {
+			return Result{}, err
+		}
+	}
+	r.compensations = nil
+	var err error
+	if status == domain.StatusCancelled {
+		err = r.record(ActivityCancelOrder, "cancelled", r.in.OrderID)
+	} else {
+		err = r.record(ActivityFailOrder, "failed: "+string(reason), Failure{OrderID: r.in.OrderID, Reason: reason})
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return r.finish(ctx, status, reason), nil
+}
+
+// complete runs the completion and records the order completed. From here
+// on the order can no longer be cancelled.
+func (r *run) complete(ctx workflow.Context) (Result, error) {
+	r.phase = PhaseCompleting
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	summary := fmt.Sprintf("order %s: complete", r.in.OrderID)
+	err := workflow.ExecuteActivity(untilDoneOptions(dctx, TaskQueueOf(completionStep), summary), activityName(saga.Completion), r.in.OrderID).Get(dctx, nil)
+	if err != nil {
+		return Result{}, fmt.Errorf("completing order %s: %w", r.in.OrderID, err)
+	}
+	if err := r.record(ActivityCompleteOrder, "completed", Completion{OrderID: r.in.OrderID, TrackingNumber: r.tracking}); err != nil {
+		return Result{}, err
+	}
+	return r.finish(ctx, domain.StatusCompleted, ""), nil
+}
+
+// finish sets the final status and tags the workflow with it.
+func (r *run) finish(ctx workflow.Context, status domain.Status, reason domain.FailureReason) Result {
+	r.phase, r.status, r.reason = PhaseFinished, status, reason
+	for i := range r.steps {
+		if r.steps[i].Status == domain.StepPending {
+			r.steps[i].Status = domain.StepSkipped
+		}
+	}
+	// Tag only a workflow that was started with the attribute: the
+	// namespace then declares it.
+	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(OrderStatusKey()); ok {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, OrderStatusKey().ValueSet(string(status))); err != nil {
+			workflow.GetLogger(ctx).Warn("Tagging the workflow with its status", "OrderID", r.in.OrderID, "Error", err)
+		}
+	}
+	workflow.GetLogger(ctx).Info("Order finished", "OrderID", r.in.OrderID, "Status", status, "Reason", reason)
+	return Result{Status: status, FailureReason: reason, TrackingNumber: r.tracking}
+}
+
+// recordStep moves a step in the saga's view and in the order store.
+func (r *run) recordStep(rec StepRecord) error {
+	for i := range r.steps {
+		if r.steps[i].Step == rec.Step {
+			r.steps[i].Status = rec.Status
+		}
+	}
+	return r.record(ActivityRecordStep, fmt.Sprintf("%s %s", rec.Step, rec.Status), rec)
+}
+
+// record runs an order-store update, a local activity of the order
+// service, until it succeeds.
+func (r *run) record(activity, what string, arg any) error {
+	summary := fmt.Sprintf("order %s: record %s", r.in.OrderID, what)
+	if err := workflow.ExecuteLocalActivity(recordOptions(r.books, summary), activity, arg).Get(r.books, nil); err != nil {
+		return fmt.Errorf("recording %s for order %s: %w", what, r.in.OrderID, err)
+	}
+	return nil
+}
+
+// state returns a copy of the saga's state.
+func (r *run) state() State {
+	return State{
+		OrderID:         r.in.OrderID,
+		Phase:           r.phase,
+		Status:          r.status,
+		FailureReason:   r.reason,
+		Steps:           slices.Clone(r.steps),
+		Running:         r.running,
+		CancelRequested: r.cancelRequested,
+		TotalCents:      r.in.TotalCents,
+		TrackingNumber:  r.tracking,
+	}
+}
