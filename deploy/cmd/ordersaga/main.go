@@ -52,6 +52,10 @@ func commands() []command {
 	return []command{
 		runCommand(),
 		migrateCommand(),
+		benchCommand(),
+		orchestratedCommand(),
+		choreographedCommand(),
+		dlqCommand(),
 		versionCommand(),
 	}
 }

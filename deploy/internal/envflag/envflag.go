@@ -1,0 +1,153 @@
+// Package envflag binds settings to command-line flags and environment
+// variables. A setting starts at its default, takes its environment
+// variable's value when that is set, and then its flag's value when the flag
+// is given: a flag wins over the environment, which wins over the default.
+package envflag
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Var is one setting: a flag and the environment variable of the same name.
+type Var struct {
+	// Name is the flag's name; the environment variable is the prefix
+	// given to Bind and Name in upper case with underscores for dashes.
+	Name string
+	// Usage is the flag's help; a word in back quotes names its value (see
+	// flag.UnquoteUsage).
+	Usage string
+	// Value holds the setting, already set to its default.
+	Value flag.Value
+}
+
+// EnvName returns the environment variable of the flag name: prefix and the
+// name in upper case with underscores for dashes.
+func EnvName(prefix, name string) string {
+	return prefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Bind sets each of vars from its environment variable, when lookupEnv
+// (os.LookupEnv, say) finds it, and registers it as a flag of fs whose help
+// names the variable. It reports every environment value that does not
+// parse; the others are set all the same.
+func Bind(fs *flag.FlagSet, prefix string, lookupEnv func(string) (string, bool), vars ...Var) error {
+	var errList []error
+	for _, v := range vars {
+		env := EnvName(prefix, v.Name)
+		if s, ok := lookupEnv(env); ok {
+			if err := v.Value.Set(s); err != nil {
+				errList = append(errList, fmt.Errorf("%s: %w", env, err))
+			}
+		}
+		fs.Var(v.Value, v.Name, v.Usage+" [$"+env+"]")
+	}
+	return errors.Join(errList...)
+}
+
+// String returns a flag.Value setting *p, without surrounding spaces.
+func String(p *string) flag.Value { return (*stringValue)(p) }
+
+// DSN returns a flag.Value setting *p to a database address. Its String
+// hides a password, so a help text never shows one.
+func DSN(p *string) flag.Value { return (*dsnValue)(p) }
+
+// Bool returns a boolean flag.Value setting *p; it takes 1, t, true, yes,
+// on and 0, f, false, no, off.
+func Bool(p *bool) flag.Value { return (*boolValue)(p) }
+
+// List returns a flag.Value setting *p to a comma-separated list, without
+// empty items.
+func List(p *[]string) flag.Value { return (*listValue)(p) }
+
+// Level returns a flag.Value setting *p to a log level: debug, info, warn
+// or error.
+func Level(p *slog.Level) flag.Value { return (*levelValue)(p) }
+
+// Duration returns a flag.Value setting *p to a Go duration ("5s").
+func Duration(p *time.Duration) flag.Value { return (*durationValue)(p) }
+
+type (
+	stringValue   string
+	dsnValue      string
+	boolValue     bool
+	listValue     []string
+	levelValue    slog.Level
+	durationValue time.Duration
+)
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(strings.TrimSpace(s)); return nil }
+
+func (v *dsnValue) String() string     { return Redact(string(*v)) }
+func (v *dsnValue) Set(s string) error { *v = dsnValue(strings.TrimSpace(s)); return nil }
+
+func (v *boolValue) String() string   { return fmt.Sprint(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+func (v *boolValue) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "t", "true", "yes", "on":
+		*v = true
+	case "0", "f", "false", "no", "off":
+		*v = false
+	default:
+		return fmt.Errorf("%q is not a boolean", s)
+	}
+	return nil
+}
+
+func (v *listValue) String() string { return strings.Join(*v, ",") }
+func (v *listValue) Set(s string) error {
+	var items []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	*v = items
+	return nil
+}
+
+func (v *levelValue) String() string { return slog.Level(*v).String() }
+func (v *levelValue) Set(s string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
+		return fmt.Errorf("%q is not a log level (debug, info, warn or error)", s)
+	}
+	*v = levelValue(l)
+	return nil
+}
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration", s)
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+// Redact returns a database or server address with its password, if any,
+// replaced by xxxxx.
+func Redact(address string) string {
+	u, err := url.Parse(address)
+	if err != nil {
+		if strings.Contains(address, "@") {
+			return "(an address that does not parse)"
+		}
+		return address
+	}
+	if u.User == nil {
+		return address
+	}
+	if _, ok := u.User.Password(); !ok {
+		return address
+	}
+	return u.Redacted()
+}

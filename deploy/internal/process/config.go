@@ -1,0 +1,357 @@
+// Package process runs any subset of one saga variant's services (the
+// roles orders, inventory, payment and shipping) as an operating-system
+// process of its own: its configuration, loaded from flags and the
+// environment, and the variant's stack for those roles, with an HTTP server
+// answering /healthz, /readyz and /metrics whatever the roles, so a
+// container's health check works for every process.
+package process
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
+	"github.com/ordersaga/ordersaga/deploy/kafkadev"
+	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	"github.com/ordersaga/ordersaga/shared/node"
+)
+
+// Variant is the saga variant a process belongs to.
+type Variant string
+
+// The variants.
+const (
+	Orchestrated  Variant = "orchestrated"
+	Choreographed Variant = "choreographed"
+)
+
+// EnvPrefix starts the name of every environment variable of the
+// configuration.
+const EnvPrefix = "ORDERSAGA_"
+
+// RolesAll names every role at once in a role list.
+const RolesAll = "all"
+
+// DefaultTopicPrefix is the default prefix of the choreographed variant's
+// topic names, the one the all-in-one run uses.
+const DefaultTopicPrefix = "ordersaga"
+
+// Config is what one process runs and where it finds what it needs.
+// DefaultConfig gives the defaults; LoadConfig overlays the environment and
+// the command line.
+type Config struct {
+	// Variant is the saga variant whose services the process runs.
+	Variant Variant
+	// Roles are the services the process hosts.
+	Roles []node.Role
+
+	// RoleDatabases are database addresses given role by role
+	// (postgres://… or sqlite:/path.db); they win over the layouts below.
+	RoleDatabases map[node.Role]string
+	// PostgresURL, when set, puts each hosted role without an address of
+	// its own in the database <PostgresDBPrefix><variant>_<role> on that
+	// server (created when missing), as the all-in-one run lays them out.
+	PostgresURL      string
+	PostgresDBPrefix string
+	// DataDir, when set and PostgresURL is not, puts them in SQLite files
+	// <DataDir>/<variant>/<role>.db instead.
+	DataDir string
+
+	// HTTPAddr is where the process serves HTTP: the whole REST API when it
+	// hosts the orders role; otherwise health, readiness, metrics and the
+	// endpoints of the services it hosts. Empty means DefaultHTTPAddr.
+	HTTPAddr string
+
+	// TemporalAddress and TemporalNamespace locate Temporal (orchestrated).
+	TemporalAddress   string
+	TemporalNamespace string
+
+	// KafkaBrokers are the bootstrap brokers (choreographed); TopicPrefix
+	// starts the topic names and GroupPrefix the consumer group names
+	// (TopicPrefix when empty).
+	KafkaBrokers []string
+	TopicPrefix  string
+	GroupPrefix  string
+
+	// FaultInjection serves /v1/admin/faults over the hosted services.
+	FaultInjection bool
+	// ShippingCountries are served on top of the shipping service's
+	// defaults.
+	ShippingCountries []string
+	// LogLevel is the lowest level logged.
+	LogLevel slog.Level
+}
+
+// DefaultConfig returns the defaults of a process of variant v: the
+// infrastructure where the all-in-one run puts it, no databases (they must
+// be given) and no roles (they must be named).
+func DefaultConfig(v Variant) Config {
+	return Config{
+		Variant:           v,
+		TemporalAddress:   temporaldev.DefaultFrontendAddress,
+		TemporalNamespace: temporaldev.DefaultNamespace,
+		KafkaBrokers:      []string{kafkadev.DefaultAddress},
+		TopicPrefix:       DefaultTopicPrefix,
+		LogLevel:          slog.LevelInfo,
+	}
+}
+
+// DefaultHTTPAddr returns the default HTTP address of a process: the
+// variant's API address of the all-in-one run (8081 orchestrated, 8082
+// choreographed) when it hosts the orders role; otherwise a port of its
+// first role (inventory 8181/8182, payment 8281/8282, shipping
+// 8381/8382), so that the processes of a split run on one host do not
+// collide.
+func DefaultHTTPAddr(v Variant, roles []node.Role) string {
+	port := 8081 // the orders role's, and a process's without roles
+	for _, r := range node.AllRoles() {
+		if slices.Contains(roles, r) {
+			port = orchestratedPort(r)
+			break
+		}
+	}
+	if v == Choreographed {
+		port++
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
+}
+
+// orchestratedPort is the default HTTP port of an orchestrated process
+// whose first role is r: the hundreds say the role; a choreographed
+// process's port is one more.
+func orchestratedPort(r node.Role) int {
+	switch r {
+	case node.RoleInventory:
+		return 8181
+	case node.RolePayment:
+		return 8281
+	case node.RoleShipping:
+		return 8381
+	}
+	return 8081
+}
+
+// ParseRoles reads a role list: roles separated by commas, or "all".
+func ParseRoles(list string) ([]node.Role, error) {
+	var roles []node.Role
+	for item := range strings.SplitSeq(list, ",") {
+		item = strings.ToLower(strings.TrimSpace(item))
+		switch {
+		case item == "":
+			continue
+		case item == RolesAll:
+			roles = append(roles, node.AllRoles()...)
+			continue
+		}
+		r := node.Role(item)
+		if _, ok := node.Migrations(r); !ok {
+			return nil, fmt.Errorf("unknown role %q (want %s or %s)", item, roleNames(), RolesAll)
+		}
+		roles = append(roles, r)
+	}
+	if len(roles) == 0 {
+		return nil, fmt.Errorf("no roles named (want some of %s, or %s)", roleNames(), RolesAll)
+	}
+	// Keep each role once, in the stable order of node.AllRoles.
+	var out []node.Role
+	for _, r := range node.AllRoles() {
+		if slices.Contains(roles, r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func roleNames() string {
+	names := make([]string, 0, len(node.AllRoles()))
+	for _, r := range node.AllRoles() {
+		names = append(names, string(r))
+	}
+	return strings.Join(names, ", ")
+}
+
+// Hosts reports whether the process hosts role r.
+func (c Config) Hosts(r node.Role) bool { return slices.Contains(c.Roles, r) }
+
+// vars lists the settings of c as flags and environment variables; the
+// roles' database addresses go to roleDSNs.
+func (c *Config) vars(roleDSNs map[node.Role]*string) []envflag.Var {
+	vars := []envflag.Var{
+		{Name: "data-dir", Usage: "`folder` of SQLite databases <folder>/" + string(c.Variant) + "/<role>.db, as the run command lays them out", Value: envflag.String(&c.DataDir)},
+		{Name: "postgres-url", Usage: "PostgreSQL server `URL` (postgres://…): databases <prefix>" + string(c.Variant) + "_<role>, created when missing; wins over -data-dir", Value: envflag.DSN(&c.PostgresURL)},
+		{Name: "postgres-db-prefix", Usage: "`prefix` of the PostgreSQL database names", Value: envflag.String(&c.PostgresDBPrefix)},
+	}
+	for _, r := range node.AllRoles() {
+		roleDSNs[r] = new(string)
+		vars = append(vars, envflag.Var{
+			Name:  string(r) + "-db",
+			Usage: fmt.Sprintf("`address` of the %s database (postgres://… or sqlite:/path.db); wins over -data-dir and -postgres-url", r),
+			Value: envflag.DSN(roleDSNs[r]),
+		})
+	}
+	vars = append(vars, envflag.Var{Name: "http-addr", Usage: "listen `host:port` of the process's HTTP server (default 127.0.0.1:" + defaultPortsText(c.Variant) + ")", Value: envflag.String(&c.HTTPAddr)})
+	switch c.Variant {
+	case Orchestrated:
+		vars = append(vars,
+			envflag.Var{Name: "temporal-address", Usage: "Temporal frontend `host:port`", Value: envflag.String(&c.TemporalAddress)},
+			envflag.Var{Name: "temporal-namespace", Usage: "Temporal `namespace`", Value: envflag.String(&c.TemporalNamespace)},
+		)
+	case Choreographed:
+		vars = append(vars,
+			envflag.Var{Name: "kafka-brokers", Usage: "Kafka bootstrap `brokers`, comma-separated host:port", Value: envflag.List(&c.KafkaBrokers)},
+			envflag.Var{Name: "topic-prefix", Usage: "`prefix` of the topic names (<prefix>.<service>, <prefix>.deadletter)", Value: envflag.String(&c.TopicPrefix)},
+			envflag.Var{Name: "group-prefix", Usage: "`prefix` of the consumer group names (<prefix>.<service>); the topic prefix when empty", Value: envflag.String(&c.GroupPrefix)},
+		)
+	}
+	return append(vars,
+		envflag.Var{Name: "fault-injection", Usage: "serve /v1/admin/faults (fault injection) over the hosted services", Value: envflag.Bool(&c.FaultInjection)},
+		envflag.Var{Name: "shipping-countries", Usage: "`countries` served on top of the shipping defaults, comma-separated ISO codes", Value: envflag.List(&c.ShippingCountries)},
+		envflag.Var{Name: "log-level", Usage: "lowest log `level`: debug, info, warn or error", Value: envflag.Level(&c.LogLevel)},
+	)
+}
+
+// defaultPortsText describes the default ports of a variant's processes.
+func defaultPortsText(v Variant) string {
+	var parts []string
+	for _, r := range node.AllRoles() {
+		_, port, _ := net.SplitHostPort(DefaultHTTPAddr(v, []node.Role{r}))
+		parts = append(parts, port+" for "+string(r))
+	}
+	return strings.Join(parts, ", ") + ", by the first role hosted"
+}
+
+// LoadConfig returns the configuration of a process of variant v:
+// DefaultConfig overlaid with the environment (through lookupEnv, e.g.
+// os.LookupEnv) and then with args, validated. args are the roles (a
+// comma-separated list, or "all"; ORDERSAGA_ROLES when none are given) and
+// flags, in any order. fs receives the flags, so its usage lists them; its
+// error handling decides what a bad flag does.
+func LoadConfig(v Variant, fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+	if v != Orchestrated && v != Choreographed {
+		return Config{}, fmt.Errorf("unknown variant %q", v)
+	}
+	cfg := DefaultConfig(v)
+	roleDSNs := map[node.Role]*string{}
+	envErr := envflag.Bind(fs, EnvPrefix, lookupEnv, cfg.vars(roleDSNs)...)
+	var positional []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		positional, args = append(positional, args[0]), args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if envErr != nil {
+		return Config{}, envErr
+	}
+	positional = append(positional, fs.Args()...)
+	roleList := strings.Join(positional, ",")
+	if len(positional) == 0 {
+		roleList, _ = lookupEnv(EnvPrefix + "ROLES")
+	}
+	roles, err := ParseRoles(roleList)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Roles = roles
+	cfg.RoleDatabases = map[node.Role]string{}
+	for r, dsn := range roleDSNs {
+		if *dsn != "" {
+			cfg.RoleDatabases[r] = *dsn
+		}
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = DefaultHTTPAddr(v, roles)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// namePattern is what a topic or consumer group prefix may be: Kafka's
+// legal characters for a topic name.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`)
+
+// dbPrefixPattern is what a PostgreSQL database name prefix may be.
+var dbPrefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
+
+// Validate reports every setting that cannot work. It never repeats a
+// database address, which may hold a password.
+func (c Config) Validate() error {
+	var errList []error
+	bad := func(format string, args ...any) { errList = append(errList, fmt.Errorf(format, args...)) }
+	checkAddr := func(name, addr string) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad("%s %q is not host:port", name, addr)
+		}
+	}
+	if len(c.Roles) == 0 {
+		bad("no roles to run")
+	}
+	for _, r := range c.Roles {
+		dsn := c.RoleDatabases[r]
+		switch {
+		case dsn != "":
+			if !isDSN(dsn) {
+				bad("the %s database address (-%s-db) is neither postgres://… nor sqlite:…", r, r)
+			}
+		case c.PostgresURL == "" && strings.TrimSpace(c.DataDir) == "":
+			bad("no database for the %s role: set -%s-db ($%s), -data-dir ($%s) or -postgres-url ($%s)", r, r,
+				envflag.EnvName(EnvPrefix, string(r)+"-db"), envflag.EnvName(EnvPrefix, "data-dir"), envflag.EnvName(EnvPrefix, "postgres-url"))
+		}
+	}
+	if c.PostgresURL != "" {
+		if u, err := url.Parse(c.PostgresURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			bad("the postgres URL is not postgres://host/…")
+		}
+	}
+	if c.PostgresDBPrefix != "" && !dbPrefixPattern.MatchString(c.PostgresDBPrefix) {
+		bad("postgres database prefix %q is not lower-case letters, digits and underscores", c.PostgresDBPrefix)
+	}
+	checkAddr("HTTP address", c.HTTPAddr)
+	switch c.Variant {
+	case Orchestrated:
+		checkAddr("temporal address", c.TemporalAddress)
+		if c.TemporalNamespace == "" {
+			bad("temporal namespace is empty")
+		}
+	case Choreographed:
+		if len(c.KafkaBrokers) == 0 {
+			bad("no kafka brokers")
+		}
+		for _, b := range c.KafkaBrokers {
+			checkAddr("kafka broker", b)
+		}
+		if !namePattern.MatchString(c.TopicPrefix) {
+			bad("topic prefix %q is not letters, digits, '.', '_' and '-'", c.TopicPrefix)
+		}
+		if c.GroupPrefix != "" && !namePattern.MatchString(c.GroupPrefix) {
+			bad("group prefix %q is not letters, digits, '.', '_' and '-'", c.GroupPrefix)
+		}
+	default:
+		bad("unknown variant %q", c.Variant)
+	}
+	for _, cc := range c.ShippingCountries {
+		if len(cc) != 2 || strings.ToUpper(cc) != cc {
+			bad("shipping country %q is not an upper-case ISO 3166-1 alpha-2 code", cc)
+		}
+	}
+	return errors.Join(errList...)
+}
+
+// isDSN reports whether s is a database address sqldb.Open takes.
+func isDSN(s string) bool {
+	for _, p := range []string{"postgres://", "postgresql://", "sqlite:"} {
+		if strings.HasPrefix(s, p) && len(s) > len(p) {
+			return true
+		}
+	}
+	return false
+}

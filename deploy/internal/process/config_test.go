@@ -1,0 +1,236 @@
+package process_test
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ordersaga/ordersaga/deploy/internal/process"
+	"github.com/ordersaga/ordersaga/shared/node"
+)
+
+func envOf(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+func load(v process.Variant, env map[string]string, args ...string) (process.Config, error) {
+	fs := flag.NewFlagSet(string(v), flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return process.LoadConfig(v, fs, args, envOf(env))
+}
+
+func TestParseRoles_ListsAllAndDuplicates_InStableOrder(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []node.Role
+	}{
+		{"orders", []node.Role{node.RoleOrders}},
+		{"shipping,inventory", []node.Role{node.RoleInventory, node.RoleShipping}},
+		{" Payment , payment,", []node.Role{node.RolePayment}},
+		{"all", node.AllRoles()},
+		{"inventory,all", node.AllRoles()},
+	}
+	for _, tc := range tests {
+		got, err := process.ParseRoles(tc.in)
+		if err != nil {
+			t.Errorf("ParseRoles(%q): %v", tc.in, err)
+			continue
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("ParseRoles(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", " , ", "billing", "orders,billing"} {
+		if got, err := process.ParseRoles(bad); err == nil {
+			t.Errorf("ParseRoles(%q) = %v, want an error", bad, got)
+		}
+	}
+}
+
+func TestLoadConfig_Defaults_DependOnVariantAndRoles(t *testing.T) {
+	tests := []struct {
+		variant process.Variant
+		roles   string
+		addr    string
+	}{
+		{process.Orchestrated, "orders", "127.0.0.1:8081"},
+		{process.Choreographed, "orders", "127.0.0.1:8082"},
+		{process.Orchestrated, "all", "127.0.0.1:8081"},
+		{process.Orchestrated, "inventory", "127.0.0.1:8181"},
+		{process.Choreographed, "payment,shipping", "127.0.0.1:8282"},
+		{process.Choreographed, "shipping", "127.0.0.1:8382"},
+	}
+	for _, tc := range tests {
+		cfg, err := load(tc.variant, map[string]string{"ORDERSAGA_DATA_DIR": "/data"}, tc.roles)
+		if err != nil {
+			t.Errorf("%s %s: %v", tc.variant, tc.roles, err)
+			continue
+		}
+		if cfg.HTTPAddr != tc.addr {
+			t.Errorf("%s %s: HTTP address %q, want %q", tc.variant, tc.roles, cfg.HTTPAddr, tc.addr)
+		}
+	}
+	cfg, err := load(process.Choreographed, nil, "orders", "-data-dir", "/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.KafkaBrokers, ",") != "127.0.0.1:9092" || cfg.TopicPrefix != "ordersaga" || cfg.GroupPrefix != "" ||
+		cfg.FaultInjection || cfg.LogLevel != slog.LevelInfo {
+		t.Errorf("choreographed defaults: %+v", cfg)
+	}
+	cfg, err = load(process.Orchestrated, nil, "payment", "-data-dir", "/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TemporalAddress != "127.0.0.1:7233" || cfg.TemporalNamespace != "default" {
+		t.Errorf("orchestrated defaults: %+v", cfg)
+	}
+}
+
+func TestLoadConfig_FlagWinsOverEnvironmentWhichWinsOverDefault(t *testing.T) {
+	env := map[string]string{
+		"ORDERSAGA_HTTP_ADDR":          "0.0.0.0:9000",
+		"ORDERSAGA_KAFKA_BROKERS":      "k1:9092,k2:9092",
+		"ORDERSAGA_TOPIC_PREFIX":       "env-prefix",
+		"ORDERSAGA_FAULT_INJECTION":    "true",
+		"ORDERSAGA_LOG_LEVEL":          "debug",
+		"ORDERSAGA_SHIPPING_COUNTRIES": "BR,MX",
+		"ORDERSAGA_DATA_DIR":           "/env/data",
+		"ORDERSAGA_PAYMENT_DB":         "sqlite:/env/payment.db",
+	}
+	cfg, err := load(process.Choreographed, env, "payment,shipping",
+		"-http-addr", "127.0.0.1:9100", "-topic-prefix", "flag-prefix", "-payment-db", "postgres://u:pw@db/payment", "-log-level", "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:9100" || cfg.TopicPrefix != "flag-prefix" || cfg.LogLevel != slog.LevelWarn {
+		t.Errorf("flags did not win: %+v", cfg)
+	}
+	if cfg.RoleDatabases[node.RolePayment] != "postgres://u:pw@db/payment" {
+		t.Errorf("payment database %q, want the flag's", cfg.RoleDatabases[node.RolePayment])
+	}
+	if strings.Join(cfg.KafkaBrokers, ",") != "k1:9092,k2:9092" || !cfg.FaultInjection ||
+		strings.Join(cfg.ShippingCountries, ",") != "BR,MX" || cfg.DataDir != "/env/data" {
+		t.Errorf("environment did not win over the defaults: %+v", cfg)
+	}
+	if !slices.Equal(cfg.Roles, []node.Role{node.RolePayment, node.RoleShipping}) {
+		t.Errorf("roles %v", cfg.Roles)
+	}
+}
+
+func TestLoadConfig_RolesAfterFlagsOrFromEnvironment(t *testing.T) {
+	cfg, err := load(process.Orchestrated, nil, "-data-dir", "/d", "inventory", "shipping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Roles, []node.Role{node.RoleInventory, node.RoleShipping}) {
+		t.Errorf("roles after the flags: %v", cfg.Roles)
+	}
+	cfg, err = load(process.Orchestrated, map[string]string{"ORDERSAGA_ROLES": "all"}, "-data-dir", "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Roles, node.AllRoles()) {
+		t.Errorf("roles from ORDERSAGA_ROLES: %v", cfg.Roles)
+	}
+	cfg, err = load(process.Orchestrated, map[string]string{"ORDERSAGA_ROLES": "all"}, "payment", "-data-dir", "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Roles, []node.Role{node.RolePayment}) {
+		t.Errorf("named roles did not win over ORDERSAGA_ROLES: %v", cfg.Roles)
+	}
+}
+
+func TestLoadConfig_RoleDatabaseAlone_NeedsNoLayout(t *testing.T) {
+	cfg, err := load(process.Orchestrated, map[string]string{"ORDERSAGA_SHIPPING_DB": "sqlite:/tmp/s.db"}, "shipping")
+	if err != nil {
+		t.Fatalf("a role with its own database was refused: %v", err)
+	}
+	if len(cfg.RoleDatabases) != 1 || cfg.RoleDatabases[node.RoleShipping] != "sqlite:/tmp/s.db" {
+		t.Errorf("role databases %v", cfg.RoleDatabases)
+	}
+}
+
+func TestLoadConfig_BadSettings_NameEachProblem(t *testing.T) {
+	tests := []struct {
+		name    string
+		variant process.Variant
+		env     map[string]string
+		args    []string
+		want    []string
+	}{
+		{"no roles", process.Orchestrated, nil, []string{"-data-dir", "/d"}, []string{"no roles"}},
+		{"unknown role", process.Choreographed, nil, []string{"orders,billing", "-data-dir", "/d"}, []string{`unknown role "billing"`}},
+		{"no database", process.Orchestrated, nil, []string{"payment,shipping", "-payment-db", "sqlite:/p.db"},
+			[]string{"no database for the shipping role", "-shipping-db", "$ORDERSAGA_SHIPPING_DB", "-data-dir", "-postgres-url"}},
+		{"bad database address", process.Orchestrated, nil, []string{"orders", "-orders-db", "mysql://u:hidden@h/db"}, []string{"orders database address"}},
+		{"bad postgres URL", process.Choreographed, nil, []string{"orders", "-postgres-url", "http://u:hidden@h"}, []string{"postgres URL"}},
+		{"bad database prefix", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-postgres-db-prefix", "Bad-Prefix"}, []string{"prefix"}},
+		{"bad HTTP address", process.Orchestrated, nil, []string{"orders", "-data-dir", "/d", "-http-addr", "8081"}, []string{"HTTP address"}},
+		{"bad temporal address", process.Orchestrated, map[string]string{"ORDERSAGA_TEMPORAL_ADDRESS": "temporal"}, []string{"orders", "-data-dir", "/d"}, []string{"temporal address"}},
+		{"no brokers", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-kafka-brokers", ""}, []string{"no kafka brokers"}},
+		{"bad topic prefix", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-topic-prefix", "a b"}, []string{"topic prefix"}},
+		{"bad country", process.Choreographed, nil, []string{"shipping", "-data-dir", "/d", "-shipping-countries", "Germany"}, []string{"shipping country"}},
+		{"bad env value", process.Choreographed, map[string]string{"ORDERSAGA_FAULT_INJECTION": "maybe"}, []string{"orders", "-data-dir", "/d"}, []string{"ORDERSAGA_FAULT_INJECTION"}},
+		{"flag of the other variant", process.Orchestrated, nil, []string{"orders", "-data-dir", "/d", "-kafka-brokers", "k:9092"}, []string{"kafka-brokers"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet(string(tc.variant), flag.ContinueOnError)
+			var out strings.Builder
+			fs.SetOutput(&out)
+			_, err := process.LoadConfig(tc.variant, fs, tc.args, envOf(tc.env))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error() + out.String()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "hidden") {
+				t.Errorf("error %q shows a password", msg)
+			}
+		})
+	}
+}
+
+func TestLoadConfig_Usage_NamesTheEnvironmentVariableOfEveryFlag(t *testing.T) {
+	for _, v := range []process.Variant{process.Orchestrated, process.Choreographed} {
+		fs := flag.NewFlagSet(string(v), flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		if _, err := process.LoadConfig(v, fs, []string{"all", "-data-dir", "/d"}, envOf(nil)); err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		fs.VisitAll(func(f *flag.Flag) {
+			names[f.Name] = true
+			env := "$ORDERSAGA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+			if !strings.Contains(f.Usage, env) {
+				t.Errorf("%s: usage of -%s does not name %s", v, f.Name, env)
+			}
+		})
+		for _, want := range []string{"orders-db", "inventory-db", "payment-db", "shipping-db", "data-dir", "postgres-url", "postgres-db-prefix", "http-addr", "fault-injection", "shipping-countries", "log-level"} {
+			if !names[want] {
+				t.Errorf("%s lacks -%s", v, want)
+			}
+		}
+		variantFlags := map[process.Variant][]string{
+			process.Orchestrated:  {"temporal-address", "temporal-namespace"},
+			process.Choreographed: {"kafka-brokers", "topic-prefix", "group-prefix"},
+		}
+		for _, want := range variantFlags[v] {
+			if !names[want] {
+				t.Errorf("%s lacks -%s", v, want)
+			}
+		}
+	}
+}

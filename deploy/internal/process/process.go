@@ -1,0 +1,220 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.temporal.io/sdk/client"
+
+	chstack "github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/deploy/localstack"
+	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/node"
+)
+
+// faultSeed seeds the fault injectors of a variant's processes, as the
+// all-in-one run seeds them.
+func faultSeed(v Variant) uint64 {
+	if v == Orchestrated {
+		return 1
+	}
+	return 2
+}
+
+// stack is what both variants' stacks have in common.
+type stack interface {
+	Run(ctx context.Context) error
+	Close() error
+	Addr() string
+	Node() *node.Node
+}
+
+// Process is one process of a variant, built and ready to run.
+type Process struct {
+	cfg   Config
+	log   *slog.Logger
+	stack stack
+	// ops serves health, readiness and metrics for a stack that serves no
+	// HTTP itself (an orchestrated process without the orders role).
+	ops   *http.Server
+	opsLn net.Listener
+}
+
+// New opens the databases of the hosted roles (migrating them), connects
+// to the variant's infrastructure and listens on cfg.HTTPAddr. Nothing runs
+// until Run. ctx bounds the start only.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	dbs, err := cfg.databases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nodeCfg := node.Config{Roles: cfg.Roles, Databases: dbs, Countries: cfg.ShippingCountries, FaultSeed: faultSeed(cfg.Variant)}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p := &Process{cfg: cfg, log: log}
+	switch cfg.Variant {
+	case Orchestrated:
+		err = p.buildOrchestrated(ctx, nodeCfg, reg)
+	case Choreographed:
+		p.stack, err = chstack.New(ctx, chstack.Config{
+			Node:           nodeCfg,
+			Brokers:        cfg.KafkaBrokers,
+			TopicPrefix:    cfg.TopicPrefix,
+			GroupPrefix:    cfg.GroupPrefix,
+			HTTPAddr:       cfg.HTTPAddr,
+			FaultInjection: cfg.FaultInjection,
+			Logger:         log,
+			Registry:       reg,
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starting the %s %v process: %w", cfg.Variant, cfg.Roles, err)
+	}
+	return p, nil
+}
+
+// databases returns the address of each hosted role's database: its own
+// address when given, else its place in the PostgreSQL or data-dir layout.
+func (c Config) databases(ctx context.Context) (map[node.Role]string, error) {
+	dbs := make(map[node.Role]string, len(c.Roles))
+	var laidOut map[node.Role]string
+	for _, r := range c.Roles {
+		if dsn := c.RoleDatabases[r]; dsn != "" {
+			dbs[r] = dsn
+			continue
+		}
+		if laidOut == nil {
+			var err error
+			laidOut, err = localstack.Databases(ctx, c.DataDir, c.PostgresURL, c.PostgresDBPrefix, string(c.Variant))
+			if err != nil {
+				return nil, err
+			}
+		}
+		dbs[r] = laidOut[r]
+	}
+	return dbs, nil
+}
+
+// buildOrchestrated builds the orchestrated stack. With the orders role it
+// serves the REST API itself; without it, it serves no HTTP, and the
+// process serves health, readiness (databases and Temporal), metrics and
+// the hosted services' endpoints beside it.
+func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg node.Config, reg *prometheus.Registry) error {
+	withAPI := p.cfg.Hosts(node.RoleOrders)
+	oc := orstack.Config{
+		Node:             nodeCfg,
+		TemporalHostPort: p.cfg.TemporalAddress,
+		Namespace:        p.cfg.TemporalNamespace,
+		FaultInjection:   p.cfg.FaultInjection,
+		Logger:           p.log,
+		Registry:         reg,
+	}
+	if withAPI {
+		oc.HTTPAddr = p.cfg.HTTPAddr
+	}
+	s, err := orstack.New(ctx, oc)
+	if err != nil {
+		return err
+	}
+	p.stack = s
+	if withAPI {
+		return nil
+	}
+	if p.opsLn, err = net.Listen("tcp", p.cfg.HTTPAddr); err != nil {
+		return errors.Join(fmt.Errorf("listening on %s: %w", p.cfg.HTTPAddr, err), s.Close())
+	}
+	n := s.Node()
+	d := httpapi.Deps{
+		Variant: orstack.Variant,
+		Ready: []httpapi.Check{
+			{Name: "database", Check: n.Ping},
+			{Name: "temporal", Check: func(ctx context.Context) error {
+				_, err := s.Client().CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			}},
+		},
+		Registry: reg,
+		Logger:   p.log.With("variant", orstack.Variant),
+	}
+	// An interface holding a nil pointer would not read as absent.
+	if n.Inventory != nil {
+		d.Catalog = n.Inventory
+	}
+	if n.Payment != nil {
+		d.Accounts = n.Payment
+	}
+	if p.cfg.FaultInjection {
+		d.Faults = n.Faults
+	}
+	p.ops = &http.Server{
+		Handler:           httpapi.New(d),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// Addr returns the address the process serves HTTP on.
+func (p *Process) Addr() string {
+	if p.opsLn != nil {
+		return p.opsLn.Addr().String()
+	}
+	return p.stack.Addr()
+}
+
+// Run runs the process until ctx ends, then stops it and returns nil; it
+// returns an error when a part of it fails. Call Close afterwards.
+func (p *Process) Run(ctx context.Context) error {
+	dbs := map[string]string{}
+	for r, db := range p.stack.Node().DBs {
+		dbs[string(r)] = db.Name() // without a password
+	}
+	p.log.Info("process running", "variant", p.cfg.Variant, "roles", p.cfg.Roles, "http", "http://"+p.Addr(), "databases", dbs)
+	if p.ops == nil {
+		return p.stack.Run(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runDone := make(chan error, 1)
+	go func() { runDone <- p.stack.Run(ctx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- p.ops.Serve(p.opsLn) }()
+
+	var runErr, serveErr error
+	select {
+	case runErr = <-runDone:
+	case serveErr = <-serveDone:
+		serveErr = fmt.Errorf("serving HTTP on %s: %w", p.opsLn.Addr(), serveErr)
+		cancel()
+		runErr = <-runDone
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := p.ops.Shutdown(sctx); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("stopping the HTTP server: %w", err))
+	}
+	return errors.Join(runErr, serveErr)
+}
+
+// Close releases what the process holds: its connections and databases.
+// It is safe to call more than once.
+func (p *Process) Close() error {
+	if p.opsLn != nil {
+		_ = p.opsLn.Close() // already closed when Run served on it
+	}
+	return p.stack.Close()
+}
