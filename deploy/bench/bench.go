@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"runtime"
 	"slices"
@@ -145,6 +146,9 @@ type Options struct {
 	// Setup describes the machine and the stacks, for the report. Run
 	// fills Machine and GoVersion when empty.
 	Setup Setup
+	// Logger receives the warnings of the ceilings' Temporal and Kafka
+	// clients (discarded when nil).
+	Logger *slog.Logger
 	// Progress receives a line per point and, with LiveProgress, a line
 	// refreshed every second while a point runs; nil for none.
 	Progress     io.Writer
@@ -292,8 +296,8 @@ func run(ctx context.Context, opts Options, rep *Report, prog *progress) error {
 	for _, n := range opts.Concurrencies {
 		for i, t := range opts.Targets {
 			label := fmt.Sprintf("%-14s closed c=%d", t.Name, n)
-			p := measure(ctx, opts, prog, label, func(ctx context.Context, pl plan, rec *recorder) {
-				runClosed(ctx, pl, rec, n, clients[i].place, &seq)
+			p := measure(ctx, opts, prog, label, n, func(ctx context.Context, rec *recorder) {
+				runClosed(ctx, rec, n, clients[i].place, &seq)
 			})
 			p.Mode, p.Clients = ModeClosed, n
 			rep.Variants[i].Closed = append(rep.Variants[i].Closed, p)
@@ -315,8 +319,8 @@ func run(ctx context.Context, opts Options, rep *Report, prog *progress) error {
 					continue
 				}
 				label := fmt.Sprintf("%-14s open %s/s", t.Name, formatRate(r))
-				p := measure(ctx, opts, prog, label, func(ctx context.Context, pl plan, rec *recorder) {
-					runOpen(ctx, pl, rec, r, opts.MaxInFlight, clients[i].place, &seq)
+				p := measure(ctx, opts, prog, label, 1, func(ctx context.Context, rec *recorder) {
+					runOpen(ctx, rec, r, opts.MaxInFlight, clients[i].place, &seq)
 				})
 				p.Mode, p.Rate = ModeOpen, r
 				rep.Variants[i].Open = append(rep.Variants[i].Open, p)
@@ -371,12 +375,11 @@ func prepare(ctx context.Context, c *orderClient, opts *Options, seq *atomic.Uin
 }
 
 // measure runs one point with the progress line and returns what it
-// measured.
-func measure(ctx context.Context, opts Options, prog *progress, label string, load func(context.Context, plan, *recorder)) Point {
-	pl := newPlan(time.Now(), opts.Warmup, opts.Duration)
-	rec := newRecorder(pl.windowStart, pl.windowEnd)
-	stop := prog.start(label, pl, rec)
-	load(ctx, pl, rec)
+// measured. need operations must end before the window opens.
+func measure(ctx context.Context, opts Options, prog *progress, label string, need int, load func(context.Context, *recorder)) Point {
+	rec := newRecorder(time.Now(), opts.Warmup, opts.Duration, need)
+	stop := prog.start(label, rec)
+	load(ctx, rec)
 	p := rec.point()
 	stop(p)
 	return p
@@ -392,4 +395,12 @@ func machine() string {
 		s += ", " + m
 	}
 	return s
+}
+
+// logger returns the logger of the options.
+func (o *Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
 }

@@ -11,28 +11,17 @@ import (
 // and says how it ended. seq numbers the operation, unique within a run.
 type operation func(ctx context.Context, seq uint64) Result
 
-// plan is the timeline of one point: load from start, measured from
-// windowStart (after the warm-up) to windowEnd. Operations in flight at
-// windowEnd are waited for (the drain) before the point ends.
-type plan struct {
-	start, windowStart, windowEnd time.Time
-}
-
-func newPlan(start time.Time, warmup, duration time.Duration) plan {
-	return plan{start: start, windowStart: start.Add(warmup), windowEnd: start.Add(warmup + duration)}
-}
-
 // runClosed runs a closed loop: clients workers, each starting its next
-// operation as soon as its last one ended, until the window ends; then it
-// waits for the operations in flight. A latency counts from the start of
-// its operation.
-func runClosed(ctx context.Context, p plan, rec *recorder, clients int, op operation, seq *atomic.Uint64) {
+// operation as soon as its last one ended, until rec's window ends; then it
+// waits for the operations in flight (the drain). A latency counts from
+// the start of its operation.
+func runClosed(ctx context.Context, rec *recorder, clients int, op operation, seq *atomic.Uint64) {
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				started := time.Now()
-				if !started.Before(p.windowEnd) {
+				if !rec.accepts(started) {
 					return
 				}
 				rec.begin()
@@ -45,24 +34,21 @@ func runClosed(ctx context.Context, p plan, rec *recorder, clients int, op opera
 }
 
 // runOpen runs an open loop: operations are scheduled on a clock at rate
-// per second from p.start until the window ends, each started at its
+// per second from rec's start until its window ends, each started at its
 // scheduled time whatever the ones before it are doing, at most
 // maxInFlight at once. A latency counts from the operation's scheduled
 // time, so time an operation waited to start (the driver falling behind, or
 // the in-flight limit) is part of it and a slow system cannot hide its
 // queue (no coordinated omission). It returns after the operations in
 // flight ended.
-func runOpen(ctx context.Context, p plan, rec *recorder, rate float64, maxInFlight int, op operation, seq *atomic.Uint64) {
+func runOpen(ctx context.Context, rec *recorder, rate float64, maxInFlight int, op operation, seq *atomic.Uint64) {
 	slots := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for i := 0; ; i++ {
-		at := p.start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
-		if !at.Before(p.windowEnd) {
-			return
-		}
+		at := rec.start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
 		if d := time.Until(at); d > 0 {
 			timer.Reset(d)
 			select {
@@ -70,6 +56,9 @@ func runOpen(ctx context.Context, p plan, rec *recorder, rate float64, maxInFlig
 			case <-ctx.Done():
 				return
 			}
+		}
+		if !rec.accepts(at) {
+			return
 		}
 		select {
 		case slots <- struct{}{}:

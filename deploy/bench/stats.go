@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -14,13 +15,13 @@ type Outcome int
 // (completed) or BusinessFailed (failed or cancelled by the business
 // rules); every other end is an error.
 const (
-	Succeeded       Outcome = iota // final, completed (for a ceiling: done)
-	BusinessFailed                 // final, but failed or cancelled by a business rule
-	ErrTransport                   // no answer: connection refused, reset, …
-	ErrServer                      // 5xx answer
-	ErrClient                      // unexpected 4xx answer
-	ErrTimeout                     // not final before the operation's deadline
-	ErrOther                       // anything else (e.g. a body that does not parse)
+	Succeeded      Outcome = iota // final, completed (for a ceiling: done)
+	BusinessFailed                // final, but failed or cancelled by a business rule
+	ErrTransport                  // no answer: connection refused, reset, …
+	ErrServer                     // 5xx answer
+	ErrClient                     // unexpected 4xx answer
+	ErrTimeout                    // not final before the operation's deadline
+	ErrOther                      // anything else (e.g. a body that does not parse)
 	numOutcomes
 )
 
@@ -54,6 +55,13 @@ func (o Outcome) final() bool { return o == Succeeded || o == BusinessFailed }
 type Result struct {
 	Outcome Outcome
 	Detail  string
+	// Note, when set, counts the operation under that name in the point's
+	// counters.
+	Note string
+	// End, when set, is when the operation ended if the driver learned it
+	// later (e.g. a workflow's close time found by polling); by default the
+	// operation ends when it returns.
+	End time.Time
 }
 
 // maxErrorSamples bounds the distinct error messages a point keeps.
@@ -105,24 +113,63 @@ func ms(d time.Duration) float64 {
 	return math.Round(float64(d)/float64(time.Microsecond)) / 1000
 }
 
-// recorder collects the results of one point. Only operations that
-// started (or, in an open loop, were scheduled) inside the measured window
-// count; the others are warm-up.
+// recorder collects the results of one point. The point's measured
+// window opens after its warm-up: at least warmup after its start, and not
+// before need operations ended (every client of a closed loop has
+// finished an order; the first order of an open loop is through), so a
+// slow system is measured in its steady state rather than while its first
+// orders are still on their way. Only operations that started (in an open
+// loop: were scheduled) inside the window count; the others are warm-up.
 type recorder struct {
+	start    time.Time
+	warmup   time.Duration
+	duration time.Duration
+	need     int
+
 	mu          sync.Mutex
+	windowSet   bool
 	windowStart time.Time
 	windowEnd   time.Time
+	ended       int             // operations ended, warm-up included
 	samples     []time.Duration // latencies of final operations
 	counts      [numOutcomes]int
-	lastDone    time.Time // latest end of a counted operation
 	errSamples  []string
+	counters    map[string]int
+	lastDone    time.Time // latest end of a counted operation
+	finishedIn  int       // final operations that ended inside the window
 	warmupDone  int
 	inFlight    int
 	maxInFlight int
 }
 
-func newRecorder(windowStart, windowEnd time.Time) *recorder {
-	return &recorder{windowStart: windowStart, windowEnd: windowEnd}
+// newRecorder returns the recorder of a point that starts at start.
+func newRecorder(start time.Time, warmup, duration time.Duration, need int) *recorder {
+	r := &recorder{start: start, warmup: warmup, duration: duration, need: need}
+	if need <= 0 {
+		r.setWindow(start.Add(warmup))
+	}
+	return r
+}
+
+// setWindow opens the window at ws. The caller holds r.mu or owns r.
+func (r *recorder) setWindow(ws time.Time) {
+	r.windowSet, r.windowStart, r.windowEnd = true, ws, ws.Add(r.duration)
+}
+
+// window returns the measured window, and false while the warm-up goes
+// on.
+func (r *recorder) window() (start, end time.Time, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.windowStart, r.windowEnd, r.windowSet
+}
+
+// accepts reports whether an operation starting at t is part of the
+// point: the window has not ended by then.
+func (r *recorder) accepts(t time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.windowSet || t.Before(r.windowEnd)
 }
 
 // begin notes that an operation is in flight.
@@ -139,11 +186,31 @@ func (r *recorder) add(start, end time.Time, res Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inFlight--
+	r.ended++
+	if !r.windowSet && r.ended >= r.need {
+		r.setWindow(later(end, r.start.Add(r.warmup)))
+	}
+	if !r.windowSet {
+		r.warmupDone++
+		return
+	}
+	if !res.End.IsZero() {
+		end = res.End
+	}
+	if res.Outcome.final() && !end.Before(r.windowStart) && end.Before(r.windowEnd) {
+		r.finishedIn++
+	}
 	if start.Before(r.windowStart) || !start.Before(r.windowEnd) {
 		r.warmupDone++
 		return
 	}
 	r.counts[res.Outcome]++
+	if res.Note != "" {
+		if r.counters == nil {
+			r.counters = map[string]int{}
+		}
+		r.counters[res.Note]++
+	}
 	if res.Outcome.final() {
 		r.samples = append(r.samples, end.Sub(start))
 	} else if res.Detail != "" && len(r.errSamples) < maxErrorSamples && !slices.Contains(r.errSamples, res.Detail) {
@@ -159,11 +226,12 @@ type snapshot struct {
 	done   int           // counted operations that ended
 	errors int           // of which errors
 	p50    time.Duration // of the final ones
-	rate   float64       // final operations per second of window so far
+	rate   float64       // operations finished per second of window so far
 }
 
 func (r *recorder) snapshot(now time.Time) snapshot {
 	r.mu.Lock()
+	windowStart, windowEnd, windowSet := r.windowStart, r.windowEnd, r.windowSet
 	samples := slices.Clone(r.samples)
 	var s snapshot
 	for o, n := range r.counts {
@@ -172,18 +240,23 @@ func (r *recorder) snapshot(now time.Time) snapshot {
 			s.errors += n
 		}
 	}
+	finished := r.finishedIn
 	r.mu.Unlock()
 	slices.Sort(samples)
 	s.p50 = Percentile(samples, 50)
-	if elapsed := now.Sub(r.windowStart); elapsed > 0 {
-		s.rate = float64(len(samples)) / elapsed.Seconds()
+	if now.After(windowEnd) {
+		now = windowEnd
+	}
+	if elapsed := now.Sub(windowStart); windowSet && elapsed > 0 {
+		s.rate = float64(finished) / elapsed.Seconds()
 	}
 	return s
 }
 
-// point returns the measured point. Its throughput counts the final
-// operations over the window, stretched to the last one's end when
-// operations in flight at the window's end finished after it.
+// point returns the measured point. Its throughput counts the operations
+// that reached a final status during the window, whenever they started;
+// its other figures are of the operations that started (were scheduled)
+// in the window, including those that ended during the drain.
 func (r *recorder) point() Point {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -194,6 +267,7 @@ func (r *recorder) point() Point {
 		Latency:      summarize(slices.Clone(r.samples)),
 		ErrorSamples: slices.Clone(r.errSamples),
 		MaxInFlight:  r.maxInFlight,
+		Counters:     maps.Clone(r.counters),
 	}
 	for o, n := range r.counts {
 		if Outcome(o).final() || n == 0 {
@@ -205,16 +279,28 @@ func (r *recorder) point() Point {
 		}
 		p.ErrorKinds[Outcome(o).String()] = n
 	}
-	span := r.windowEnd.Sub(r.windowStart)
-	if r.lastDone.After(r.windowEnd) {
-		span = r.lastDone.Sub(r.windowStart)
+	if !r.windowSet {
+		return p
 	}
-	p.SpanSeconds = math.Round(span.Seconds()*1000) / 1000
-	if span > 0 {
-		p.Throughput = math.Round(float64(p.Final)/span.Seconds()*100) / 100
+	p.WarmupSeconds = math.Round(r.windowStart.Sub(r.start).Seconds()*1000) / 1000
+	window := r.windowEnd.Sub(r.windowStart)
+	p.WindowSeconds = math.Round(window.Seconds()*1000) / 1000
+	if r.lastDone.After(r.windowEnd) {
+		p.DrainSeconds = math.Round(r.lastDone.Sub(r.windowEnd).Seconds()*1000) / 1000
+	}
+	if window > 0 {
+		p.Throughput = math.Round(float64(r.finishedIn)/window.Seconds()*100) / 100
 	}
 	if p.Final > 0 {
 		p.BusinessFailShare = math.Round(float64(p.BusinessFail)/float64(p.Final)*10000) / 10000
 	}
 	return p
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -1,0 +1,337 @@
+// Package rig starts, in one process, what the bench measures: the
+// embedded Temporal server and Kafka-protocol broker on free 127.0.0.1
+// ports, and the two variants' stacks, each on service databases of its
+// own (SQLite files in a folder, or PostgreSQL databases created afresh),
+// serving the REST API on a free port.
+package rig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	chstack "github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/deploy/bench"
+	"github.com/ordersaga/ordersaga/deploy/kafkadev"
+	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
+	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+)
+
+// The variants the rig can start, by the name the bench reports.
+const (
+	Orchestrated  = orstack.Variant
+	Choreographed = chstack.Variant
+)
+
+// Timeouts of the rig.
+const (
+	healthyTimeout = 60 * time.Second
+	stopTimeout    = 30 * time.Second
+	listenAddress  = "127.0.0.1:0"
+)
+
+// Config says what to start. Zero values mean "not that".
+type Config struct {
+	// Dir holds the SQLite databases of the services and of Temporal
+	// (required).
+	Dir string
+	// PostgresURL, when set, puts every service database on that server:
+	// databases bench_<variant>_<role>, dropped and created afresh.
+	PostgresURL string
+	// Orchestrated and Choreographed start those stacks.
+	Orchestrated  bool
+	Choreographed bool
+	// Temporal and Kafka start the embedded server and broker even when no
+	// stack needs them (for the ceiling runs).
+	Temporal bool
+	Kafka    bool
+	// Logger receives the logs of everything started (slog.Default() when
+	// nil).
+	Logger *slog.Logger
+}
+
+// Rig is what Start started.
+type Rig struct {
+	cfg      Config
+	log      *slog.Logger
+	temporal *temporaldev.Server
+	broker   *kafkadev.Broker
+	stacks   []*stack
+}
+
+// stack is one running variant.
+type stack struct {
+	name   string
+	url    string
+	s      interface{ Close() error }
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Start starts what cfg asks for and returns once every API answers.
+// ctx bounds the start only; Close stops everything.
+func Start(ctx context.Context, cfg Config) (_ *Rig, err error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("rig: no folder for the databases")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Rig{cfg: cfg, log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, r.Close())
+		}
+	}()
+	if cfg.Temporal || cfg.Orchestrated {
+		r.temporal, err = temporaldev.Start(ctx, temporaldev.Config{
+			FrontendAddress: listenAddress,
+			NoUI:            true,
+			DatabaseFile:    filepath.Join(cfg.Dir, "temporal", "temporal.db"),
+			Logger:          cfg.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("embedded temporal: %w", err)
+		}
+	}
+	if cfg.Kafka || cfg.Choreographed {
+		r.broker, err = kafkadev.Start(kafkadev.Config{Address: listenAddress, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("embedded kafka: %w", err)
+		}
+	}
+	if cfg.Orchestrated {
+		if err := r.startOrchestrated(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Choreographed {
+		if err := r.startChoreographed(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range r.stacks {
+		if err := waitHealthy(ctx, s.url); err != nil {
+			return nil, fmt.Errorf("%s API: %w", s.name, err)
+		}
+	}
+	return r, nil
+}
+
+func (r *Rig) startOrchestrated(ctx context.Context) error {
+	dbs, err := r.databases(ctx, Orchestrated)
+	if err != nil {
+		return err
+	}
+	s, err := orstack.New(ctx, orstack.Config{
+		Node:             node.Config{Databases: dbs},
+		TemporalHostPort: r.temporal.FrontendAddress(),
+		Namespace:        r.temporal.Namespace(),
+		HTTPAddr:         listenAddress,
+		Logger:           r.log,
+	})
+	if err != nil {
+		return fmt.Errorf("orchestrated stack: %w", err)
+	}
+	r.run(Orchestrated, "http://"+s.Addr(), s, s.Run)
+	return nil
+}
+
+func (r *Rig) startChoreographed(ctx context.Context) error {
+	dbs, err := r.databases(ctx, Choreographed)
+	if err != nil {
+		return err
+	}
+	s, err := chstack.New(ctx, chstack.Config{
+		Node:     node.Config{Databases: dbs},
+		Brokers:  r.broker.Addrs(),
+		HTTPAddr: listenAddress,
+		Logger:   r.log,
+	})
+	if err != nil {
+		return fmt.Errorf("choreographed stack: %w", err)
+	}
+	r.run(Choreographed, "http://"+s.Addr(), s, s.Run)
+	return nil
+}
+
+// run runs a stack until Close.
+func (r *Rig) run(name, baseURL string, s interface{ Close() error }, runFn func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	st := &stack{name: name, url: baseURL, s: s, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := runFn(ctx)
+		if err != nil {
+			r.log.Error("a stack stopped", "variant", name, "error", err)
+		}
+		st.done <- err
+	}()
+	r.stacks = append(r.stacks, st)
+}
+
+// databases returns the addresses of a variant's service databases:
+// SQLite files in a folder of Dir, or fresh PostgreSQL databases.
+func (r *Rig) databases(ctx context.Context, variant string) (map[node.Role]string, error) {
+	if r.cfg.PostgresURL == "" {
+		dir := filepath.Join(r.cfg.Dir, variant)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("%s databases: %w", variant, err)
+		}
+		return node.SQLiteDatabases(dir), nil
+	}
+	prefix := "bench_" + variant
+	if err := dropDatabases(ctx, r.cfg.PostgresURL, prefix); err != nil {
+		return nil, err
+	}
+	dbs, err := node.PostgresDatabases(ctx, r.cfg.PostgresURL, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("%s databases: %w", variant, err)
+	}
+	return dbs, nil
+}
+
+// dropDatabases drops the databases prefix_<role> a previous run left,
+// so that every run starts on empty tables.
+func dropDatabases(ctx context.Context, baseURL, prefix string) error {
+	admin, err := sqldb.Open(ctx, baseURL)
+	if err != nil {
+		return fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	defer admin.Close()
+	for _, role := range node.AllRoles() {
+		// The name is made of constants: a lower-case identifier.
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+prefix+"_"+string(role)+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("dropping the previous run's database %s_%s: %w", prefix, role, err)
+		}
+	}
+	return nil
+}
+
+// waitHealthy polls base/healthz until it answers 200.
+func waitHealthy(ctx context.Context, base string) error {
+	ctx, cancel := context.WithTimeout(ctx, healthyTimeout)
+	defer cancel()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not answer: %w", base, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// URL returns the base URL of a started variant's API, "" for one not
+// started.
+func (r *Rig) URL(variant string) string {
+	for _, s := range r.stacks {
+		if s.name == variant {
+			return s.url
+		}
+	}
+	return ""
+}
+
+// TemporalAddress returns the embedded Temporal frontend's host:port and
+// namespace, "" when not started.
+func (r *Rig) TemporalAddress() (hostPort, namespace string) {
+	if r.temporal == nil {
+		return "", ""
+	}
+	return r.temporal.FrontendAddress(), r.temporal.Namespace()
+}
+
+// KafkaBrokers returns the embedded broker's addresses, nil when not
+// started.
+func (r *Rig) KafkaBrokers() []string {
+	if r.broker == nil {
+		return nil
+	}
+	return r.broker.Addrs()
+}
+
+// Describe fills in what the rig runs, for the report.
+func (r *Rig) Describe(s *bench.Setup) {
+	if len(r.stacks) > 0 {
+		if r.cfg.PostgresURL != "" {
+			s.Databases = "services on PostgreSQL at " + hostOf(r.cfg.PostgresURL) + " (a database per service and variant)"
+		} else {
+			s.Databases = "services on SQLite files (WAL, a file per service and variant)"
+		}
+	}
+	if r.temporal != nil {
+		s.Temporal = "embedded Temporal server (SQLite file, 1 history shard, single-node tuning)"
+		if r.cfg.PostgresURL != "" {
+			s.Notes = append(s.Notes, "Temporal's own persistence stays on SQLite: the embedded server has no PostgreSQL option yet")
+		}
+	}
+	if r.broker != nil {
+		s.Broker = fmt.Sprintf("embedded Kafka-protocol broker (kfake, in memory, %d partitions per topic)", kafkadev.DefaultPartitions)
+	}
+	names := make([]string, 0, len(r.stacks))
+	for _, st := range r.stacks {
+		names = append(names, st.name)
+	}
+	if len(names) > 0 {
+		slices.Sort(names)
+		s.Notes = append(s.Notes, "in one process with the driver: "+strings.Join(names, " and ")+" stacks, Temporal server and broker")
+	}
+}
+
+// hostOf returns the host:port of a URL, without its credentials.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "?"
+	}
+	return u.Host
+}
+
+// Close stops the stacks, then the broker and Temporal. It is safe to call
+// more than once.
+func (r *Rig) Close() error {
+	var errList []error
+	for _, s := range slices.Backward(r.stacks) {
+		s.cancel()
+		select {
+		case <-s.done:
+		case <-time.After(stopTimeout):
+			errList = append(errList, fmt.Errorf("%s stack still running after %v", s.name, stopTimeout))
+		}
+		if err := s.s.Close(); err != nil {
+			errList = append(errList, fmt.Errorf("closing the %s stack: %w", s.name, err))
+		}
+	}
+	r.stacks = nil
+	if r.broker != nil {
+		if err := r.broker.Close(); err != nil {
+			errList = append(errList, err)
+		}
+		r.broker = nil
+	}
+	if r.temporal != nil {
+		r.temporal.Stop()
+		r.temporal = nil
+	}
+	return errors.Join(errList...)
+}
