@@ -112,7 +112,10 @@ type Options struct {
 	// first one it could not sustain (finishing less than
 	// DefaultSustainedShare of the offered orders per second) are skipped.
 	AllRates bool
-	// Duration is the measured time of each point, after Warmup.
+	// Duration is the measured time of each point, after Warmup (negative
+	// for none). The warm-up also lasts until the first orders ended (each
+	// client's, in a closed loop), and a closed loop's window until every
+	// client started an order in it: see Point.
 	Duration time.Duration
 	Warmup   time.Duration
 	// Wait is the ?wait= of POST /v1/orders (DefaultWait).
@@ -146,6 +149,11 @@ type Options struct {
 	// Setup describes the machine and the stacks, for the report. Run
 	// fills Machine and GoVersion when empty.
 	Setup Setup
+	// BeforeCeilings, when set, is called once the targets are measured
+	// and before the ceilings run, e.g. to stop in-process stacks so that
+	// their idle work does not weigh on the ceilings. An error ends the
+	// run.
+	BeforeCeilings func() error
 	// Logger receives the warnings of the ceilings' Temporal and Kafka
 	// clients (discarded when nil).
 	Logger *slog.Logger
@@ -319,7 +327,7 @@ func run(ctx context.Context, opts Options, rep *Report, prog *progress) error {
 					continue
 				}
 				label := fmt.Sprintf("%-14s open %s/s", t.Name, formatRate(r))
-				p := measure(ctx, opts, prog, label, 1, func(ctx context.Context, rec *recorder) {
+				p := measure(ctx, opts, prog, label, 0, func(ctx context.Context, rec *recorder) {
 					runOpen(ctx, rec, r, opts.MaxInFlight, clients[i].place, &seq)
 				})
 				p.Mode, p.Rate = ModeOpen, r
@@ -327,13 +335,18 @@ func run(ctx context.Context, opts Options, rep *Report, prog *progress) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				if !opts.AllRates && p.Throughput < DefaultSustainedShare*r {
+				if !opts.AllRates && !sustained(p, r) {
 					saturated[i] = r
 				}
 			}
 		}
 	}
 
+	if opts.BeforeCeilings != nil && (opts.Temporal != nil || opts.Kafka != nil) {
+		if err := opts.BeforeCeilings(); err != nil {
+			return fmt.Errorf("before the ceilings: %w", err)
+		}
+	}
 	if opts.Temporal != nil {
 		res := runTemporalCeiling(ctx, opts, prog, &seq)
 		rep.Ceilings = append(rep.Ceilings, res)
@@ -375,9 +388,12 @@ func prepare(ctx context.Context, c *orderClient, opts *Options, seq *atomic.Uin
 }
 
 // measure runs one point with the progress line and returns what it
-// measured. need operations must end before the window opens.
-func measure(ctx context.Context, opts Options, prog *progress, label string, need int, load func(context.Context, *recorder)) Point {
-	rec := newRecorder(time.Now(), opts.Warmup, opts.Duration, need)
+// measured: a closed loop of clients clients, or else an open loop.
+func measure(ctx context.Context, opts Options, prog *progress, label string, clients int, load func(context.Context, *recorder)) Point {
+	rec := newRecorder(time.Now(), opts.Warmup, opts.Duration, 1)
+	if clients > 0 {
+		rec = newClosedRecorder(time.Now(), opts.Warmup, opts.Duration, clients, opts.OrderTimeout)
+	}
 	stop := prog.start(label, rec)
 	load(ctx, rec)
 	p := rec.point()
@@ -403,4 +419,11 @@ func (o *Options) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return o.Logger
+}
+
+// sustained reports whether an open-loop point kept up with its rate:
+// it finished at least DefaultSustainedShare of the orders the rate brings
+// in its window, give or take one order for the window's edges.
+func sustained(p Point, rate float64) bool {
+	return (p.Throughput+1/max(p.WindowSeconds, 1e-3))*(1+1e-9) >= DefaultSustainedShare*rate
 }

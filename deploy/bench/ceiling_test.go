@@ -83,11 +83,16 @@ func TestKafkaCeiling_EmbeddedBroker_CarriesMessagesThroughFourHops(t *testing.T
 	t.Cleanup(func() { _ = b.Close() })
 	opts := ceilingOptions()
 	opts.Kafka = &KafkaCeiling{Brokers: b.Addrs()}
+	calls := 0
+	opts.BeforeCeilings = func() error { calls++; return nil }
 	rep, err := Run(ctx, opts)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	checkCeiling(t, rep, FrameworkKafka)
+	if calls != 1 {
+		t.Errorf("BeforeCeilings called %d times, want once", calls)
+	}
 
 	// Every message went through the four topics, which are deleted after.
 	conn, err := kafka.Dial("tcp", b.Addrs()[0])

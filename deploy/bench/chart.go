@@ -14,7 +14,8 @@ import (
 const (
 	chartWidth   = 980
 	panelHeight  = 320
-	titleHeight  = 56
+	titleHeight  = 30
+	subtitleLine = 16
 	plotLeft     = 80
 	plotRight    = 260 // room for the legend
 	plotTop      = 44
@@ -57,7 +58,15 @@ type panel struct {
 // with their ceilings, and open-loop latency against the arrival rate.
 func (r Report) WriteSVG(w io.Writer) error {
 	panels := r.panels()
-	height := titleHeight + len(panels)*panelHeight
+	sub := []string{fmt.Sprintf("%s; %s; %gs per point after at least %gs of warm-up; %s",
+		r.Setup.Machine, r.Setup.GoVersion, r.Settings.DurationS, r.Settings.WarmupS, r.Started.Format("2006-01-02 15:04 MST"))}
+	for _, s := range []string{r.Setup.Databases, r.Setup.Temporal, r.Setup.Broker} {
+		if s != "" {
+			sub = append(sub, s)
+		}
+	}
+	top := titleHeight + len(sub)*subtitleLine
+	height := top + len(panels)*panelHeight
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
@@ -69,14 +78,11 @@ func (r Report) WriteSVG(w io.Writer) error {
 	}
 	fmt.Fprintf(bw, `<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", plotLeft,
 		esc("ordersaga bench: "+strings.Join(names, " vs ")))
-	sub := fmt.Sprintf("%s; %s; %gs per point after %gs warm-up; %s",
-		r.Setup.Machine, r.Setup.GoVersion, r.Settings.DurationS, r.Settings.WarmupS, r.Started.Format("2006-01-02 15:04 MST"))
-	if r.Setup.Databases != "" {
-		sub += "; " + r.Setup.Databases
+	for i, line := range sub {
+		fmt.Fprintf(bw, `<text x="%d" y="%d" fill="#555555">%s</text>`+"\n", plotLeft, titleHeight+12+subtitleLine*i, esc(line))
 	}
-	fmt.Fprintf(bw, `<text x="%d" y="42" fill="#555555">%s</text>`+"\n", plotLeft, esc(sub))
 	for i, p := range panels {
-		p.write(bw, float64(titleHeight+i*panelHeight))
+		p.write(bw, float64(top+i*panelHeight))
 	}
 	fmt.Fprintln(bw, `</svg>`)
 	if err := bw.Flush(); err != nil {
@@ -304,8 +310,13 @@ func (p panel) yScale() (lo, hi float64, ticks []float64) {
 		if hi <= lo {
 			hi = lo * 10
 		}
+		// 1, 2 and 5 in each decade, or decades alone when there are many.
+		steps := []float64{1, 2, 5}
+		if hi/lo > 1000 {
+			steps = []float64{1}
+		}
 		for d := lo; d < hi*1.001; d *= 10 {
-			for _, m := range []float64{1, 2, 5} {
+			for _, m := range steps {
 				if t := d * m; t <= hi*1.001 {
 					ticks = append(ticks, t)
 				}

@@ -12,16 +12,16 @@ import (
 type operation func(ctx context.Context, seq uint64) Result
 
 // runClosed runs a closed loop: clients workers, each starting its next
-// operation as soon as its last one ended, until rec's window ends; then it
-// waits for the operations in flight (the drain). A latency counts from
+// operation as soon as its last one ended, until rec's window ends (see
+// recorder.admit); then it waits for the operations in flight (the drain). A latency counts from
 // the start of its operation.
 func runClosed(ctx context.Context, rec *recorder, clients int, op operation, seq *atomic.Uint64) {
 	var wg sync.WaitGroup
-	for range clients {
+	for client := range clients {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				started := time.Now()
-				if !rec.accepts(started) {
+				if !rec.admit(client, started) {
 					return
 				}
 				rec.begin()

@@ -16,22 +16,32 @@ import (
 	"time"
 )
 
-// Countries the shipping service always serves (API.md), and one it never
-// does: an order shipped there fails after inventory and payment, so its
-// compensations run.
-var (
-	shipCountries    = []string{"US", "CA", "GB", "DE", "FR", "NL", "JP", "AU"}
-	refusedCountry   = "AQ"
-	productStock     = int64(1_000_000_000)
-	customerCredit   = int64(1_000_000_000_000_000)
-	setupWorkers     = 8
-	readyPollEvery   = 100 * time.Millisecond
-	maxDetailLength  = 200
-	statusCompleted  = "completed"
-	statusFailed     = "failed"
-	statusCancelled  = "cancelled"
-	problemMediaType = "application/problem+json"
+// The orders' make-up and the driver's set-up.
+const (
+	// refusedCountry is never served by the shipping service: an order
+	// shipped there fails after inventory and payment, so its
+	// compensations run.
+	refusedCountry  = "AQ"
+	productStock    = int64(1_000_000_000)
+	customerCredit  = int64(1_000_000_000_000_000)
+	setupWorkers    = 8
+	readyPollEvery  = 100 * time.Millisecond
+	maxDetailLength = 200
 )
+
+// The order statuses the driver reads (API.md).
+const (
+	statusCompleted = "completed"
+	statusFailed    = "failed"
+	statusCancelled = "cancelled"
+)
+
+// problemMediaType is the media type of the API's error documents.
+const problemMediaType = "application/problem+json"
+
+// shipCountries returns the countries the shipping service always serves
+// (API.md).
+func shipCountries() []string { return []string{"US", "CA", "GB", "DE", "FR", "NL", "JP", "AU"} }
 
 // orderClient places orders on one target through its REST API.
 type orderClient struct {
@@ -204,7 +214,8 @@ func (c *orderClient) newOrder(id string, seq uint64) orderRequest {
 	for i, p := range picked {
 		items[i] = orderItem{SKU: c.skus[p], Quantity: 1 + rng.IntN(3)}
 	}
-	country := shipCountries[rng.IntN(len(shipCountries))]
+	countries := shipCountries()
+	country := countries[rng.IntN(len(countries))]
 	if c.opts.FailureShare > 0 && rng.Float64() < c.opts.FailureShare {
 		country = refusedCountry
 	}

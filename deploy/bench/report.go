@@ -82,12 +82,15 @@ type CeilingResult struct {
 	Error       string    `json:"error,omitempty"`
 }
 
-// Point is one measured load. Throughput is the number of operations that
-// reached a final status (an order completed, failed or cancelled; a
-// workflow or message done) during the measured window, per second. The
-// other figures count the operations that started in the window (in an
-// open loop: were scheduled in it), including those that ended during the
-// drain after it; latencies are of those that reached a final status.
+// Point is one measured load. Throughput is in operations that reached a
+// final status (an order completed, failed or cancelled; a workflow or
+// message done) per second: in a closed loop, the number of clients over
+// the mean duration of an operation (Little's law: every client is always
+// busy), counting final ones only; in an open loop, those that ended
+// during the measured window over its length. The other figures count the
+// operations that started in the window (in an open loop: were scheduled
+// in it), including those that ended during the drain after it; latencies
+// are of those that reached a final status.
 type Point struct {
 	Mode    Mode    `json:"mode"`
 	Clients int     `json:"clients,omitempty"`
@@ -97,6 +100,9 @@ type Point struct {
 	// WarmupSeconds is how long the warm-up lasted: Settings.WarmupS, or
 	// longer when the first orders took longer to end.
 	WarmupSeconds float64 `json:"warmup_s"`
+	// WindowSeconds is how long the measured window lasted:
+	// Settings.DurationS, or, in a closed loop, longer until every client
+	// had started an order in it.
 	WindowSeconds float64 `json:"window_s"`
 	// DrainSeconds is how long the operations in flight at the window's
 	// end took to end.
@@ -117,6 +123,21 @@ type Point struct {
 	// ShareOfCeiling is Throughput over the ceiling's at the same number of
 	// clients (closed loop, with a ceiling).
 	ShareOfCeiling float64 `json:"share_of_ceiling,omitempty"`
+}
+
+// Measured reports whether the report holds any measured point.
+func (r Report) Measured() bool {
+	for _, v := range r.Variants {
+		if len(v.Closed) > 0 || len(v.Open) > 0 {
+			return true
+		}
+	}
+	for _, c := range r.Ceilings {
+		if len(c.Closed) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // newReport starts the report of a run with opts.
@@ -220,7 +241,7 @@ func (r Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(bw, "; %s", s)
 		}
 	}
-	fmt.Fprintf(bw, "\nEach point: %gs measured after %gs of warm-up; latency from POST to the final status seen.\n", r.Settings.DurationS, r.Settings.WarmupS)
+	fmt.Fprintf(bw, "\nEach point: %gs measured after at least %gs of warm-up; latency from POST to the final status seen.\n", r.Settings.DurationS, r.Settings.WarmupS)
 	for _, n := range r.Setup.Notes {
 		fmt.Fprintf(bw, "Note: %s\n", n)
 	}

@@ -88,6 +88,16 @@ func TestReport_JSONRoundTrip_KeepsEveryField(t *testing.T) {
 	}
 }
 
+func TestMeasured_EmptyAndFilledReports(t *testing.T) {
+	if !sampleReport().Measured() {
+		t.Error("a report with points says it measured nothing")
+	}
+	empty := Report{Variants: []VariantResult{{Name: "orchestrated"}}, Ceilings: []CeilingResult{{Framework: FrameworkKafka, Error: "down"}}}
+	if empty.Measured() {
+		t.Error("a report without points says it measured something")
+	}
+}
+
 func TestReadJSON_UnknownField_Refused(t *testing.T) {
 	if _, err := ReadJSON(strings.NewReader(`{"started":"2026-01-01T00:00:00Z","bogus":1}`)); err == nil {
 		t.Error("a report with an unknown field was read")

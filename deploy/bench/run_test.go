@@ -23,16 +23,20 @@ import (
 type fakeFlow struct {
 	store *orders.Store
 	delay time.Duration
-	// admit, when set, lets one order at a time in, each for 10 ms: the
-	// flow then accepts at most 100 orders per second.
+	// admit, when set, lets one order at a time in, each for 20 ms: the
+	// flow then accepts at most 50 orders per second.
 	admit chan struct{}
 	wg    sync.WaitGroup
 }
 
 func (f *fakeFlow) Place(ctx context.Context, o *domain.Order) (*domain.Order, bool, error) {
 	if f.admit != nil {
-		f.admit <- struct{}{}
-		time.Sleep(10 * time.Millisecond) // the work of admitting an order
+		select {
+		case f.admit <- struct{}{}:
+		case <-ctx.Done():
+			return nil, false, errs.E(errs.Unavailable, "not admitted: %v", ctx.Err())
+		}
+		time.Sleep(20 * time.Millisecond) // the work of admitting an order
 		<-f.admit
 	}
 	stored, created, err := f.store.Create(ctx, o)
@@ -59,7 +63,7 @@ func (f *fakeFlow) Cancel(context.Context, string) (*domain.Order, error) {
 
 // startFakeAPI serves shared/httpapi over a node on SQLite with a fake
 // flow that finishes each order after delay, and returns its base URL.
-// A limited flow admits at most 100 orders per second.
+// A limited flow admits at most 50 orders per second.
 func startFakeAPI(tb testing.TB, name string, delay time.Duration, limited bool) string {
 	tb.Helper()
 	n, err := node.Open(context.Background(), node.Config{Databases: node.SQLiteDatabases(tb.TempDir())}, nil)
@@ -87,7 +91,7 @@ func TestRun_TwoFakeVariants_ReportsEveryPointWithTableJSONAndSVG(t *testing.T) 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// "fast" answers 201 within the wait; "slow" finishes after it, so its
-	// orders are answered 202 and polled, and it admits at most 100 orders
+	// orders are answered 202 and polled, and it admits at most 50 orders
 	// per second.
 	fast := startFakeAPI(t, "fast", 2*time.Millisecond, false)
 	slow := startFakeAPI(t, "slow", 60*time.Millisecond, true)
@@ -95,7 +99,8 @@ func TestRun_TwoFakeVariants_ReportsEveryPointWithTableJSONAndSVG(t *testing.T) 
 	rep, err := Run(ctx, Options{
 		Targets:       []Target{{Name: "fast", BaseURL: fast}, {Name: "slow", BaseURL: slow}},
 		Concurrencies: []int{1, 4},
-		Rates:         []float64{50, 200, 400},
+		Rates:         []float64{20, 150, 300},
+		MaxInFlight:   32,
 		Duration:      300 * time.Millisecond,
 		Warmup:        100 * time.Millisecond,
 		Wait:          30 * time.Millisecond,
@@ -118,11 +123,11 @@ func TestRun_TwoFakeVariants_ReportsEveryPointWithTableJSONAndSVG(t *testing.T) 
 		if len(v.Closed) != 2 || v.Closed[0].Clients != 1 || v.Closed[1].Clients != 4 {
 			t.Errorf("%s: closed points %+v, want clients 1 and 4", v.Name, v.Closed)
 		}
-		if len(v.Open) != 3 || v.Open[0].Rate != 50 || v.Open[2].Rate != 400 {
-			t.Fatalf("%s: open points %+v, want rates 50, 200 and 400", v.Name, v.Open)
+		if len(v.Open) != 3 || v.Open[0].Rate != 20 || v.Open[2].Rate != 300 {
+			t.Fatalf("%s: open points %+v, want rates 20, 150 and 300", v.Name, v.Open)
 		}
 		for i, p := range v.Open {
-			if p.Skipped != "" && (i == 0 || v.Open[i-1].Skipped == "" && v.Open[i-1].Throughput >= DefaultSustainedShare*v.Open[i-1].Rate) {
+			if p.Skipped != "" && (i == 0 || v.Open[i-1].Skipped == "" && sustained(v.Open[i-1], v.Open[i-1].Rate)) {
 				t.Errorf("%s: %s skipped, but the rate before it was sustained: %+v", v.Name, pointName(p), v.Open)
 			}
 		}
@@ -143,15 +148,14 @@ func TestRun_TwoFakeVariants_ReportsEveryPointWithTableJSONAndSVG(t *testing.T) 
 	if p50 := rep.Variants[1].Closed[0].Latency.P50; p50 < 60 {
 		t.Errorf("slow variant p50 %v ms, want at least its 60 ms", p50)
 	}
-	// The slow variant cannot sustain 200 orders/s: the point is measured,
-	// with a throughput below the rate and latencies that grow with the
-	// queue, and the higher rate is skipped.
+	// The slow variant cannot sustain 150 orders/s: the point is measured,
+	// with a throughput below the rate, and the higher rate is skipped.
 	slowOpen := rep.Variants[1].Open
-	if p := slowOpen[1]; p.Skipped != "" || p.Throughput >= 200*DefaultSustainedShare || p.Latency.Max < p.Latency.P50+50 {
-		t.Errorf("slow variant at 200/s: %+v, want measured below 180/s with a growing queue", p)
+	if p := slowOpen[1]; p.Skipped != "" || sustained(p, 150) || p.MaxInFlight != 32 {
+		t.Errorf("slow variant at 150/s: %+v, want measured below the rate, the in-flight limit reached", p)
 	}
-	if p := slowOpen[2]; p.Skipped == "" || !strings.Contains(p.Skipped, "200/s was not sustained") {
-		t.Errorf("slow variant at 400/s: skipped %q, want skipped after 200/s", p.Skipped)
+	if p := slowOpen[2]; p.Skipped == "" || !strings.Contains(p.Skipped, "150/s was not sustained") {
+		t.Errorf("slow variant at 300/s: skipped %q, want skipped after 150/s", p.Skipped)
 	}
 	// A quarter of the orders ship where they are refused.
 	var final, failed int
@@ -191,7 +195,7 @@ func TestRun_TwoFakeVariants_ReportsEveryPointWithTableJSONAndSVG(t *testing.T) 
 	if series["fast"] == 0 || series["slow"] == 0 {
 		t.Errorf("the chart lacks a variant's throughput: %v", series)
 	}
-	for _, want := range []string{"fast           closed c=1", "slow           open 50/s"} {
+	for _, want := range []string{"fast           closed c=1", "slow           open 20/s"} {
 		if !strings.Contains(progress.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, progress.String())
 		}

@@ -120,18 +120,28 @@ func ms(d time.Duration) float64 {
 // slow system is measured in its steady state rather than while its first
 // orders are still on their way. Only operations that started (in an open
 // loop: were scheduled) inside the window count; the others are warm-up.
+//
+// In a closed loop the window lasts duration and, beyond it, until every
+// client has started an operation in it (at most maxExtend longer), so
+// that each client's latency is in the figures even when one operation
+// takes longer than the window.
 type recorder struct {
-	start    time.Time
-	warmup   time.Duration
-	duration time.Duration
-	need     int
+	start     time.Time
+	warmup    time.Duration
+	duration  time.Duration
+	need      int
+	clients   int // of a closed loop; 0 for an open loop
+	maxExtend time.Duration
 
 	mu          sync.Mutex
 	windowSet   bool
 	windowStart time.Time
 	windowEnd   time.Time
+	represented []bool // by client: started an operation in the window
+	nRepr       int
 	ended       int             // operations ended, warm-up included
 	samples     []time.Duration // latencies of final operations
+	busy        time.Duration   // summed durations of every counted operation
 	counts      [numOutcomes]int
 	errSamples  []string
 	counters    map[string]int
@@ -142,12 +152,22 @@ type recorder struct {
 	maxInFlight int
 }
 
-// newRecorder returns the recorder of a point that starts at start.
+// newRecorder returns the recorder of an open-loop point that starts at
+// start, whose window opens once need operations ended (and warmup
+// passed).
 func newRecorder(start time.Time, warmup, duration time.Duration, need int) *recorder {
 	r := &recorder{start: start, warmup: warmup, duration: duration, need: need}
 	if need <= 0 {
 		r.setWindow(start.Add(warmup))
 	}
+	return r
+}
+
+// newClosedRecorder returns the recorder of a closed-loop point of clients
+// clients.
+func newClosedRecorder(start time.Time, warmup, duration time.Duration, clients int, maxExtend time.Duration) *recorder {
+	r := newRecorder(start, warmup, duration, clients)
+	r.clients, r.maxExtend, r.represented = clients, maxExtend, make([]bool, clients)
 	return r
 }
 
@@ -157,19 +177,41 @@ func (r *recorder) setWindow(ws time.Time) {
 }
 
 // window returns the measured window, and false while the warm-up goes
-// on.
+// on. A closed loop's window may still grow.
 func (r *recorder) window() (start, end time.Time, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.windowStart, r.windowEnd, r.windowSet
 }
 
-// accepts reports whether an operation starting at t is part of the
-// point: the window has not ended by then.
+// accepts reports whether an operation of an open loop scheduled at t is
+// part of the point: the window has not ended by then.
 func (r *recorder) accepts(t time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return !r.windowSet || t.Before(r.windowEnd)
+}
+
+// admit reports whether client (of a closed loop) may start an operation
+// at t: the window has not ended, or not every client has started one in
+// it yet, which makes the window last until t.
+func (r *recorder) admit(client int, t time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.windowSet || t.Before(r.windowStart) {
+		return true
+	}
+	if !t.Before(r.windowEnd) {
+		if r.nRepr >= r.clients || !t.Before(r.windowStart.Add(r.duration+r.maxExtend)) {
+			return false
+		}
+		r.windowEnd = t.Add(time.Nanosecond)
+	}
+	if !r.represented[client] {
+		r.represented[client] = true
+		r.nRepr++
+	}
+	return true
 }
 
 // begin notes that an operation is in flight.
@@ -205,6 +247,7 @@ func (r *recorder) add(start, end time.Time, res Result) {
 		return
 	}
 	r.counts[res.Outcome]++
+	r.busy += end.Sub(start)
 	if res.Note != "" {
 		if r.counters == nil {
 			r.counters = map[string]int{}
@@ -226,12 +269,11 @@ type snapshot struct {
 	done   int           // counted operations that ended
 	errors int           // of which errors
 	p50    time.Duration // of the final ones
-	rate   float64       // operations finished per second of window so far
+	rate   float64       // throughput so far
 }
 
 func (r *recorder) snapshot(now time.Time) snapshot {
 	r.mu.Lock()
-	windowStart, windowEnd, windowSet := r.windowStart, r.windowEnd, r.windowSet
 	samples := slices.Clone(r.samples)
 	var s snapshot
 	for o, n := range r.counts {
@@ -240,23 +282,44 @@ func (r *recorder) snapshot(now time.Time) snapshot {
 			s.errors += n
 		}
 	}
-	finished := r.finishedIn
+	s.rate = r.throughput(now)
 	r.mu.Unlock()
 	slices.Sort(samples)
 	s.p50 = Percentile(samples, 50)
-	if now.After(windowEnd) {
-		now = windowEnd
-	}
-	if elapsed := now.Sub(windowStart); windowSet && elapsed > 0 {
-		s.rate = float64(finished) / elapsed.Seconds()
-	}
 	return s
 }
 
-// point returns the measured point. Its throughput counts the operations
-// that reached a final status during the window, whenever they started;
-// its other figures are of the operations that started (were scheduled)
-// in the window, including those that ended during the drain.
+// throughput returns the operations reaching a final status per second,
+// as of now. In a closed loop every client is always busy, so it is the
+// number of clients over the mean time of an operation (Little's law),
+// counting only final ones: clients × final / summed durations. That holds
+// however the operations' ends fall against the window's edges, which
+// matters when an operation takes about as long as the window. In an open
+// loop it is the final operations that ended in the window over its
+// length. The caller holds r.mu.
+func (r *recorder) throughput(now time.Time) float64 {
+	if !r.windowSet {
+		return 0
+	}
+	if r.clients > 0 {
+		if r.busy <= 0 {
+			return 0
+		}
+		final := r.counts[Succeeded] + r.counts[BusinessFailed]
+		return float64(r.clients) * float64(final) / r.busy.Seconds()
+	}
+	if now.After(r.windowEnd) {
+		now = r.windowEnd
+	}
+	if elapsed := now.Sub(r.windowStart); elapsed > 0 {
+		return float64(r.finishedIn) / elapsed.Seconds()
+	}
+	return 0
+}
+
+// point returns the measured point: its throughput (see throughput), and
+// the figures of the operations that started (were scheduled) in the
+// window, including those that ended during the drain.
 func (r *recorder) point() Point {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -282,20 +345,19 @@ func (r *recorder) point() Point {
 	if !r.windowSet {
 		return p
 	}
-	p.WarmupSeconds = math.Round(r.windowStart.Sub(r.start).Seconds()*1000) / 1000
-	window := r.windowEnd.Sub(r.windowStart)
-	p.WindowSeconds = math.Round(window.Seconds()*1000) / 1000
+	p.WarmupSeconds = round3(r.windowStart.Sub(r.start).Seconds())
+	p.WindowSeconds = round3(r.windowEnd.Sub(r.windowStart).Seconds())
 	if r.lastDone.After(r.windowEnd) {
-		p.DrainSeconds = math.Round(r.lastDone.Sub(r.windowEnd).Seconds()*1000) / 1000
+		p.DrainSeconds = round3(r.lastDone.Sub(r.windowEnd).Seconds())
 	}
-	if window > 0 {
-		p.Throughput = math.Round(float64(r.finishedIn)/window.Seconds()*100) / 100
-	}
+	p.Throughput = math.Round(r.throughput(r.windowEnd)*100) / 100
 	if p.Final > 0 {
-		p.BusinessFailShare = math.Round(float64(p.BusinessFail)/float64(p.Final)*10000) / 10000
+		p.BusinessFailShare = round4(float64(p.BusinessFail) / float64(p.Final))
 	}
 	return p
 }
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // later returns the later of a and b.
 func later(a, b time.Time) time.Time {

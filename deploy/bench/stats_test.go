@@ -119,7 +119,7 @@ func TestRunOpen_SlowOperations_LatencyCountsFromScheduledTime(t *testing.T) {
 }
 
 func TestRunClosed_Clients_RunConcurrentlyUntilWindowEnds(t *testing.T) {
-	rec := newRecorder(time.Now(), 50*time.Millisecond, 150*time.Millisecond, 4)
+	rec := newClosedRecorder(time.Now(), 50*time.Millisecond, 150*time.Millisecond, 4, time.Second)
 	var seq atomic.Uint64
 	var inFlight, most atomic.Int32
 	var lastStart atomic.Int64
@@ -177,9 +177,11 @@ func TestRecorder_SlowFirstOperations_WindowOpensWhenEveryClientFinishedOne(t *t
 }
 
 func TestRunClosed_OperationsLongerThanWarmup_StillMeasured(t *testing.T) {
-	// Each operation takes 150 ms, far over the 10 ms warm-up and about the
-	// whole window: the warm-up lasts until every client finished one.
-	rec := newRecorder(time.Now(), 10*time.Millisecond, 200*time.Millisecond, 3)
+	// Each operation takes 150 ms, far over the 10 ms warm-up and longer
+	// than the 100 ms window: the warm-up lasts until every client finished
+	// one, the window until every client started one in it, and the
+	// throughput follows from the clients and the operations' duration.
+	rec := newClosedRecorder(time.Now(), 10*time.Millisecond, 100*time.Millisecond, 3, time.Second)
 	var seq atomic.Uint64
 	runClosed(context.Background(), rec, 3, func(ctx context.Context, _ uint64) Result {
 		time.Sleep(150 * time.Millisecond) // the operation's own duration
@@ -189,7 +191,63 @@ func TestRunClosed_OperationsLongerThanWarmup_StillMeasured(t *testing.T) {
 	if p.WarmupSeconds < 0.15 {
 		t.Errorf("warm-up %v s, want at least the first operations' 0.15 s", p.WarmupSeconds)
 	}
-	if p.Final < 3 || p.Throughput < 10 {
-		t.Errorf("final %d, %v/s: want the clients' operations measured (3 clients, 150 ms each: about 20/s)", p.Final, p.Throughput)
+	if p.Final < 3 || p.Throughput < 10 || p.Throughput > 20.01 {
+		t.Errorf("final %d, %v/s: want every client's operation measured, at most 20/s (3 clients, 150 ms each)", p.Final, p.Throughput)
+	}
+}
+
+func TestSustained_ShortWindow_AllowsOneOrderAtTheEdges(t *testing.T) {
+	for _, tc := range []struct {
+		throughput, window, rate float64
+		want                     bool
+	}{
+		{100, 5, 100, true},
+		{90, 5, 100, true},      // exactly the share
+		{85, 5, 100, false},     // 425 of 500 orders
+		{16.67, 0.3, 20, true},  // 5 of 6 orders: one short at the edge
+		{13.33, 0.3, 20, false}, // 4 of 6
+	} {
+		p := Point{Throughput: tc.throughput, WindowSeconds: tc.window}
+		if got := sustained(p, tc.rate); got != tc.want {
+			t.Errorf("sustained(%v/s over %v s, rate %v) = %v, want %v", tc.throughput, tc.window, tc.rate, got, tc.want)
+		}
+	}
+}
+
+func TestRecorder_ClosedLoop_WindowLastsUntilEveryClientStartedInIt(t *testing.T) {
+	t0 := time.Now()
+	rec := newClosedRecorder(t0, 0, 100*time.Millisecond, 2, time.Second)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	for c := range 2 { // each client finishes an order: the window opens at 20 ms
+		if !rec.admit(c, at(0)) {
+			t.Fatal("refused during the warm-up")
+		}
+		rec.begin()
+		rec.add(at(0), at(time.Duration(c+1)*10*time.Millisecond), Result{Outcome: Succeeded})
+	}
+	if !rec.admit(0, at(30*time.Millisecond)) {
+		t.Fatal("client 0 refused inside the window")
+	}
+	// Client 1 was busy past the window's end (120 ms): it may still start
+	// one, which stretches the window; then nobody may.
+	if !rec.admit(1, at(300*time.Millisecond)) {
+		t.Fatal("client 1 refused although it has not started an order in the window")
+	}
+	if _, end, _ := rec.window(); !end.After(at(300 * time.Millisecond)) {
+		t.Errorf("the window ends %v after the start, want after 300 ms", end.Sub(t0))
+	}
+	if rec.admit(0, at(310*time.Millisecond)) || rec.admit(1, at(310*time.Millisecond)) {
+		t.Error("an order was admitted after every client had one in the stretched window")
+	}
+
+	// The stretch is bounded: a client that never comes back does not hold
+	// the window open for ever.
+	late := newClosedRecorder(t0, 0, 100*time.Millisecond, 2, 200*time.Millisecond)
+	late.begin()
+	late.add(at(0), at(0), Result{Outcome: Succeeded})
+	late.begin()
+	late.add(at(0), at(0), Result{Outcome: Succeeded})
+	if late.admit(1, at(301*time.Millisecond)) {
+		t.Error("admitted past the window's end plus the most it may stretch")
 	}
 }

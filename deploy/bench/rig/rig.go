@@ -40,14 +40,24 @@ const (
 	listenAddress  = "127.0.0.1:0"
 )
 
+// DefaultDBPrefix starts the names of the PostgreSQL databases.
+const DefaultDBPrefix = "bench"
+
 // Config says what to start. Zero values mean "not that".
 type Config struct {
 	// Dir holds the SQLite databases of the services and of Temporal
 	// (required).
 	Dir string
 	// PostgresURL, when set, puts every service database on that server:
-	// databases bench_<variant>_<role>, dropped and created afresh.
+	// databases <PostgresDBPrefix>_<variant>_<role>, dropped and created
+	// afresh at the start.
 	PostgresURL string
+	// PostgresDBPrefix starts those databases' names (DefaultDBPrefix): a
+	// lower-case identifier.
+	PostgresDBPrefix string
+	// DropDatabasesOnClose drops those databases when the stacks stop; by
+	// default they are left for inspection until the next run.
+	DropDatabasesOnClose bool
 	// Orchestrated and Choreographed start those stacks.
 	Orchestrated  bool
 	Choreographed bool
@@ -86,6 +96,9 @@ func Start(ctx context.Context, cfg Config) (_ *Rig, err error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.PostgresDBPrefix == "" {
+		cfg.PostgresDBPrefix = DefaultDBPrefix
 	}
 	r := &Rig{cfg: cfg, log: cfg.Logger}
 	defer func() {
@@ -189,7 +202,7 @@ func (r *Rig) databases(ctx context.Context, variant string) (map[node.Role]stri
 		}
 		return node.SQLiteDatabases(dir), nil
 	}
-	prefix := "bench_" + variant
+	prefix := r.cfg.PostgresDBPrefix + "_" + variant
 	if err := dropDatabases(ctx, r.cfg.PostgresURL, prefix); err != nil {
 		return nil, err
 	}
@@ -294,7 +307,8 @@ func (r *Rig) Describe(s *bench.Setup) {
 	}
 	if len(names) > 0 {
 		slices.Sort(names)
-		s.Notes = append(s.Notes, "in one process with the driver: "+strings.Join(names, " and ")+" stacks, Temporal server and broker")
+		s.Notes = append(s.Notes, "in one process with the driver: "+strings.Join(names, " and ")+
+			" stacks, Temporal server and broker; the stacks are stopped before the ceiling runs")
 	}
 }
 
@@ -307,9 +321,10 @@ func hostOf(raw string) string {
 	return u.Host
 }
 
-// Close stops the stacks, then the broker and Temporal. It is safe to call
-// more than once.
-func (r *Rig) Close() error {
+// StopStacks stops the stacks and leaves Temporal and the broker running
+// (for the ceiling runs, which then have the machine to themselves). It is
+// safe to call more than once.
+func (r *Rig) StopStacks() error {
 	var errList []error
 	for _, s := range slices.Backward(r.stacks) {
 		s.cancel()
@@ -322,7 +337,23 @@ func (r *Rig) Close() error {
 			errList = append(errList, fmt.Errorf("closing the %s stack: %w", s.name, err))
 		}
 	}
+	if r.cfg.PostgresURL != "" && r.cfg.DropDatabasesOnClose {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		for _, st := range r.stacks {
+			if err := dropDatabases(ctx, r.cfg.PostgresURL, r.cfg.PostgresDBPrefix+"_"+st.name); err != nil {
+				errList = append(errList, err)
+			}
+		}
+		cancel()
+	}
 	r.stacks = nil
+	return errors.Join(errList...)
+}
+
+// Close stops the stacks, then the broker and Temporal. It is safe to call
+// more than once.
+func (r *Rig) Close() error {
+	errList := []error{r.StopStacks()}
 	if r.broker != nil {
 		if err := r.broker.Close(); err != nil {
 			errList = append(errList, err)

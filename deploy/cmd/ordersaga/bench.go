@@ -153,6 +153,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 			}
 		}()
 		r.Describe(&opts.Setup)
+		opts.BeforeCeilings = r.StopStacks
 	}
 
 	frameworks := map[string]bench.Framework{rig.Orchestrated: bench.FrameworkTemporal, rig.Choreographed: bench.FrameworkKafka}
@@ -185,7 +186,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	}
 
 	rep, runErr := bench.Run(ctx, opts)
-	if len(rep.Variants) == 0 && len(rep.Ceilings) == 0 {
+	if !rep.Measured() {
 		return runErr
 	}
 	fmt.Fprintln(env.stdout)

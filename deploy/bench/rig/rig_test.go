@@ -1,0 +1,123 @@
+package rig_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ordersaga/ordersaga/deploy/bench"
+	"github.com/ordersaga/ordersaga/deploy/bench/rig"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
+)
+
+func TestRig_BothStacksOnSQLite_BenchMeasuresOrdersOnEach(t *testing.T) {
+	t.Parallel()
+	benchBothStacks(t, rig.Config{Dir: t.TempDir()}, "SQLite")
+}
+
+func TestRig_BothStacksOnPostgres_BenchMeasuresOrdersOnEach(t *testing.T) {
+	t.Parallel()
+	base := postgresURL(t)
+	benchBothStacks(t, rig.Config{
+		Dir: t.TempDir(), PostgresURL: base, DropDatabasesOnClose: true,
+		PostgresDBPrefix: fmt.Sprintf("benchtest_%d", time.Now().UnixNano()%1_000_000_000),
+	}, "PostgreSQL")
+}
+
+// postgresURL returns the test PostgreSQL server, skipping the test when
+// it does not answer (failing it when $CI is set).
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	base := sqltest.PostgresURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := sqldb.Open(ctx, base)
+	if err == nil {
+		err = db.PingContext(ctx)
+		db.Close()
+	}
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL is required on CI: %v", err)
+		}
+		t.Skipf("PostgreSQL not reachable: %v", err)
+	}
+	return base
+}
+
+// benchBothStacks starts both stacks with cfg and runs a short bench on
+// them.
+func benchBothStacks(t *testing.T, cfg rig.Config, databases string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cfg.Orchestrated, cfg.Choreographed = true, true
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	r, err := rig.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("starting the rig: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("closing the rig: %v", err)
+		}
+	})
+	var setup bench.Setup
+	r.Describe(&setup)
+	if !strings.Contains(setup.Databases, databases) || setup.Temporal == "" || setup.Broker == "" {
+		t.Errorf("setup %+v does not say what runs", setup)
+	}
+	hostPort, _ := r.TemporalAddress()
+	if hostPort == "" || len(r.KafkaBrokers()) == 0 {
+		t.Fatalf("temporal %q, brokers %v: the infrastructure did not start", hostPort, r.KafkaBrokers())
+	}
+
+	rep, err := bench.Run(ctx, bench.Options{
+		Targets: []bench.Target{
+			{Name: rig.Orchestrated, BaseURL: r.URL(rig.Orchestrated), Framework: bench.FrameworkTemporal},
+			{Name: rig.Choreographed, BaseURL: r.URL(rig.Choreographed), Framework: bench.FrameworkKafka},
+		},
+		Concurrencies: []int{2},
+		NoOpenLoop:    true,
+		Duration:      500 * time.Millisecond,
+		Warmup:        100 * time.Millisecond,
+		Products:      5,
+		Customers:     5,
+		FailureShare:  0.3,
+		Setup:         setup,
+	})
+	if err != nil {
+		t.Fatalf("bench.Run: %v", err)
+	}
+	for _, v := range rep.Variants {
+		p := v.Closed[0]
+		if p.Final == 0 || p.Errors != 0 {
+			t.Errorf("%s: final %d, errors %d %v", v.Name, p.Final, p.Errors, p.ErrorSamples)
+		}
+	}
+	var failed int
+	for _, v := range rep.Variants {
+		failed += v.Closed[0].BusinessFail
+	}
+	if failed == 0 {
+		t.Error("no order shipped to a refused country failed: the failure mix did not reach the stacks")
+	}
+
+	// Before the ceilings the stacks stop; the server and broker stay.
+	orchestrated := r.URL(rig.Orchestrated)
+	if err := r.StopStacks(); err != nil {
+		t.Fatalf("stopping the stacks: %v", err)
+	}
+	if resp, err := http.Get(orchestrated + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Error("the orchestrated API still answers after StopStacks")
+	}
+	if hp, _ := r.TemporalAddress(); hp == "" || len(r.KafkaBrokers()) == 0 {
+		t.Error("StopStacks stopped Temporal or the broker")
+	}
+}
