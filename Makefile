@@ -4,10 +4,12 @@
 GO                  ?= go
 STATICCHECK_VERSION ?= v0.8.2
 TEST_TIMEOUT        ?= 14m
+BENCH_DURATION      ?= 5s
+BENCH_FLAGS         ?=
 PG_HOST             ?= 127.0.0.1
 PG_PORT             ?= 5432
 
-.PHONY: run build test postgres lint fmt clean
+.PHONY: run build test bench postgres lint fmt clean
 
 ## run: start the all-in-one local stack (Ctrl-C stops it)
 run:
@@ -20,6 +22,12 @@ build:
 ## test: run every test, after making sure PostgreSQL answers
 test: postgres
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## bench: both variants side by side and the Temporal and Kafka ceilings; a
+## table on the terminal, JSON and SVG in bench-results/ (BENCH_DURATION per
+## point; more flags in BENCH_FLAGS, e.g. BENCH_FLAGS='-postgres postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable')
+bench: postgres
+	$(GO) run ./deploy/cmd/ordersaga bench -duration $(BENCH_DURATION) $(BENCH_FLAGS)
 
 ## postgres: start the local PostgreSQL cluster unless it answers already
 postgres:

@@ -1,0 +1,18 @@
+// Package chaos holds the crash and outage tests of both saga variants; it
+// has no code of its own besides its tests.
+//
+// Each test runs one variant as four operating-system processes of the
+// built binary (orders, inventory, payment, shipping; SQLite files in a
+// data folder), with the broker (choreographed) or the Temporal server
+// (orchestrated) embedded in the test process, and drives it through the
+// REST contract with the shared scenario suite's Env. For each service in
+// turn it places a burst of orders, some designed to fail (out of stock,
+// payment declined, a country shipping never serves), kills that service's
+// process with SIGKILL in the middle of the burst and starts it again on
+// the same data; then it stops the broker or the Temporal server for a few
+// seconds in the middle of a burst and starts it again on the same address
+// and data. After each, every accepted order must end final, exactly once,
+// with the outcome it was designed for, within a stated bound, and the
+// saga's invariants must hold: no order lost, no unit of stock or cent of
+// credit taken twice or left held.
+package chaos
