@@ -21,7 +21,7 @@
 // /v1/admin/faults (fault injection enabled).
 //
 // Bounds: an order must be final within Target.FinalWithin of being placed
-// (DefaultFinalWithin, 10 s, when zero), and once every order of a scenario
+// (DefaultFinalWithin, 30 s, when zero), and once every order of a scenario
 // is final the stack must be quiet (every compensation done, nothing
 // reserved, stock and credit adding up) within the same bound. With the
 // default parameters (BurstOrders 200) the suite takes well under a minute

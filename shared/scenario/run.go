@@ -113,9 +113,13 @@ func compareResult(tb testing.TB, a, b Result) {
 			tb.Errorf("scenario %s: order %s only on %s", a.Scenario, name, a.Target)
 			continue
 		}
-		if oa.Status != ob.Status || oa.FailureReason != ob.FailureReason || !slices.Equal(oa.Steps, ob.Steps) {
+		switch {
+		case oa.Status != ob.Status || oa.FailureReason != ob.FailureReason || !slices.EqualFunc(oa.Steps, ob.Steps, sameOutcome):
 			diff("order %s ended %q %q %v vs %q %q %v", name,
 				oa.Status, oa.FailureReason, oa.Steps, ob.Status, ob.FailureReason, ob.Steps)
+		case !slices.Equal(oa.Steps, ob.Steps):
+			tb.Logf("scenario %s: order %s: the cancel reached a step at a different moment: %s %v vs %s %v (both hold nothing)",
+				a.Scenario, name, a.Target, oa.Steps, b.Target, ob.Steps)
 		}
 	}
 	for _, name := range b.OrderNames() {
@@ -151,4 +155,18 @@ func Table(rs ...Result) string {
 	}
 	_ = w.Flush() // writes to a strings.Builder, which cannot fail
 	return b.String()
+}
+
+// sameOutcome reports whether two steps ended alike. A step "skipped" on one
+// stack and "compensated" on the other ended alike: both hold nothing, and
+// which of the two a cancelled order shows depends only on whether the
+// cancel reached the step before or after its action ran — the moment at
+// which each variant's cancel reaches a running step, which the suite
+// reports but does not require to match.
+func sameOutcome(a, b Step) bool {
+	if a == b {
+		return true
+	}
+	undone := func(s domain.StepStatus) bool { return s == domain.StepSkipped || s == domain.StepCompensated }
+	return a.Step == b.Step && undone(a.Status) && undone(b.Status)
 }

@@ -286,3 +286,22 @@ func TestRunBadInput_BrokenHTTPLayers_AreReported(t *testing.T) {
 		})
 	}
 }
+
+func TestSameOutcome_SkippedAndCompensatedHoldNothingAlike(t *testing.T) {
+	inv := domain.StepInventory
+	cases := []struct {
+		a, b Step
+		want bool
+	}{
+		{Step{inv, domain.StepSkipped}, Step{inv, domain.StepCompensated}, true},
+		{Step{inv, domain.StepDone}, Step{inv, domain.StepDone}, true},
+		{Step{inv, domain.StepDone}, Step{inv, domain.StepCompensated}, false},
+		{Step{inv, domain.StepFailed}, Step{inv, domain.StepSkipped}, false},
+		{Step{inv, domain.StepSkipped}, Step{domain.StepPayment, domain.StepSkipped}, false},
+	}
+	for _, c := range cases {
+		if got := sameOutcome(c.a, c.b); got != c.want {
+			t.Errorf("sameOutcome(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
