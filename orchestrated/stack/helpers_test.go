@@ -1,8 +1,6 @@
 package stack_test
 
 import (
-	"os"
-	"strconv"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -48,9 +46,6 @@ func startProcess(tb testing.TB, ns string, dbs map[node.Role]string, roles ...n
 func startProcessWith(tb testing.TB, cfg stack.Config) *process {
 	tb.Helper()
 	cfg.TemporalHostPort = temporalHostPort
-	if v := os.Getenv("XPOLLERS"); v != "" {
-		cfg.Pollers, _ = strconv.Atoi(v)
-	}
 	cfg.FaultInjection = true
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(tb)

@@ -14,7 +14,9 @@ import (
 // transient fault (an injected error, a dropped connection, a worker that
 // went away) never fails an order by itself. Each attempt may take
 // AttemptTimeout. Business refusals are non-retryable application errors and
-// end the step at once.
+// end the step at once. The backoff stays short (at most a second) because
+// a fault here is usually brief: a lost reply, a busy database; a run of
+// eight faults then costs about 4.5 s, not 9 s.
 //
 //   - A step's action gives up after ActionTimeout of failed attempts; the
 //     saga then compensates every step, that one included, and fails the
@@ -28,7 +30,7 @@ import (
 const (
 	RetryInitialInterval = 100 * time.Millisecond
 	RetryBackoff         = 2.0
-	RetryMaxInterval     = 2 * time.Second
+	RetryMaxInterval     = time.Second
 	AttemptTimeout       = 10 * time.Second
 	ActionTimeout        = 5 * time.Minute
 )

@@ -248,7 +248,7 @@ func (r *run) unwind(ctx workflow.Context, status domain.Status, reason domain.F
 	if err != nil {
 		return Result{}, err
 	}
-	return r.finish(ctx, status, reason), nil
+	return r.finish(dctx, status, reason), nil
 }
 
 // complete runs the completion and records the order completed. From here
@@ -264,7 +264,7 @@ func (r *run) complete(ctx workflow.Context) (Result, error) {
 	if err := r.record(ActivityCompleteOrder, "completed", Completion{OrderID: r.in.OrderID, TrackingNumber: r.tracking}); err != nil {
 		return Result{}, err
 	}
-	return r.finish(ctx, domain.StatusCompleted, ""), nil
+	return r.finish(dctx, domain.StatusCompleted, ""), nil
 }
 
 // finish sets the final status and tags the workflow with it.
