@@ -211,7 +211,7 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 		KafkaBrokers:      s.brokers,
 		Ready:             s.checks(name, r.node),
 		Registry:          newRegistry(),
-		Logger:            log,
+		Logger:            s.log,
 		Now:               now,
 	}
 	if s.cfg.Faults {

@@ -53,7 +53,8 @@ type Env struct {
 	Ready []httpapi.Check
 	// Registry collects the variant's metrics, served at /metrics.
 	Registry *prometheus.Registry
-	// Logger is the variant's logger.
+	// Logger is the stack's logger; a variant tags its own lines with its
+	// name.
 	Logger *slog.Logger
 	// Now is the clock.
 	Now func() time.Time
@@ -70,7 +71,7 @@ func (e Env) APIDeps() httpapi.Deps {
 		Faults:   e.Faults,
 		Ready:    e.Ready,
 		Registry: e.Registry,
-		Logger:   e.Logger,
+		Logger:   e.Logger.With("variant", e.Name),
 		Now:      e.Now,
 	}
 }
