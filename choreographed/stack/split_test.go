@@ -280,7 +280,7 @@ func TestSplit_CrashBetweenCommitAndPublish_OutboxDeliversAfterRestart(t *testin
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := orders.New(db, time.Now)
+	store := orders.New(db)
 	fl := flow.New(store, outbox.Emitter{Outbox: outbox.New(nil), Topics: events.Topics{Prefix: splitPrefix}}, nil)
 	req := f.request("crash", ada, "CA", line{mug, 3})
 	o, err := domain.NewOrder(domain.PlaceOrder{OrderID: req.OrderID, CustomerID: ada,

@@ -115,7 +115,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Node, err e
 		return in
 	}
 	if db := n.DBs[RoleOrders]; db != nil {
-		n.Orders = orders.New(db, now)
+		n.Orders = orders.New(db)
 	}
 	if db := n.DBs[RoleInventory]; db != nil {
 		n.Inventory = inventory.New(db, injector(RoleInventory, 1), now)

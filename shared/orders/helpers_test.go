@@ -14,14 +14,12 @@ import (
 // t0 has nanoseconds, which the store keeps only to the microsecond.
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.UTC)
 
-func testTime() time.Time { return t0 }
-
 // eachDB runs fn on SQLite and on PostgreSQL, each time with a store on a
 // fresh migrated database.
 func eachDB(t *testing.T, fn func(t *testing.T, db *sqldb.DB, store *orders.Store)) {
 	t.Helper()
 	sqltest.Each(t, []sqldb.Migrations{orders.Migrations()}, func(t *testing.T, db *sqldb.DB) {
-		fn(t, db, orders.New(db, testTime))
+		fn(t, db, orders.New(db))
 	})
 }
 

@@ -44,14 +44,14 @@ type Page struct {
 // Store is the order store. It is safe for concurrent use.
 type Store struct {
 	db      *sqldb.DB
-	now     func() time.Time
 	changes *broadcast    // wakes WaitFinal when an order changes here
 	poll    time.Duration // WaitFinal's fallback read interval
 }
 
-// New returns the store on db (already migrated); now is the clock.
-func New(db *sqldb.DB, now func() time.Time) *Store {
-	return &Store{db: db, now: now, changes: newBroadcast(), poll: defaultPollInterval}
+// New returns the store on db (already migrated). The times it stores are
+// the order's own (domain.Order sets them).
+func New(db *sqldb.DB) *Store {
+	return &Store{db: db, changes: newBroadcast(), poll: defaultPollInterval}
 }
 
 // DB returns the store's database, for callers that write other tables

@@ -82,7 +82,7 @@ func TestWaitFinal_OrderCompletedInProcess_WakesAtOnce(t *testing.T) {
 
 func TestWaitFinal_OrderCompletedByAnotherProcess_SeenByPolling(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *sqldb.DB, store *orders.Store) {
-		other := orders.New(db, testTime) // stands for another process on the same database
+		other := orders.New(db) // stands for another process on the same database
 		create(t, store, "o-1", t0)
 		done := waitFinalAsync(t, store, "o-1")
 		waitFor(t, "WaitFinal watches the order", func() bool { return orders.Watched(store) == 1 })
