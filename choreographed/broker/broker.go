@@ -2,14 +2,19 @@
 // variant uses, chosen for correctness first and latency second:
 //
 //   - writers wait for every in-sync replica (RequiredAcks: RequireAll), are
-//     synchronous (an error is returned, never dropped), flush a batch after
-//     1 ms instead of kafka-go's default 1 s, and place a message by the
-//     murmur2 hash of its key (the Java client's partitioner), so one order's
-//     events keep their order on each topic;
+//     synchronous (an error is returned, never dropped), send what one call
+//     gave at once instead of waiting for a batch to fill (kafka-go waits 1 s
+//     by default), and place a message by the murmur2 hash of its key (the
+//     Java client's partitioner), so one order's events keep their order on
+//     each topic;
 //   - readers belong to a consumer group, notice partitions added later, and
-//     never commit on their own:
-//     consumers fetch, handle, and commit offsets only once the work is
-//     durable (see package consumer).
+//     never commit on their own: consumers fetch, handle, and hand the
+//     offsets to the reader only once the work is durable (see package
+//     consumer); the reader commits them to the broker in the background,
+//     every CommitInterval and when it leaves the group, so a consumer does
+//     not wait for the broker between two batches. A crash loses at most the
+//     last interval's commits: those messages are delivered again, and the
+//     inbox absorbs them.
 package broker
 
 import (
@@ -27,6 +32,27 @@ import (
 // splits a partition's messages over two requests that could fail apart.
 const WriterBatchSize = 1000
 
+// WriterBatchTimeout is how long a writer waits for more messages before it
+// sends a partition's batch. A relay publishes every message of its round
+// in one call, which adds them to their partitions' batches before this
+// elapses, so waiting longer would only delay each hop of a saga (kafka-go
+// treats 0 as its 1 s default).
+const WriterBatchTimeout = 50 * time.Microsecond
+
+// CommitInterval is how often a reader commits the offsets its consumer
+// handed it.
+const CommitInterval = 100 * time.Millisecond
+
+// ReaderMaxWait bounds a reader's fetch of a partition. A fetch returns as
+// soon as a message is there; kafka-go asks the broker to wait up to
+// ReaderMaxWait minus 1 s (its allowance for the round trip) and gives up on
+// the connection at ReaderMaxWait (below 1 s it keeps a quarter as
+// allowance). With 1.5 s the broker holds an idle fetch for 0.5 s and a
+// slow answer has 1 s to arrive: on a busy machine a shorter allowance made
+// fetches time out, and each timeout reconnects the partition's reader
+// after a backoff, stalling its messages.
+const ReaderMaxWait = 1500 * time.Millisecond
+
 // Writer publishes messages synchronously. It is safe for concurrent use.
 type Writer struct {
 	w *kafka.Writer
@@ -38,7 +64,7 @@ func NewWriter(addrs []string, log *slog.Logger) *Writer {
 		Addr:            kafka.TCP(addrs...),
 		Balancer:        &kafka.Murmur2Balancer{},
 		RequiredAcks:    kafka.RequireAll,
-		BatchTimeout:    time.Millisecond,
+		BatchTimeout:    WriterBatchTimeout,
 		BatchSize:       WriterBatchSize,
 		MaxAttempts:     5,
 		WriteBackoffMin: 20 * time.Millisecond,
@@ -63,20 +89,21 @@ func (w *Writer) Publish(ctx context.Context, msgs ...kafka.Message) error {
 func (w *Writer) Close() error { return w.w.Close() }
 
 // ReaderConfig returns the settings of a consumer group member reading
-// topics: no automatic commits (CommitInterval 0 makes CommitMessages
-// synchronous), a new group starts at the oldest message, and fetches return
-// as soon as a message is there.
+// topics: offsets committed in the background (CommitMessages records them,
+// the reader commits them every CommitInterval and when it closes or the
+// group rebalances), a new group starts at the oldest message, and fetches
+// return as soon as a message is there.
 func ReaderConfig(addrs []string, group string, topics []string, log *slog.Logger) kafka.ReaderConfig {
 	return kafka.ReaderConfig{
 		Brokers:               addrs,
 		GroupID:               group,
 		GroupTopics:           topics,
 		StartOffset:           kafka.FirstOffset,
-		CommitInterval:        0,
+		CommitInterval:        CommitInterval,
 		QueueCapacity:         1000,
 		MinBytes:              1,
 		MaxBytes:              10 << 20,
-		MaxWait:               250 * time.Millisecond,
+		MaxWait:               ReaderMaxWait,
 		HeartbeatInterval:     time.Second,
 		SessionTimeout:        10 * time.Second,
 		RebalanceTimeout:      10 * time.Second,

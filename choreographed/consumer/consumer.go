@@ -55,7 +55,9 @@ func New(cfg Config, h Handler) (*Consumer, error) {
 	if err := rc.Validate(); err != nil {
 		return nil, fmt.Errorf("new consumer %s: %w", cfg.Group, err)
 	}
-	return &Consumer{cfg: cfg, reader: kafka.NewReader(rc), handler: h, log: log}, nil
+	c := &Consumer{cfg: cfg, reader: kafka.NewReader(rc), handler: h, log: log}
+	cfg.Metrics.watch(cfg.Group, c.reader)
+	return c, nil
 }
 
 // Run reads, handles and commits until ctx ends, then returns nil. A batch
@@ -153,8 +155,10 @@ func (c *Consumer) handle(ctx context.Context, kms []kafka.Message) error {
 			return ctx.Err()
 		}
 	}
-	// The work is durable: commit even if ctx is ending now, so a
-	// restart does not deliver the batch again for nothing.
+	// The work is durable: hand the offsets to the reader even if ctx is
+	// ending now, so a restart does not deliver the batch again for
+	// nothing. The reader commits them in the background (see package
+	// broker), and when it closes.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := c.reader.CommitMessages(cctx, kms...); err != nil {
@@ -169,6 +173,7 @@ func (c *Consumer) handle(ctx context.Context, kms []kafka.Message) error {
 
 // Close leaves the group and closes the reader. Call it after Run returned.
 func (c *Consumer) Close() error {
+	c.cfg.Metrics.unwatch(c.cfg.Group, c.reader)
 	if err := c.reader.Close(); err != nil {
 		return fmt.Errorf("closing consumer %s: %w", c.cfg.Group, err)
 	}

@@ -50,6 +50,7 @@ type rig struct {
 	topics  events.Topics
 	group   string
 	writer  *broker.Writer
+	reg     *prometheus.Registry
 	metrics *consumer.Metrics
 	routes  consumer.Routes
 	policy  consumer.RetryPolicy
@@ -66,8 +67,9 @@ func newRig(t *testing.T, d sqldb.Dialect) *rig {
 	}
 	w := broker.NewWriter(brokers, nil)
 	t.Cleanup(func() { w.Close() })
+	reg := prometheus.NewRegistry()
 	r := &rig{db: db, topics: topics, group: topics.Prefix + ".test", writer: w,
-		metrics: consumer.NewMetrics(prometheus.NewRegistry()), policy: fastRetry}
+		reg: reg, metrics: consumer.NewMetrics(reg), policy: fastRetry}
 	r.routes = consumer.Routes{events.OrderPlaced: r.count}
 	return r
 }
@@ -148,6 +150,39 @@ func (r *rig) messages(typ events.Type, o consumer.Outcome) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// deadLetters returns how many messages of the type were dead-lettered for
+// the reason.
+func (r *rig) deadLetters(typ events.Type, reason string) float64 {
+	var m dto.Metric
+	if err := consumer.DeadLettersCounter(r.metrics).WithLabelValues(r.group, string(typ), reason).Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// lag returns the rig's group's series of ordersaga_consumer_lag_messages,
+// and whether there is one.
+func (r *rig) lag(t *testing.T) (float64, bool) {
+	t.Helper()
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "ordersaga_consumer_lag_messages" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "group" && lp.GetValue() == r.group {
+					return m.GetGauge().GetValue(), true
+				}
+			}
+		}
+	}
+	return 0, false
 }
 
 func waitFor(t *testing.T, cond func() bool, what string) {
@@ -232,6 +267,17 @@ func TestConsumer_UndecodableMessage_DeadLetteredAndThePartitionMovesOn(t *testi
 			h(events.HeaderDLQReason) == "" || h(events.HeaderDLQOriginalOffset) == "" || h(events.HeaderDLQAttempts) != "1" {
 			t.Fatalf("dead letter headers = %v", got.Headers)
 		}
+		if n := r.deadLetters("undecodable", consumer.DeadLetterUndecodable); n != 1 {
+			t.Fatalf("ordersaga_dead_letters_total{reason=undecodable} = %v, want 1", n)
+		}
+		// The group's reader reports its lag; it has read everything.
+		if lag, ok := r.lag(t); !ok || lag != 0 {
+			t.Fatalf("consumer lag = %v (series present: %v), want 0", lag, ok)
+		}
+		r.stop()
+		if _, ok := r.lag(t); ok {
+			t.Fatal("a closed consumer still reports its lag")
+		}
 	})
 }
 
@@ -271,6 +317,9 @@ func TestConsumer_PanickingHandler_DeadLetteredAfterBoundedRetries(t *testing.T)
 	r.publish(t, r.event(t, "o-bug"), r.event(t, "o-after"))
 	waitFor(t, func() bool { return r.countOf(t, "o-after") == 1 }, "the event after the bad one counted")
 	waitFor(t, func() bool { return r.messages(events.OrderPlaced, consumer.OutcomeDeadLettered) == 1 }, "the bad event dead-lettered")
+	if got := r.deadLetters(events.OrderPlaced, consumer.DeadLetterRetriesExhausted); got != 1 {
+		t.Fatalf("ordersaga_dead_letters_total{reason=retries_exhausted} = %v, want 1", got)
+	}
 	n, _ := calls.Load("o-bug")
 	if got := *n.(*int); got != fastRetry.Attempts {
 		t.Fatalf("the panicking handler ran %d times, want %d", got, fastRetry.Attempts)
@@ -296,6 +345,9 @@ func TestDeadLetter_FixedCause_ReplayedLetterIsHandled(t *testing.T) {
 		letters, err = client.List(context.Background())
 		return err == nil && len(letters) == 1
 	}, "one dead letter listed")
+	if got := r.deadLetters(events.OrderPlaced, consumer.DeadLetterPermanent); got != 1 {
+		t.Fatalf("ordersaga_dead_letters_total{reason=permanent} = %v, want 1", got)
+	}
 	l := letters[0]
 	if l.OrderID != "o-replay" || l.EventType != events.OrderPlaced || l.Group != r.group ||
 		l.OriginalTopic != r.topics.Of(events.Orders) || l.Attempts != 1 || l.Reason == "" || l.FailedAt.IsZero() {

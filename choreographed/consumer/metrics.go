@@ -2,19 +2,37 @@ package consumer
 
 import (
 	"context"
+	"maps"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/ordersaga/ordersaga/choreographed/events"
 )
 
 // Metrics are the consumers' Prometheus metrics, labelled by consumer group.
 type Metrics struct {
-	messages *prometheus.CounterVec
-	retries  *prometheus.CounterVec
-	batches  *prometheus.HistogramVec
-	sizes    *prometheus.HistogramVec
+	messages    *prometheus.CounterVec
+	retries     *prometheus.CounterVec
+	batches     *prometheus.HistogramVec
+	sizes       *prometheus.HistogramVec
+	deadLetters *prometheus.CounterVec
+	lag         *lagCollector
 }
+
+// Reasons of ordersaga_dead_letters_total.
+const (
+	// DeadLetterUndecodable: the message is not an event this version
+	// can read.
+	DeadLetterUndecodable = "undecodable"
+	// DeadLetterPermanent: the handler refused it for good (invalid,
+	// unknown, conflicting), without retrying.
+	DeadLetterPermanent = "permanent"
+	// DeadLetterRetriesExhausted: it kept failing (a fault, a panic) until
+	// the retry policy's attempts were used up.
+	DeadLetterRetriesExhausted = "retries_exhausted"
+)
 
 // NewMetrics registers the consumer metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -37,9 +55,71 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Messages handled together in one batch.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
 		}, []string{"group"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordersaga_dead_letters_total",
+			Help: "Messages parked on the dead-letter topic, by consumer group, event type and reason (undecodable, permanent, retries_exhausted).",
+		}, []string{"group", "type", "reason"}),
+		lag: newLagCollector(),
 	}
-	reg.MustRegister(m.messages, m.retries, m.batches, m.sizes)
+	reg.MustRegister(m.messages, m.retries, m.batches, m.sizes, m.deadLetters, m.lag)
 	return m
+}
+
+// lagCollector reads, at each scrape, the lag of each consumer group's
+// reader as kafka-go reports it (Reader.Stats().Lag): the messages that
+// followed the last one the reader fetched, in the partition it fetched
+// from last, at that fetch. 0 means the reader is caught up; messages
+// fetched but not yet handled are not counted. Reading the stats resets
+// kafka-go's own counters, which nothing else here reads.
+type lagCollector struct {
+	desc *prometheus.Desc
+
+	mu      sync.Mutex
+	readers map[string]*kafka.Reader // by group
+}
+
+func newLagCollector() *lagCollector {
+	return &lagCollector{
+		desc: prometheus.NewDesc("ordersaga_consumer_lag_messages",
+			"Messages behind the last one the group's reader fetched, in the partition it fetched from last (kafka-go's reader lag).",
+			[]string{"group"}, nil),
+		readers: map[string]*kafka.Reader{},
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector.
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	readers := maps.Clone(c.readers)
+	c.mu.Unlock()
+	for group, r := range readers {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(r.Stats().Lag), group)
+	}
+}
+
+// watch makes the scrapes report the lag of group's reader r.
+func (m *Metrics) watch(group string, r *kafka.Reader) {
+	if m == nil {
+		return
+	}
+	m.lag.mu.Lock()
+	defer m.lag.mu.Unlock()
+	m.lag.readers[group] = r
+}
+
+// unwatch stops reporting r, when it is still group's reader.
+func (m *Metrics) unwatch(group string, r *kafka.Reader) {
+	if m == nil {
+		return
+	}
+	m.lag.mu.Lock()
+	defer m.lag.mu.Unlock()
+	if m.lag.readers[group] == r {
+		delete(m.lag.readers, group)
+	}
 }
 
 // recorder reports what became of messages to the metrics of one group.
@@ -66,6 +146,14 @@ func (r *recorder) record(t events.Type, o Outcome) {
 		return
 	}
 	r.m.messages.WithLabelValues(r.group, string(t), string(o)).Inc()
+}
+
+func (r *recorder) deadLettered(t events.Type, reason string) {
+	if r == nil || r.m == nil {
+		return
+	}
+	r.m.messages.WithLabelValues(r.group, string(t), string(OutcomeDeadLettered)).Inc()
+	r.m.deadLetters.WithLabelValues(r.group, string(t), reason).Inc()
 }
 
 func (r *recorder) retried() {

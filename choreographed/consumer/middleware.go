@@ -91,8 +91,9 @@ func Retry(p RetryPolicy, log *slog.Logger) Middleware {
 					return attempt, err
 				}
 				d := p.backoff(attempt)
-				log.Debug("handling failed; retrying", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset,
-					"attempt", attempt, "retry_in", d, "error", err)
+				log.DebugContext(events.ContextWithTrace(ctx, m.Headers), "handling failed; retrying",
+					append(orderArgs(m), "topic", m.Topic, "partition", m.Partition, "offset", m.Offset,
+						"attempt", attempt, "retry_in", d, "error", err)...)
 				recorderFrom(ctx).retried()
 				if !sleep(ctx, d) {
 					return attempt, ctx.Err()
@@ -190,16 +191,30 @@ func DeadLetter(cfg DeadLetterConfig) Middleware {
 				args := []any{"group", cfg.Group, "topic", m.Topic, "partition", m.Partition, "offset", m.Offset,
 					"attempts", f.Attempts, "error", f.Err}
 				t := events.Type("undecodable")
+				reason := DeadLetterUndecodable
 				if m.Event != nil {
 					t = m.Event.Type
+					reason = DeadLetterRetriesExhausted
+					if IsPermanent(f.Err) {
+						reason = DeadLetterPermanent
+					}
 					args = append(args, "event_type", m.Event.Type, "event_id", m.Event.EventID, "order_id", m.Event.OrderID)
 				}
-				cfg.Logger.Error("message dead-lettered", args...)
-				rec.record(t, OutcomeDeadLettered)
+				cfg.Logger.ErrorContext(events.ContextWithTrace(ctx, m.Headers), "message dead-lettered", args...)
+				rec.deadLettered(t, reason)
 			}
 			return nil
 		}
 	}
+}
+
+// orderArgs returns the log attributes naming the order a message is
+// about: none when it cannot be decoded.
+func orderArgs(m *Message) []any {
+	if m.Event == nil {
+		return nil
+	}
+	return []any{"order_id", m.Event.OrderID}
 }
 
 // sleep waits for d or until ctx ends, and reports whether ctx is still

@@ -66,3 +66,38 @@ func TestPrune_ForgetsOnlyOldEvents(t *testing.T) {
 		}
 	})
 }
+
+func TestClaimAll_ReportsFirstClaimsOnlyAndAgreesWithClaim(t *testing.T) {
+	sqltest.Each(t, []sqldb.Migrations{inbox.Migrations()}, func(t *testing.T, db *sqldb.DB) {
+		claim(t, db, "payment", "e1", t0)
+		claim(t, db, "shipping", "e2", t0) // another consumer's claim
+		var first map[string]bool
+		if err := db.InTx(context.Background(), func(tx *sqldb.Tx) error {
+			var err error
+			first, err = inbox.ClaimAll(context.Background(), tx, "payment", []string{"e1", "e2", "e3", "e2"}, t0)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(first) != 2 || !first["e2"] || !first["e3"] {
+			t.Fatalf("first claims = %v, want e2 and e3", first)
+		}
+		for _, id := range []string{"e1", "e2", "e3"} {
+			if claim(t, db, "payment", id, t0) {
+				t.Fatalf("event %s claimed again after ClaimAll", id)
+			}
+		}
+		if err := db.InTx(context.Background(), func(tx *sqldb.Tx) error {
+			_, err := inbox.ClaimAll(context.Background(), tx, "payment", []string{"e4", "e5"}, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return context.Canceled // roll back
+		}); err == nil {
+			t.Fatal("the rolled-back transaction reported success")
+		}
+		if !claim(t, db, "payment", "e4", t0) {
+			t.Fatal("a rolled-back ClaimAll was kept")
+		}
+	})
+}

@@ -38,14 +38,17 @@ import (
 
 // Reactions are the order service's event handlers.
 type Reactions struct {
-	store *orders.Store
-	emit  outbox.Emitter
+	store    *orders.Store
+	emit     outbox.Emitter
+	timeline *Timeline
 }
 
 // New returns the reactions that keep store up to date, emitting through
-// emit (the outbox of the order database).
-func New(store *orders.Store, emit outbox.Emitter) *Reactions {
-	return &Reactions{store: store, emit: emit}
+// emit (the outbox of the order database), and recording each event they
+// handle in tl (none when nil). For the timeline to hold the events the
+// service emits too, emit is tl.Recording's.
+func New(store *orders.Store, emit outbox.Emitter, tl *Timeline) *Reactions {
+	return &Reactions{store: store, emit: emit, timeline: tl}
 }
 
 // Subscriptions returns the services whose topics the order service reads.
@@ -131,8 +134,8 @@ func stepStatusOf(c events.Compensation) domain.StepStatus {
 	return domain.StepCompensated
 }
 
-// apply records the event on its order and emits the order's final event
-// when the order became final.
+// apply records the event on its order and in its timeline, and emits the
+// order's final event when the order became final.
 func (r *Reactions) apply(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error {
 	ch, err := changeOf(e)
 	if err != nil {
@@ -145,6 +148,11 @@ func (r *Reactions) apply(ctx context.Context, tx *sqldb.Tx, e *events.Envelope)
 		return err
 	}); err != nil {
 		return fmt.Errorf("recording %s on order %s: %w", e.Type, e.OrderID, err)
+	}
+	if r.timeline != nil {
+		if err := r.timeline.consumed(ctx, tx, e); err != nil {
+			return err
+		}
 	}
 	if final == nil {
 		return nil

@@ -17,6 +17,10 @@ type Emitter struct {
 	Outbox *Outbox
 	Topics events.Topics
 	Now    func() time.Time
+	// OnEmit, when set, is called with each event Emit adds, inside the
+	// same transaction; its error fails the Emit. The order service records
+	// the events it publishes in its order timeline with it.
+	OnEmit func(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error
 }
 
 // Emit adds one event per payload about the order to the outbox inside tx.
@@ -36,6 +40,11 @@ func (em Emitter) Emit(ctx context.Context, tx *sqldb.Tx, orderID string, cause 
 		m, err := e.Message(ctx, em.Topics)
 		if err != nil {
 			return fmt.Errorf("emitting for order %s: %w", orderID, err)
+		}
+		if em.OnEmit != nil {
+			if err := em.OnEmit(ctx, tx, e); err != nil {
+				return fmt.Errorf("emitting for order %s: %w", orderID, err)
+			}
 		}
 		msgs = append(msgs, m)
 	}

@@ -62,16 +62,23 @@ type header struct {
 // Add writes msgs into the outbox inside tx. They are published after tx
 // commits; nothing is published when it rolls back. Each message needs a
 // topic.
+//
+// The rows of every Add in one transaction are written together, in the
+// order added, by one statement just before the commit (Tx.BeforeCommit):
+// a consumer applying a batch of events in one transaction makes one round
+// trip for all the events they emit.
 func (o *Outbox) Add(ctx context.Context, tx *sqldb.Tx, msgs ...kafka.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	var (
-		q    strings.Builder
-		args = make([]any, 0, 5*len(msgs))
-		now  = o.now().UnixMicro()
-	)
-	q.WriteString("INSERT INTO outbox (topic, msg_key, msg_value, headers, created_at) VALUES ")
+	now := o.now().UnixMicro()
+	p, _ := tx.Value(o).(*pendingRows)
+	if p == nil {
+		p = &pendingRows{}
+		tx.SetValue(o, p)
+		tx.BeforeCommit(func(ctx context.Context) error { return insertRows(ctx, tx, p.rows) })
+		tx.AfterCommit(o.Wake)
+	}
 	for i, m := range msgs {
 		if m.Topic == "" {
 			return fmt.Errorf("adding to the outbox: message %d has no topic", i)
@@ -84,17 +91,48 @@ func (o *Outbox) Add(ctx context.Context, tx *sqldb.Tx, msgs ...kafka.Message) e
 		if err != nil {
 			return fmt.Errorf("adding to the outbox: encoding headers: %w", err)
 		}
-		if i > 0 {
-			q.WriteString(", ")
+		p.rows = append(p.rows, row{topic: m.Topic, key: nonNil(m.Key), value: nonNil(m.Value), headers: string(hb), createdAt: now})
+	}
+	return nil
+}
+
+// pendingRows are the rows added in one transaction, not yet written.
+type pendingRows struct{ rows []row }
+
+// row is an outbox row to write.
+type row struct {
+	topic      string
+	key, value []byte
+	headers    string
+	createdAt  int64
+}
+
+// insertChunk bounds the rows of one INSERT (5 parameters each; PostgreSQL
+// takes at most 65535).
+const insertChunk = 1000
+
+// insertRows writes rows into the outbox inside tx, in their order.
+func insertRows(ctx context.Context, tx *sqldb.Tx, rows []row) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), insertChunk)]
+		rows = rows[len(chunk):]
+		var (
+			q    strings.Builder
+			args = make([]any, 0, 5*len(chunk))
+		)
+		q.WriteString("INSERT INTO outbox (topic, msg_key, msg_value, headers, created_at) VALUES ")
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+			args = append(args, r.topic, r.key, r.value, r.headers, r.createdAt)
 		}
-		n := len(args)
-		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
-		args = append(args, m.Topic, nonNil(m.Key), nonNil(m.Value), string(hb), now)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("adding %d messages to the outbox: %w", len(chunk), err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-		return fmt.Errorf("adding %d messages to the outbox: %w", len(msgs), err)
-	}
-	tx.AfterCommit(o.Wake)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/ordersaga/ordersaga/choreographed/broker"
@@ -239,4 +240,55 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// gauge returns the value of a gauge's series for service, and whether
+// there is one.
+func gauge(t *testing.T, reg *prometheus.Registry, name, service string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "service" && lp.GetValue() == service {
+					return m.GetGauge().GetValue(), true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+func TestMetrics_Backlog_ReadFromTheOutboxAtEachScrape(t *testing.T) {
+	each(t, func(t *testing.T, db *sqldb.DB) {
+		topic := newTopic(t)
+		reg := prometheus.NewRegistry()
+		// The rows were written a minute ago and not published since.
+		ob := outbox.New(func() time.Time { return time.Now().Add(-time.Minute) })
+		r := outbox.NewRelay(outbox.RelayConfig{Service: "test", DB: db, Outbox: ob, Publisher: newWriter(t), Metrics: outbox.NewMetrics(reg)})
+		if n, ok := gauge(t, reg, "ordersaga_outbox_pending_messages", "test"); !ok || n != 0 {
+			t.Fatalf("empty outbox: pending = %v (series present: %v), want 0", n, ok)
+		}
+		add(t, db, ob, msg(topic, "k1", "a"), msg(topic, "k2", "b"), msg(topic, "k1", "c"))
+		if n, _ := gauge(t, reg, "ordersaga_outbox_pending_messages", "test"); n != 3 {
+			t.Fatalf("pending = %v, want 3", n)
+		}
+		if age, _ := gauge(t, reg, "ordersaga_outbox_oldest_message_age_seconds", "test"); age < 60 || age > 3600 {
+			t.Fatalf("oldest message age = %v s, want about 60", age)
+		}
+		if _, err := r.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		n, _ := gauge(t, reg, "ordersaga_outbox_pending_messages", "test")
+		age, _ := gauge(t, reg, "ordersaga_outbox_oldest_message_age_seconds", "test")
+		if n != 0 || age != 0 {
+			t.Fatalf("after publishing: pending %v, oldest age %v; want 0 and 0", n, age)
+		}
+	})
 }

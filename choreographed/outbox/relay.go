@@ -40,13 +40,32 @@ type RelayConfig struct {
 	// left by a crash.
 	PollInterval time.Duration
 	Logger       *slog.Logger
-	Metrics      *Metrics // nil: no metrics
+	// Metrics receives the relay's metrics, and its scrapes read the
+	// backlog of DB's outbox; nil: no metrics.
+	Metrics *Metrics
 }
 
 // Relay publishes one database's outbox. Run one relay per database: two
 // would publish the same rows twice (harmless for consumers, but wasteful).
+//
+// Deleting the rows of a batch the broker acknowledged runs while the relay
+// reads and publishes the next batch, which skips those rows: the commit of
+// the delete is off the path of the next events.
 type Relay struct {
 	cfg RelayConfig
+	// acked holds the ids of rows published and acknowledged whose delete
+	// has not committed yet; reads skip them. Only the goroutine running
+	// Run or Flush uses it and deleting.
+	acked map[int64]struct{}
+	// deleting delivers the outcome of the delete in flight, nil when
+	// none is.
+	deleting chan deleteResult
+}
+
+// deleteResult is the outcome of deleting published rows.
+type deleteResult struct {
+	ids []int64
+	err error
 }
 
 // NewRelay returns a relay.
@@ -61,7 +80,8 @@ func NewRelay(cfg RelayConfig) *Relay {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Logger = cfg.Logger.With("component", "outbox-relay", "service", cfg.Service)
-	return &Relay{cfg: cfg}
+	cfg.Metrics.watch(cfg.Service, cfg.DB)
+	return &Relay{cfg: cfg, acked: map[int64]struct{}{}}
 }
 
 // Run publishes until ctx ends: at once (rows left from before a restart),
@@ -71,9 +91,14 @@ func NewRelay(cfg RelayConfig) *Relay {
 func (r *Relay) Run(ctx context.Context) error {
 	poll := time.NewTicker(r.cfg.PollInterval)
 	defer poll.Stop()
+	defer func() {
+		if err := r.awaitDelete(); err != nil { // those rows go out again after a restart
+			r.cfg.Logger.Warn("deleting published outbox rows failed", "error", err)
+		}
+	}()
 	backoff := time.Duration(0)
 	for {
-		_, err := r.Flush(ctx)
+		_, err := r.flush(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -96,9 +121,19 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// Flush publishes every row waiting now, in batches, and returns how many it
-// published.
+// Flush publishes every row waiting now, in batches, deletes them, and
+// returns how many it published. Do not call it while Run runs.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
+	n, err := r.flush(ctx)
+	if derr := r.awaitDelete(); err == nil {
+		err = derr
+	}
+	return n, err
+}
+
+// flush publishes every row waiting now, in batches, and returns how many
+// it published; the delete of the last batch may still be running.
+func (r *Relay) flush(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n, err := r.publishBatch(ctx)
@@ -109,20 +144,21 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	}
 }
 
-// publishBatch publishes the oldest rows, up to a batch, and deletes them
-// once acknowledged.
+// publishBatch publishes the oldest rows not yet published, up to a batch,
+// and starts deleting them once acknowledged.
 func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	rows, err := r.cfg.DB.QueryContext(ctx,
-		"SELECT id, topic, msg_key, msg_value, headers, created_at FROM outbox ORDER BY id LIMIT $1", r.cfg.BatchSize)
+		"SELECT id, topic, msg_key, msg_value, headers, created_at FROM outbox ORDER BY id LIMIT $1",
+		r.cfg.BatchSize+len(r.acked))
 	if err != nil {
 		return 0, fmt.Errorf("reading the outbox of %s: %w", r.cfg.Service, err)
 	}
 	var (
-		ids     []any
+		ids     []int64
 		msgs    []kafka.Message
 		created []int64
 	)
-	for rows.Next() {
+	for len(msgs) < r.cfg.BatchSize && rows.Next() {
 		var (
 			id      int64
 			m       kafka.Message
@@ -132,6 +168,9 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		if err := rows.Scan(&id, &m.Topic, &m.Key, &m.Value, &headers, &at); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("reading the outbox of %s: %w", r.cfg.Service, err)
+		}
+		if _, done := r.acked[id]; done {
+			continue // published; its delete has not committed yet
 		}
 		var hs []header
 		if err := json.Unmarshal([]byte(headers), &hs); err != nil {
@@ -157,24 +196,85 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	if err := r.cfg.Publisher.Publish(ctx, msgs...); err != nil {
 		return 0, fmt.Errorf("publishing %d outbox messages of %s: %w", len(msgs), r.cfg.Service, err)
 	}
-	var q strings.Builder
-	q.WriteString("DELETE FROM outbox WHERE id IN (")
-	for i := range ids {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		fmt.Fprintf(&q, "$%d", i+1)
-	}
-	q.WriteString(")")
-	// Deleting is not bound to ctx: the messages are published, and
-	// forgetting that would only publish them again.
-	delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if _, err := r.cfg.DB.ExecContext(delCtx, q.String(), ids...); err != nil {
-		return 0, fmt.Errorf("deleting %d published outbox rows of %s: %w", len(ids), r.cfg.Service, err)
-	}
 	r.cfg.Metrics.published(r.cfg.Service, created, time.Now())
+	for _, id := range ids {
+		r.acked[id] = struct{}{}
+	}
+	if err := r.awaitDelete(); err != nil {
+		r.cfg.Logger.Warn("deleting published outbox rows failed; retrying with the next ones", "error", err)
+	}
+	r.startDelete(ctx)
 	return len(msgs), nil
+}
+
+// startDelete starts deleting every acknowledged row. The delete is not
+// bound to ctx: the messages are published, and forgetting that would only
+// publish them again. Call it with no delete in flight.
+func (r *Relay) startDelete(ctx context.Context) {
+	ids := make([]int64, 0, len(r.acked))
+	for id := range r.acked {
+		ids = append(ids, id)
+	}
+	done := make(chan deleteResult, 1)
+	r.deleting = done
+	dctx := context.WithoutCancel(ctx)
+	go func() {
+		dctx, cancel := context.WithTimeout(dctx, 30*time.Second)
+		defer cancel()
+		done <- deleteResult{ids: ids, err: deleteRows(dctx, r.cfg.DB, ids)}
+	}()
+}
+
+// awaitDelete waits for the delete in flight, if any, forgets the rows it
+// deleted, and returns its error (those rows are deleted by the next one).
+func (r *Relay) awaitDelete() error {
+	if r.deleting == nil {
+		return nil
+	}
+	res := <-r.deleting
+	r.deleting = nil
+	if res.err != nil {
+		return fmt.Errorf("deleting %d published outbox rows of %s: %w", len(res.ids), r.cfg.Service, res.err)
+	}
+	for _, id := range res.ids {
+		delete(r.acked, id)
+	}
+	return nil
+}
+
+// deleteChunk bounds the ids of one DELETE statement on SQLite, which
+// takes each as a parameter.
+const deleteChunk = 500
+
+// deleteRows deletes the outbox rows with the given ids: one statement on
+// PostgreSQL; on SQLite a transaction, which queues for the database's
+// write lock with the others.
+func deleteRows(ctx context.Context, db *sqldb.DB, ids []int64) error {
+	if db.Dialect() == sqldb.Postgres {
+		_, err := db.ExecContext(ctx, "DELETE FROM outbox WHERE id = ANY($1)", ids)
+		return err
+	}
+	return db.InTx(ctx, func(tx *sqldb.Tx) error {
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), deleteChunk)]
+			ids = ids[len(chunk):]
+			var q strings.Builder
+			args := make([]any, len(chunk))
+			q.WriteString("DELETE FROM outbox WHERE id IN (")
+			for i, id := range chunk {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				fmt.Fprintf(&q, "$%d", i+1)
+				args[i] = id
+			}
+			q.WriteString(")")
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // sleep waits for d or until ctx ends, and reports whether ctx is still

@@ -16,6 +16,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/ordersaga/ordersaga/choreographed/consumer"
 	"github.com/ordersaga/ordersaga/choreographed/events"
@@ -158,13 +162,22 @@ type splitEnv struct {
 	holds *holds
 	dup   atomic.Bool // when set, relays publish every message twice
 	api   *httptest.Server
+	// spans records every span of the environment; each process traces
+	// with a tracer provider of its own (tracers), as deployed.
+	spans   *tracetest.InMemoryExporter
+	tracers map[node.Role]*sdktrace.TracerProvider
 
 	mu     sync.Mutex
 	stacks map[node.Role]*running
 }
 
 func newSplitEnv(ctx context.Context, dir string) (*splitEnv, error) {
-	e := &splitEnv{dbs: node.SQLiteDatabases(dir), holds: &holds{}, stacks: map[node.Role]*running{}}
+	e := &splitEnv{dbs: node.SQLiteDatabases(dir), holds: &holds{}, stacks: map[node.Role]*running{},
+		spans: tracetest.NewInMemoryExporter(), tracers: map[node.Role]*sdktrace.TracerProvider{}}
+	for _, role := range node.AllRoles() {
+		e.tracers[role] = sdktrace.NewTracerProvider(sdktrace.WithSyncer(e.spans),
+			sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("choreographed-"+string(role)))))
+	}
 	for _, role := range node.AllRoles() {
 		if err := e.start(ctx, role); err != nil {
 			e.close()
@@ -193,6 +206,7 @@ func (e *splitEnv) config(role node.Role) stack.Config {
 		WrapPublisher: func(_ events.Service, p outbox.Publisher) outbox.Publisher {
 			return &duplicating{next: p, on: &e.dup}
 		},
+		TracerProvider: e.tracers[role],
 	}
 }
 
@@ -238,6 +252,9 @@ func (e *splitEnv) close() {
 		if r := e.stack(role); r != nil {
 			_ = r.stop()
 		}
+	}
+	for _, tp := range e.tracers {
+		_ = tp.Shutdown(context.Background())
 	}
 }
 

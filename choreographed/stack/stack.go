@@ -25,6 +25,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ordersaga/ordersaga/choreographed/broker"
@@ -39,7 +40,9 @@ import (
 	chshipping "github.com/ordersaga/ordersaga/choreographed/shipping"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
+	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
 // Variant is the name the stack reports in its API metrics.
@@ -88,6 +91,10 @@ type Config struct {
 	// WrapPublisher, when set, wraps the publisher of a service's relay
 	// (for instrumentation, or for tests that duplicate messages).
 	WrapPublisher func(events.Service, outbox.Publisher) outbox.Publisher
+	// TracerProvider traces the REST API's requests, each relay's publish
+	// and each event a service applies, so one order is one trace (see
+	// consumer.Trace and outbox.TracePublisher); nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // reactions is a service's part of the choreography.
@@ -121,6 +128,9 @@ type Stack struct {
 	closed  bool
 	// ownsNode is true when the stack opened its node and so closes it.
 	ownsNode bool
+	// timeline is the order service's order timelines; nil when orders is
+	// not hosted.
+	timeline *chorders.Timeline
 }
 
 // New opens the hosted services' databases (migrated), creates missing
@@ -147,6 +157,7 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Logger = telemetry.Logger(cfg.Logger)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -179,6 +190,11 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 		}
 		s.ownsNode = true
 	}
+	sagaMetrics, err := sagametrics.New(cfg.Registry, Variant, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("choreographed stack: %w", err)
+	}
+	s.node.Instrument(sagaMetrics)
 	if err := broker.EnsureTopics(ctx, cfg.Brokers, topics.All(), cfg.Topics); err != nil {
 		return nil, fmt.Errorf("choreographed stack: %w", err)
 	}
@@ -203,7 +219,12 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 		var r reactions
 		switch role {
 		case node.RoleOrders:
-			r = chorders.New(s.node.Orders, emit)
+			if err := db.Migrate(ctx, chorders.Migrations(db.Dialect())); err != nil {
+				return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
+			}
+			s.timeline = chorders.NewTimeline(s.node.Orders, cfg.Now)
+			emit = s.timeline.Recording(emit)
+			r = chorders.New(s.node.Orders, emit, s.timeline)
 			s.flow = flow.New(s.node.Orders, emit, cfg.Now)
 		case node.RoleInventory:
 			r = chinventory.New(s.node.Inventory, emit)
@@ -215,6 +236,9 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 		var pub outbox.Publisher = s.writer
 		if cfg.WrapPublisher != nil {
 			pub = cfg.WrapPublisher(svc, pub)
+		}
+		if cfg.TracerProvider != nil {
+			pub = outbox.TracePublisher(cfg.TracerProvider, string(svc), pub)
 		}
 		p.relay = outbox.NewRelay(outbox.RelayConfig{
 			Service: string(svc), DB: db, Outbox: p.outbox, Publisher: pub,
@@ -237,7 +261,7 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 // newConsumer builds the consumer of a service: its group reads the topics
 // of the services it follows, and applies their events with the chain
 //
-//	[Config.Middleware] → DeadLetter → Retry → Recover → Transactional(Dedup → log → reaction)
+//	[Config.Middleware] → DeadLetter → Retry → Recover → Transactional([Trace →] Dedup → log → reaction)
 func (s *Stack) newConsumer(p *part, r reactions, m *consumer.Metrics) (*consumer.Consumer, error) {
 	group := s.cfg.GroupPrefix + "." + string(p.service)
 	var topics []string
@@ -255,7 +279,11 @@ func (s *Stack) newConsumer(p *part, r reactions, m *consumer.Metrics) (*consume
 		consumer.Retry(s.cfg.Retry, s.log.With("group", group)),
 		consumer.Recover(),
 	)
-	h := consumer.Chain(consumer.Transactional(p.db, r.Routes(), consumer.Dedup(group, s.cfg.Now), s.logEvents(group)), mws...)
+	txMws := []consumer.TxMiddleware{consumer.Dedup(group, s.cfg.Now), s.logEvents(group)}
+	if s.cfg.TracerProvider != nil {
+		txMws = append([]consumer.TxMiddleware{consumer.Trace(s.cfg.TracerProvider, string(p.service))}, txMws...)
+	}
+	h := consumer.Chain(consumer.Transactional(p.db, r.Routes(), txMws...), mws...)
 	return consumer.New(consumer.Config{
 		Brokers: s.cfg.Brokers, Group: group, Topics: topics,
 		MaxBatch: s.cfg.MaxBatch, Logger: s.log, Metrics: m,
@@ -266,8 +294,9 @@ func (s *Stack) newConsumer(p *part, r reactions, m *consumer.Metrics) (*consume
 func (s *Stack) logEvents(group string) consumer.TxMiddleware {
 	return func(next consumer.TxHandler) consumer.TxHandler {
 		return func(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error {
+			// The log handler adds the trace_id and span_id of ctx.
 			s.log.DebugContext(ctx, "applying event", "group", group, "event_type", e.Type, "event_id", e.EventID,
-				"order_id", e.OrderID, "trace_id", events.TraceID(ctx))
+				"order_id", e.OrderID)
 			return next(ctx, tx, e)
 		}
 	}
@@ -282,6 +311,7 @@ func (s *Stack) buildHTTP() {
 		Logger:   s.log,
 		Now:      s.cfg.Now,
 	}
+	d.TracerProvider = s.cfg.TracerProvider
 	if s.node.Inventory != nil {
 		d.Catalog = s.node.Inventory
 	}
@@ -294,6 +324,7 @@ func (s *Stack) buildHTTP() {
 	if s.node.Orders != nil {
 		d.Orders = s.node.Orders
 		d.Flow = s.flow
+		d.Timeline = s.timeline
 		s.api = httpapi.New(d)
 		s.served = s.api
 		return

@@ -73,6 +73,8 @@ func runTemporalCeiling(ctx context.Context, opts Options, prog *progress, seq *
 		HostPort:  opts.Temporal.HostPort,
 		Namespace: opts.Temporal.Namespace,
 		Logger:    sdklog.NewStructuredLogger(opts.logger().With("component", "temporal-ceiling")),
+		// As the orchestrated stack's client: no gzip on small payloads.
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}},
 	})
 	if err != nil {
 		res.Error = fmt.Sprintf("connecting to temporal: %v", err)

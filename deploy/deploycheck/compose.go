@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ordersaga/ordersaga/choreographed/events"
+	probe "github.com/ordersaga/ordersaga/deploy/internal/healthcheck"
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
 	"github.com/ordersaga/ordersaga/shared/node"
 )
@@ -239,9 +240,6 @@ func (c *composeCheck) isOrdersaga(s *composeService) bool {
 	return false
 }
 
-// healthURLPattern finds the port of an http://host:port URL.
-var healthURLPattern = regexp.MustCompile(`https?://[^/:\s]+:([0-9]+)`)
-
 // checkOrdersaga checks a container of the ordersaga image.
 func (c *composeCheck) checkOrdersaga(name string, s *composeService) {
 	what := "service " + name
@@ -260,18 +258,16 @@ func (c *composeCheck) checkOrdersaga(name string, s *composeService) {
 		ct.httpPorts = append(ct.httpPorts, portUse{what: "published port " + p.Raw, port: p.Target})
 	}
 	if s.Healthcheck.enabled() {
-		test := s.Healthcheck.Test.Args
-		if len(test) < 3 || test[0] != "CMD" || test[1] != "/ordersaga" {
-			c.ps.addf("%s: the health check must run [\"CMD\", \"/ordersaga\", …] (the image has no shell)", what)
-		} else if _, err := c.bin.Resolve(test[2:]); err != nil {
-			c.ps.addf("%s: health check: %v", what, err)
-		}
-		for _, m := range healthURLPattern.FindAllStringSubmatch(strings.Join(test, " "), -1) {
-			port, _ := strconv.Atoi(m[1])
-			ct.httpPorts = append(ct.httpPorts, portUse{what: "the health check's port", port: port})
+		if use, ok := checkHealthTest(c.ps, what, s.Healthcheck, s.Environment, c.bin); ok {
+			ct.httpPorts = append(ct.httpPorts, use)
 		}
 	}
-	c.infos[name] = checkContainer(c.ps, ct, c.bin)
+	info := checkContainer(c.ps, ct, c.bin)
+	if info.variant != "" && !s.Healthcheck.enabled() {
+		c.ps.addf("%s runs a process of the %s variant without a health check: add one running [\"CMD\", %q, %q, \"-url\", \"http://127.0.0.1:<port>%s\"]",
+			what, info.variant, imageBinary, cmdHealthcheck, probe.DefaultPath)
+	}
+	c.infos[name] = info
 }
 
 // checkWiring checks what an ordersaga container reaches against the

@@ -204,6 +204,54 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 			new:  `command: migrate` + "\n    depends_on:\n      postgres:\n        condition: service_healthy\n    environment:\n      ORDERSAGA_ORDERS_DB: postgres://postgres:ordersaga@postgres:5432/choreographed_orders",
 			want: []string{"service migrate-choreographed: write the command as a list"},
 		},
+		{
+			name: "health check runs another command",
+			old:  `"/ordersaga", "healthcheck", "-url", "http://127.0.0.1:8080/readyz", "-timeout", "3s"]`,
+			new:  `"/ordersaga", "version"]`,
+			want: []string{"service orchestrated-orders", "the health check runs `ordersaga version`, not `ordersaga healthcheck`"},
+		},
+		{
+			name: "health check through a shell",
+			old:  `test: ["CMD", "/ordersaga", "healthcheck", "-url", "http://127.0.0.1:8080/readyz", "-timeout", "3s"]`,
+			new:  `test: ["CMD-SHELL", "curl -fsS http://127.0.0.1:8080/readyz"]`,
+			want: []string{"service choreographed-payment", "the health check must be [\"CMD\", \"/ordersaga\", \"healthcheck\", …]"},
+		},
+		{
+			name: "health check on another port",
+			old:  `"http://127.0.0.1:8080/readyz"`,
+			new:  `"http://127.0.0.1:9090/readyz"`,
+			want: []string{"service orchestrated-shipping", "the health check's port is port 9090, but the process serves HTTP on :8080"},
+		},
+		{
+			name: "health check on another host",
+			old:  `"http://127.0.0.1:8080/readyz"`,
+			new:  `"http://orchestrated-orders:8080/readyz"`,
+			want: []string{"service choreographed-inventory", "it runs inside the container"},
+		},
+		{
+			name: "health check on an unknown path",
+			old:  `"http://127.0.0.1:8080/readyz"`,
+			new:  `"http://127.0.0.1:8080/ready"`,
+			want: []string{"service choreographed-orders", "/ready, which is not /healthz or /readyz"},
+		},
+		{
+			name: "health check with a bad flag",
+			old:  `"-timeout", "3s"]`,
+			new:  `"-timout", "3s"]`,
+			want: []string{"service orchestrated-payment", "`ordersaga healthcheck -url http://127.0.0.1:8080/readyz -timout 3s` would fail"},
+		},
+		{
+			name: "health check timeout shorter than the request's",
+			old:  "  timeout: 5s\n  retries: 3\n",
+			new:  "  timeout: 2s\n  retries: 3\n",
+			want: []string{"service orchestrated-inventory", "the health check's timeout 2s is not above the command's -timeout 3s"},
+		},
+		{
+			name: "service without a health check",
+			old:  "  restart: unless-stopped\n  healthcheck: *ordersaga-healthcheck\n  depends_on:\n    migrate-choreographed:",
+			new:  "  restart: unless-stopped\n  depends_on:\n    migrate-choreographed:",
+			want: []string{"service choreographed-shipping runs a process of the choreographed variant without a health check"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,6 +294,7 @@ services:
       - ORDERSAGA_HTTP_ADDR=:8080
       - ORDERSAGA_TEMPORAL_ADDRESS=temporal:7233
     ports: ["8081:9090"]
+    healthcheck: {test: ["CMD", "/ordersaga", "healthcheck"]}
   sidecar:
     image: busybox
     helthcheck: {test: ["CMD", "true"]}
@@ -263,8 +312,17 @@ bogus: 1
 		{"service worker", `database "orders" on db, which its init scripts do not create`},
 		{"service worker does not wait for a migrate service"},
 		{`service sidecar: unknown key "helthcheck"`},
+		{"service worker", "health check: ordersaga healthcheck: no such command"},
 	} {
 		wantProblem(t, got, want...)
+	}
+}
+
+func TestReadBinary_KnowsTheHealthcheckCommand(t *testing.T) {
+	r := testRepo(t)
+	cmd, err := testBinary(t, r).Resolve([]string{cmdHealthcheck, "-url", "http://127.0.0.1:8080/readyz"})
+	if err != nil || len(cmd) != 1 || cmd[0] != cmdHealthcheck {
+		t.Errorf("Resolve(healthcheck) = %v, %v; want the command of the binary", cmd, err)
 	}
 }
 

@@ -14,11 +14,9 @@ import (
 
 // PendingEnv returns the ORDERSAGA_* variables the deploy files set ahead
 // of the code that reads them, each with what will read it. They are
-// accepted whether the code reads them yet or not.
+// accepted whether the code reads them yet or not. None is pending now.
 func PendingEnv() map[string]string {
-	return map[string]string{
-		process.EnvPrefix + "OTEL_EXPORTER": "the trace exporter setting of the OpenTelemetry tracing",
-	}
+	return map[string]string{}
 }
 
 // The commands the deploy files run, as the binary names them.

@@ -30,6 +30,9 @@ func (s *Stack) Banner() string {
 		kind = "external"
 	}
 	line("Temporal frontend", s.TemporalAddress()+" ("+kind+", namespace "+s.cfg.TemporalNamespace+")")
+	if s.temporal != nil {
+		line("Temporal persistence", s.temporal.Persistence())
+	}
 	kind = "embedded"
 	if s.broker == nil {
 		kind = "external"

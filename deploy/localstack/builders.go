@@ -19,6 +19,7 @@ func OrchestratedBuilder(ctx context.Context, env Env) (Variant, error) {
 		Logger:           env.Logger,
 		Registry:         env.Registry,
 		Now:              env.Now,
+		TracerProvider:   env.TracerProvider,
 	}, env.Node)
 	if err != nil {
 		return nil, fmt.Errorf("orchestrated variant: %w", err)
@@ -36,6 +37,7 @@ func ChoreographedBuilder(ctx context.Context, env Env) (Variant, error) {
 		Logger:         env.Logger,
 		Registry:       env.Registry,
 		Now:            env.Now,
+		TracerProvider: env.TracerProvider,
 	}, env.Node)
 	if err != nil {
 		return nil, fmt.Errorf("choreographed variant: %w", err)

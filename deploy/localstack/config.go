@@ -7,13 +7,16 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
 // The two variants the stack runs, by name.
@@ -47,11 +50,13 @@ type Config struct {
 	KafkaPartitions int
 	// PostgresURL, when set, puts the services' databases on that
 	// PostgreSQL server (databases orchestrated_orders, …, created when
-	// missing) instead of SQLite files in DataDir.
+	// missing) instead of SQLite files in DataDir, and the embedded
+	// Temporal server's persistence too (databases temporal and
+	// temporal_visibility, created when missing).
 	PostgresURL string
 	// PostgresDBPrefix starts the names of those databases
-	// (PostgresDBPrefix + "orchestrated_orders", …), so that several stacks
-	// can share one server.
+	// (PostgresDBPrefix + "orchestrated_orders", …, PostgresDBPrefix +
+	// "temporal"), so that several stacks can share one server.
 	PostgresDBPrefix string
 	// ShippingCountries are served on top of the shipping service's
 	// defaults.
@@ -64,6 +69,18 @@ type Config struct {
 	LogLevel slog.Level
 	// ShutdownTimeout bounds a clean shutdown.
 	ShutdownTimeout time.Duration
+
+	// OtelExporter says where the OpenTelemetry spans of both variants go:
+	// telemetry.ExporterNone (the default: not traced), ExporterStdout or
+	// ExporterOTLP. Each variant is a service of its own in a trace
+	// viewer: ordersaga-orchestrated and ordersaga-choreographed.
+	OtelExporter string
+	// OtelEndpoint is the OTLP collector (see telemetry.Config.Endpoint);
+	// empty reads the standard OTEL_EXPORTER_OTLP_ENDPOINT.
+	OtelEndpoint string
+	// OtelSampleRatio is the share of new traces recorded, above 0 and at
+	// most 1.
+	OtelSampleRatio float64
 }
 
 // DefaultConfig returns the defaults: everything embedded, on the
@@ -82,6 +99,8 @@ func DefaultConfig() Config {
 		Seed:              true,
 		LogLevel:          slog.LevelInfo,
 		ShutdownTimeout:   20 * time.Second,
+		OtelExporter:      telemetry.ExporterNone,
+		OtelSampleRatio:   1,
 	}
 }
 
@@ -115,13 +134,16 @@ func (c *Config) options() []option {
 		{"kafka-brokers", "external Kafka `brokers`, comma-separated host:port; empty runs the embedded broker", (*listValue)(&c.KafkaBrokers)},
 		{"kafka-listen", "listen `host:port` of the embedded Kafka-protocol broker", (*stringValue)(&c.KafkaListen)},
 		{"kafka-partitions", "`number` of partitions of each topic the embedded broker creates", (*intValue)(&c.KafkaPartitions)},
-		{"postgres-url", "PostgreSQL server `URL` (postgres://…) for the services' databases; empty uses SQLite files in the data dir", (*stringValue)(&c.PostgresURL)},
-		{"postgres-db-prefix", "`prefix` of the PostgreSQL database names (prefix + orchestrated_orders, …)", (*stringValue)(&c.PostgresDBPrefix)},
+		{"postgres-url", "PostgreSQL server `URL` (postgres://…) for the services' databases and the embedded Temporal server's persistence; empty uses SQLite files in the data dir", envflag.DSN(&c.PostgresURL)},
+		{"postgres-db-prefix", "`prefix` of the PostgreSQL database names (prefix + orchestrated_orders, …, prefix + temporal, prefix + temporal_visibility)", (*stringValue)(&c.PostgresDBPrefix)},
 		{"shipping-countries", "`countries` served on top of the shipping defaults, comma-separated ISO codes", (*listValue)(&c.ShippingCountries)},
 		{"faults", "serve /v1/admin/faults (fault injection) on both APIs", (*boolValue)(&c.Faults)},
 		{"seed", "set up the demo products and customers that are missing", (*boolValue)(&c.Seed)},
 		{"log-level", "lowest log `level`: debug, info (the default), warn or error", (*levelValue)(&c.LogLevel)},
 		{"shutdown-timeout", "`duration` a clean shutdown may take", (*durationValue)(&c.ShutdownTimeout)},
+		{"otel-exporter", "where the OpenTelemetry spans go: none (not traced), stdout or otlp", (*stringValue)(&c.OtelExporter)},
+		{"otel-endpoint", "OTLP/gRPC collector `address` (http://host:4317, https://host:4317 or host:port); empty reads $OTEL_EXPORTER_OTLP_ENDPOINT", (*stringValue)(&c.OtelEndpoint)},
+		{"otel-sample-ratio", "share of new traces recorded, above 0 and at most 1", (*floatValue)(&c.OtelSampleRatio)},
 	}
 }
 
@@ -212,6 +234,12 @@ func (c Config) Validate() error {
 			bad("shipping country %q is not an upper-case ISO 3166-1 alpha-2 code", cc)
 		}
 	}
+	if c.OtelSampleRatio == 0 {
+		bad("otel sample ratio is 0: it must be above 0 (-otel-exporter none traces nothing)")
+	}
+	if err := c.Tracing(Orchestrated).Validate(); err != nil {
+		errList = append(errList, err)
+	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown timeout %v is not positive", c.ShutdownTimeout)
 	}
@@ -220,6 +248,40 @@ func (c Config) Validate() error {
 
 // dbPrefixPattern is what a PostgreSQL database name prefix may be.
 var dbPrefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
+
+// EmbeddedTemporal returns the configuration of the embedded Temporal
+// server (without its logger): its state in DataDir/temporal/temporal.db,
+// or with PostgresURL in the PostgreSQL databases PostgresDBPrefix +
+// "temporal" and PostgresDBPrefix + "temporal_visibility".
+func (c Config) EmbeddedTemporal() temporaldev.Config {
+	tc := temporaldev.Config{
+		FrontendAddress: c.TemporalListen,
+		UIAddress:       c.TemporalUIListen,
+		NoUI:            c.TemporalUIListen == "",
+		Namespace:       c.TemporalNamespace,
+		// The server is chatty below warn.
+		LogLevel: max(c.LogLevel, slog.LevelWarn),
+	}
+	if c.PostgresURL != "" {
+		tc.PostgresURL = c.PostgresURL
+		tc.PostgresDatabase = c.PostgresDBPrefix + temporaldev.DefaultPostgresDatabase
+		tc.PostgresVisibilityDatabase = c.PostgresDBPrefix + temporaldev.DefaultPostgresVisibilityDatabase
+	} else {
+		tc.DatabaseFile = filepath.Join(c.DataDir, "temporal", "temporal.db")
+	}
+	return tc
+}
+
+// Tracing returns the tracing configuration of a variant: the service
+// name ordersaga-<variant>.
+func (c Config) Tracing(variant string) telemetry.Config {
+	return telemetry.Config{
+		Exporter:    c.OtelExporter,
+		Endpoint:    c.OtelEndpoint,
+		ServiceName: "ordersaga-" + variant,
+		SampleRatio: c.OtelSampleRatio,
+	}
+}
 
 // apiAddr returns the listen address of a variant's API.
 func (c Config) apiAddr(variant string) string {
@@ -234,6 +296,7 @@ type (
 	stringValue   string
 	boolValue     bool
 	intValue      int
+	floatValue    float64
 	durationValue time.Duration
 	levelValue    slog.Level
 	listValue     []string
@@ -263,6 +326,16 @@ func (v *intValue) Set(s string) error {
 		return fmt.Errorf("%q is not an integer", s)
 	}
 	*v = intValue(n)
+	return nil
+}
+
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	*v = floatValue(f)
 	return nil
 }
 

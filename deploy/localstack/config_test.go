@@ -143,3 +143,26 @@ func TestLoadConfig_Usage_ListsEveryEnvironmentVariable(t *testing.T) {
 		t.Errorf("only %d flags registered", count)
 	}
 }
+
+func TestEmbeddedTemporal_PostgresURL_PutsTemporalOnPrefixedDatabases(t *testing.T) {
+	cfg, err := load(nil, "-data-dir", "/srv/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc := cfg.EmbeddedTemporal(); tc.DatabaseFile != "/srv/data/temporal/temporal.db" || tc.PostgresURL != "" {
+		t.Errorf("without PostgreSQL: file %q, URL %q; want the SQLite file in the data dir", tc.DatabaseFile, tc.PostgresURL)
+	}
+
+	const pg = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	cfg, err = load(nil, "-postgres-url", pg, "-postgres-db-prefix", "demo_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := cfg.EmbeddedTemporal()
+	if tc.PostgresURL != pg || tc.DatabaseFile != "" {
+		t.Errorf("with PostgreSQL: URL %q, file %q; want the URL and no file", tc.PostgresURL, tc.DatabaseFile)
+	}
+	if tc.PostgresDatabase != "demo_temporal" || tc.PostgresVisibilityDatabase != "demo_temporal_visibility" {
+		t.Errorf("temporal databases %q and %q, want demo_temporal and demo_temporal_visibility", tc.PostgresDatabase, tc.PostgresVisibilityDatabase)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
 // Options are the parts of the stack that code, not configuration,
@@ -52,6 +53,9 @@ type Stack struct {
 	broker   *kafkadev.Broker    // nil with external brokers
 	brokers  []string
 	variants []*running
+	// tracers are the variants' tracer providers, shut down (sending
+	// their last spans) after the variants stopped.
+	tracers []*telemetry.Provider
 
 	cancelRun context.CancelFunc // ends the variants' Run
 	failed    chan error         // a component that stopped on its own
@@ -128,21 +132,14 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		return nil
 	}
 	started := time.Now()
-	srv, err := temporaldev.Start(ctx, temporaldev.Config{
-		FrontendAddress: s.cfg.TemporalListen,
-		UIAddress:       s.cfg.TemporalUIListen,
-		NoUI:            s.cfg.TemporalUIListen == "",
-		DatabaseFile:    filepath.Join(s.cfg.DataDir, "temporal", "temporal.db"),
-		Namespace:       s.cfg.TemporalNamespace,
-		Logger:          s.log,
-		// The server is chatty below warn.
-		LogLevel: max(s.cfg.LogLevel, slog.LevelWarn),
-	})
+	tc := s.cfg.EmbeddedTemporal()
+	tc.Logger = s.log
+	srv, err := temporaldev.Start(ctx, tc)
 	if err != nil {
 		return fmt.Errorf("embedded temporal: %w", err)
 	}
 	s.temporal = srv
-	s.log.Info("temporal started", "frontend", srv.FrontendAddress(), "ui", srv.UIAddress(), "took", time.Since(started).Round(time.Millisecond))
+	s.log.Info("temporal started", "frontend", srv.FrontendAddress(), "ui", srv.UIAddress(), "persistence", srv.Persistence(), "took", time.Since(started).Round(time.Millisecond))
 	return nil
 }
 
@@ -213,6 +210,15 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 		Registry:          newRegistry(),
 		Logger:            s.log,
 		Now:               now,
+	}
+	tp, err := telemetry.New(ctx, s.cfg.Tracing(name))
+	if err != nil {
+		return nil, fmt.Errorf("%s tracing: %w", name, err)
+	}
+	s.tracers = append(s.tracers, tp)
+	if tp.Recording() {
+		env.TracerProvider = tp
+		log.Info("tracing", "exporter", s.cfg.OtelExporter, "service_name", s.cfg.Tracing(name).ServiceName)
 	}
 	if s.cfg.Faults {
 		env.Faults = r.node.Faults
@@ -368,6 +374,11 @@ func (s *Stack) close() error {
 		}
 		if err := r.node.Close(); err != nil {
 			errList = append(errList, fmt.Errorf("closing %s services: %w", r.name, err))
+		}
+	}
+	for _, tp := range s.tracers {
+		if err := tp.Shutdown(ctx); err != nil {
+			errList = append(errList, err)
 		}
 	}
 	if s.broker != nil {

@@ -18,12 +18,15 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/localstack"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
+	"github.com/ordersaga/ordersaga/shared/telemetry"
+	"github.com/ordersaga/ordersaga/shared/telemetry/telemetrytest"
 )
 
 func testContext(tb testing.TB) context.Context {
@@ -135,6 +138,8 @@ func checkDemoProducts(tb testing.TB, base string) {
 func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
+	traces := telemetrytest.StartCollector(t)
+	cfg.OtelExporter, cfg.OtelEndpoint = telemetry.ExporterOTLP, traces.Addr()
 	s := startStack(t, cfg)
 	orch, chor := s.APIURL(localstack.Orchestrated), s.APIURL(localstack.Choreographed)
 	if orch == "" || chor == "" || orch == chor {
@@ -194,6 +199,18 @@ func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *
 		if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
 			c.Close()
 			t.Errorf("%s still accepts connections after Close", a)
+		}
+	}
+	// Each variant traced its requests as a service of its own, and Close
+	// sent the spans.
+	sent := map[string]bool{}
+	for _, sp := range traces.Spans() {
+		name, _ := sp.Resource.Set().Value(semconv.ServiceNameKey)
+		sent[name.AsString()+" "+sp.Name] = true
+	}
+	for _, want := range []string{"ordersaga-orchestrated PUT /v1/products/:sku", "ordersaga-choreographed GET /v1/customers/:id"} {
+		if !sent[want] {
+			t.Errorf("the collector received no span %q; received %v", want, sent)
 		}
 	}
 

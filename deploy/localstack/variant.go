@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
@@ -58,6 +59,9 @@ type Env struct {
 	Logger *slog.Logger
 	// Now is the clock.
 	Now func() time.Time
+	// TracerProvider receives the variant's spans; nil when tracing is
+	// off (Config.OtelExporter none).
+	TracerProvider trace.TracerProvider
 }
 
 // APIDeps returns the REST API's dependencies served straight from the
@@ -73,6 +77,8 @@ func (e Env) APIDeps() httpapi.Deps {
 		Registry: e.Registry,
 		Logger:   e.Logger.With("variant", e.Name),
 		Now:      e.Now,
+
+		TracerProvider: e.TracerProvider,
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package temporaldev runs a real, single-node Temporal server inside the
 // process, with the Temporal UI beside it, for the all-in-one local run and
-// for tests. It persists to one SQLite file (or to memory), creates its
-// namespace with the project's custom search attributes, and is tuned for a
-// single node (see the dynamic config in tuning).
+// for tests. It persists to one SQLite file (or to memory), or to two
+// PostgreSQL databases it creates and keeps at the current schema, creates
+// its namespace with the project's custom search attributes, and is tuned
+// for a single node (see the dynamic config in tuning).
 package temporaldev
 
 import (
@@ -82,9 +83,25 @@ type Config struct {
 	// NoUI runs the server without the UI.
 	NoUI bool
 	// DatabaseFile is the SQLite file the server keeps its state in; it is
-	// created with its schema when missing. Empty keeps the state in memory,
-	// lost when the server stops.
+	// created with its schema when missing. Empty (and no PostgresURL)
+	// keeps the state in memory, lost when the server stops.
 	DatabaseFile string
+	// PostgresURL, when set, keeps the server's state on that PostgreSQL
+	// server (postgres://user:password@host:port/db?sslmode=…, the database
+	// in the URL being the one to connect to for creating the others)
+	// instead of SQLite: in the databases PostgresDatabase and
+	// PostgresVisibilityDatabase, created when missing, their schema set up
+	// or updated at every start. It excludes DatabaseFile.
+	PostgresURL string
+	// PostgresDatabase and PostgresVisibilityDatabase name the server's two
+	// PostgreSQL databases (DefaultPostgresDatabase and
+	// DefaultPostgresVisibilityDatabase): lower-case identifiers.
+	PostgresDatabase           string
+	PostgresVisibilityDatabase string
+	// PostgresMaxConns bounds each PostgreSQL connection pool of the server
+	// (DefaultPostgresMaxConns). Each of its four services has a pool per
+	// database, so the server may hold up to 8 times as many connections.
+	PostgresMaxConns int
 	// Namespace is created when missing (DefaultNamespace).
 	Namespace string
 	// SearchAttributes are the namespace's custom search attributes
@@ -126,6 +143,15 @@ func (cfg Config) withDefaults() Config {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = DefaultStartTimeout
 	}
+	if cfg.PostgresDatabase == "" {
+		cfg.PostgresDatabase = DefaultPostgresDatabase
+	}
+	if cfg.PostgresVisibilityDatabase == "" {
+		cfg.PostgresVisibilityDatabase = DefaultPostgresVisibilityDatabase
+	}
+	if cfg.PostgresMaxConns <= 0 {
+		cfg.PostgresMaxConns = DefaultPostgresMaxConns
+	}
 	return cfg
 }
 
@@ -155,14 +181,15 @@ func tuning() map[dynamicconfig.Key]any {
 
 // Server is a running Temporal server and its UI.
 type Server struct {
-	server    temporal.Server
-	ui        *uiserver.Server
-	uiDone    chan error
-	frontend  string
-	uiAddress string
-	namespace string
-	log       *slog.Logger
-	logLevel  *slog.LevelVar
+	server      temporal.Server
+	ui          *uiserver.Server
+	uiDone      chan error
+	frontend    string
+	uiAddress   string
+	namespace   string
+	persistence string
+	log         *slog.Logger
+	logLevel    *slog.LevelVar
 }
 
 // Start starts the server and, unless cfg.NoUI, the UI, and returns once
@@ -184,13 +211,19 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 
-	sqlConf, err := persistence(cfg)
+	s := &Server{frontend: frontend, uiAddress: uiAddress, namespace: cfg.Namespace, log: cfg.Logger, logLevel: new(slog.LevelVar)}
+	s.logLevel.Set(cfg.LogLevel.Level())
+	var st stores
+	if cfg.PostgresURL != "" {
+		st, err = postgresStores(ctx, cfg, newLogger(cfg.Logger, s.logLevel))
+	} else {
+		st, err = sqliteStores(cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{frontend: frontend, uiAddress: uiAddress, namespace: cfg.Namespace, log: cfg.Logger, logLevel: new(slog.LevelVar)}
-	s.logLevel.Set(cfg.LogLevel.Level())
-	if s.server, err = newServer(cfg, frontend, sqlConf, s.logLevel); err != nil {
+	s.persistence = st.describe
+	if s.server, err = newServer(cfg, frontend, st, s.logLevel); err != nil {
 		return nil, err
 	}
 	if err := s.server.Start(); err != nil {
@@ -201,7 +234,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			s.Stop()
 		}
 	}()
-	if err := ensureSearchAttributes(ctx, frontend, cfg.Namespace, cfg.SearchAttributes); err != nil {
+	if cfg.PostgresURL != "" {
+		err = ensurePostgresNamespace(ctx, frontend, cfg.Namespace, cfg.SearchAttributes)
+	} else {
+		err = ensureSearchAttributes(ctx, frontend, cfg.Namespace, cfg.SearchAttributes)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if !cfg.NoUI {
@@ -221,6 +259,11 @@ func (s *Server) UIAddress() string { return s.uiAddress }
 
 // Namespace returns the namespace the server was started with.
 func (s *Server) Namespace() string { return s.namespace }
+
+// Persistence says where the server keeps its state, without secrets:
+// "SQLite (file)", "SQLite (in memory)" or "PostgreSQL at host:port
+// (databases …)".
+func (s *Server) Persistence() string { return s.persistence }
 
 // Stop stops the UI and the server. It is safe to call more than once.
 func (s *Server) Stop() {
@@ -263,7 +306,7 @@ func persistence(cfg Config) (*config.SQL, error) {
 		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
 		conf.DatabaseName = "temporaldev-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	} else {
-		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "1"}
+		conf.ConnectAttributes = sqliteFileAttributes()
 		conf.DatabaseName = cfg.DatabaseFile
 		if _, err := os.Stat(cfg.DatabaseFile); errors.Is(err, os.ErrNotExist) {
 			if err := os.MkdirAll(filepath.Dir(cfg.DatabaseFile), 0o755); err != nil {
@@ -286,9 +329,34 @@ func persistence(cfg Config) (*config.SQL, error) {
 	return conf, nil
 }
 
+// sqliteFileAttributes are the connection settings of a SQLite file. The
+// server reaches the file through one connection shared by all its
+// services (the SQLite plugin pools connections by DSN, for the life of
+// the process, also across a stop and start), so:
+//   - journal_mode=wal, synchronous=NORMAL: a commit appends to the
+//     write-ahead log without an fsync; the log is synced at checkpoints.
+//     A crash of the process loses nothing committed.
+//   - locking_mode=EXCLUSIVE: that connection takes the file's lock once
+//     and keeps it, instead of taking and releasing it (two fcntl calls
+//     and more) around every statement; a second process opening the same
+//     file is refused ("database is locked") instead of sharing it.
+//   - wal_autocheckpoint=10000 pages (40 MB): the server rewrites the same
+//     few hundred pages all the time; checkpointing every 1,000 pages (the
+//     default, every two or three workflows) wrote them back and synced
+//     both files far more often than needed.
+func sqliteFileAttributes() map[string]string {
+	return map[string]string{
+		"mode":               "rwc",
+		"journal_mode":       "wal",
+		"synchronous":        "1",
+		"locking_mode":       "exclusive",
+		"wal_autocheckpoint": "10000",
+	}
+}
+
 // newServer builds the server: every service in this process, the frontend
 // on the given address and the others on free ports of the same host.
-func newServer(cfg Config, frontend string, sqlConf *config.SQL, level *slog.LevelVar) (temporal.Server, error) {
+func newServer(cfg Config, frontend string, st stores, level *slog.LevelVar) (temporal.Server, error) {
 	host, portText, _ := net.SplitHostPort(frontend)
 	frontendPort, _ := strconv.Atoi(portText)
 	// The frontend also serves Temporal's HTTP API (and Nexus).
@@ -300,10 +368,10 @@ func newServer(cfg Config, frontend string, sqlConf *config.SQL, level *slog.Lev
 	conf := &config.Config{}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = host
-	conf.Persistence.DefaultStore = "sqlite"
-	conf.Persistence.VisibilityStore = "sqlite"
+	conf.Persistence.DefaultStore = st.defaultStore
+	conf.Persistence.VisibilityStore = st.visibilityStore
 	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
+	conf.Persistence.DataStores = st.dataStores
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
 		MasterClusterName:        clusterName,

@@ -165,6 +165,12 @@ func TestPlace_StoresTheOrderThenStartsItsSagaIdempotently(t *testing.T) {
 	if opts.Memo[workflow.MemoCustomerID] != "c-1" {
 		t.Fatalf("memo = %v", opts.Memo)
 	}
+	if !opts.EnableEagerStart {
+		t.Fatal("the start is not eager: the saga's first workflow task would wait for a round trip through the task queue")
+	}
+	if flow.StartOptions(o).EnableEagerStart {
+		t.Fatal("StartOptions asks for an eager start, which an update-with-start refuses")
+	}
 
 	// The same request again: the stored order, and the saga is started
 	// again (a no-op for a running saga, a repair after a crash).

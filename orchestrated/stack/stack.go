@@ -20,15 +20,22 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ordersaga/ordersaga/orchestrated/flow"
+	"github.com/ordersaga/ordersaga/orchestrated/history"
+	"github.com/ordersaga/ordersaga/orchestrated/tracing"
 	"github.com/ordersaga/ordersaga/orchestrated/worker"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/sagametrics"
+	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
 // Variant is the variant's name in the API and its metrics.
@@ -58,9 +65,14 @@ type Config struct {
 	// fault injectors.
 	FaultInjection bool
 	// Logger receives the stack's and the Temporal SDK's logs
-	// (slog.Default() when nil).
+	// (slog.Default() when nil). Lines logged in a traced context get
+	// trace_id and span_id (telemetry.LogHandler).
 	Logger *slog.Logger
-	// Registry collects the API's metrics (a new registry when nil).
+	// TracerProvider traces the REST API's requests and each order's saga
+	// through Temporal (see package tracing); nil traces nothing.
+	TracerProvider trace.TracerProvider
+	// Registry collects the stack's metrics, the API's and the saga's (a
+	// new registry with the Go and process collectors when nil).
 	Registry *prometheus.Registry
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -88,6 +100,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Logger = telemetry.Logger(c.Logger)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -96,6 +109,10 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+		c.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	return c
 }
@@ -146,10 +163,27 @@ func build(ctx context.Context, cfg Config, n *node.Node, ownsNode bool) (_ *Sta
 	if cfg.HTTPAddr != "" && n.Orders == nil {
 		return nil, errors.New("building the orchestrated stack: only a process hosting the orders role serves HTTP")
 	}
+	sagaMetrics, err := sagametrics.New(cfg.Registry, Variant, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("building the orchestrated stack: %w", err)
+	}
+	n.Instrument(sagaMetrics)
+	var interceptors []interceptor.ClientInterceptor
+	if cfg.TracerProvider != nil {
+		ti, terr := tracing.NewInterceptor(cfg.TracerProvider)
+		if terr != nil {
+			return nil, fmt.Errorf("building the orchestrated stack: %w", terr)
+		}
+		interceptors = append(interceptors, ti)
+	}
 	s.client, err = client.DialContext(ctx, client.Options{
-		HostPort:  cfg.TemporalHostPort,
-		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(s.log.With("component", "temporal-sdk")),
+		HostPort:     cfg.TemporalHostPort,
+		Namespace:    cfg.Namespace,
+		Interceptors: interceptors,
+		Logger:       sdklog.NewStructuredLogger(s.log.With("component", "temporal-sdk")),
+		// The saga's payloads are small: gzip (the SDK's default) would
+		// cost CPU on both ends of every call and save next to nothing.
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to temporal at %s: %w", cfg.TemporalHostPort, err)
@@ -192,11 +226,13 @@ func (s *Stack) apiDeps() httpapi.Deps {
 		Variant:  Variant,
 		Orders:   s.node.Orders,
 		Flow:     s.flow,
+		Timeline: history.New(s.client, s.node.Orders),
 		Ready:    s.cfg.Ready,
 		Registry: s.cfg.Registry,
 		Logger:   s.log,
 		Now:      s.cfg.Now,
 	}
+	d.TracerProvider = s.cfg.TracerProvider
 	// Leave an interface nil, not holding a nil pointer, for a service the
 	// process does not host: the API then answers 503 for it.
 	if d.Ready == nil {

@@ -14,6 +14,8 @@
 package workflow
 
 import (
+	"strings"
+
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -55,6 +57,13 @@ const completionStep = domain.StepInventory
 // WorkflowID returns the workflow ID of an order's saga. One order has one
 // saga: starting it again with this ID finds the one that exists.
 func WorkflowID(orderID string) string { return "order-" + orderID }
+
+// OrderIDOf returns the order whose saga has the workflow ID id, and false
+// for a workflow ID that is not an order's.
+func OrderIDOf(workflowID string) (string, bool) {
+	id, ok := strings.CutPrefix(workflowID, "order-")
+	return id, ok && id != ""
+}
 
 // Update and query names.
 const (
@@ -132,3 +141,24 @@ const (
 
 // activityName returns the activity name of a saga action.
 func activityName(a saga.Action) string { return string(a) }
+
+// ActivityName returns the activity type name of a saga action, a
+// compensation or the completion, as the workers register it and the
+// workflow history names it.
+func ActivityName(a saga.Action) string { return activityName(a) }
+
+// TaskQueueOfActivity returns the task queue of the service that runs an
+// activity: a step's action and compensation run on the step's service,
+// the completion on the inventory service, the order-store updates (and
+// any other name) on the order service.
+func TaskQueueOfActivity(name string) TaskQueue {
+	for _, s := range saga.Steps() {
+		if name == activityName(s.Action) || name == activityName(s.Compensation) {
+			return TaskQueueOf(s.Name)
+		}
+	}
+	if name == activityName(saga.Completion) {
+		return TaskQueueOf(completionStep)
+	}
+	return TaskQueueOrders
+}

@@ -103,7 +103,7 @@ func notCancellable(orderID, why string) error {
 func (r *run) requestCancel(ctx workflow.Context) (State, error) {
 	if !r.cancelRequested {
 		r.cancelRequested = true
-		workflow.GetLogger(ctx).Info("Cancel requested", "OrderID", r.in.OrderID, "RunningStep", r.running)
+		workflow.GetLogger(ctx).Info("Cancel requested", "order_id", r.in.OrderID, "RunningStep", r.running)
 		if r.cancelStep != nil {
 			r.cancelStep()
 		}
@@ -178,13 +178,13 @@ func (r *run) stop(ctx workflow.Context, step saga.Step, err error) (Result, err
 	switch {
 	case temporal.IsCanceledError(err):
 		// Abandoned by a cancel: the action may have taken effect.
-		log.Info("Step abandoned by a cancel", "OrderID", r.in.OrderID, "Step", step.Name)
+		log.Info("Step abandoned by a cancel", "order_id", r.in.OrderID, "Step", step.Name)
 		r.compensations = append(r.compensations, step)
 		r.cancelRequested = true
 		return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
 	case hasErrorType(err, RefusalType(step.Refusal)):
 		// Refused: the step left nothing to undo.
-		log.Info("Step refused", "OrderID", r.in.OrderID, "Step", step.Name, "Reason", step.Refusal)
+		log.Info("Step refused", "order_id", r.in.OrderID, "Step", step.Name, "Reason", step.Refusal)
 		if err := r.recordStep(StepRecord{OrderID: r.in.OrderID, Step: step.Name, Status: domain.StepFailed}); err != nil {
 			return Result{}, err
 		}
@@ -201,7 +201,7 @@ func (r *run) stop(ctx workflow.Context, step saga.Step, err error) (Result, err
 	default:
 		// The retry budget ran out. Whether the action took effect is
 		// unknown: compensate it too.
-		log.Error("Step gave up", "OrderID", r.in.OrderID, "Step", step.Name, "Error", err)
+		log.Error("Step gave up", "order_id", r.in.OrderID, "Step", step.Name, "Error", err)
 		r.compensations = append(r.compensations, step)
 		if r.cancelRequested {
 			return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
@@ -279,10 +279,10 @@ func (r *run) finish(ctx workflow.Context, status domain.Status, reason domain.F
 	// namespace then declares it.
 	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(OrderStatusKey()); ok {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, OrderStatusKey().ValueSet(string(status))); err != nil {
-			workflow.GetLogger(ctx).Warn("Tagging the workflow with its status", "OrderID", r.in.OrderID, "Error", err)
+			workflow.GetLogger(ctx).Warn("Tagging the workflow with its status", "order_id", r.in.OrderID, "Error", err)
 		}
 	}
-	workflow.GetLogger(ctx).Info("Order finished", "OrderID", r.in.OrderID, "Status", status, "Reason", reason)
+	workflow.GetLogger(ctx).Info("Order finished", "order_id", r.in.OrderID, "Status", status, "Reason", reason)
 	return Result{Status: status, FailureReason: reason, TrackingNumber: r.tracking}
 }
 

@@ -25,12 +25,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/inventory"
 	"github.com/ordersaga/ordersaga/shared/orders"
 	"github.com/ordersaga/ordersaga/shared/payment"
+	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
 // Catalog is the inventory service's catalog, as the API uses it.
@@ -86,18 +88,24 @@ type Deps struct {
 	Accounts Accounts             // nil: customer endpoints answer 503 problem
 	Orders   Orders               // nil: order endpoints answer 503 problem
 	Flow     Flow                 // nil: order endpoints answer 503 problem
+	Timeline Timeline             // nil: GET /v1/orders/{order_id}/timeline answers 503 problem
 	Faults   faults.Set           // nil: /v1/admin/faults answers 404 (fault injection disabled)
 	Ready    []Check              // /readyz runs them all (with a short timeout) → 200 or 503 with which failed
 	Registry *prometheus.Registry // /metrics serves it (promhttp); nil → a new registry
 	Logger   *slog.Logger         // nil: logs are discarded
 	Now      func() time.Time     // nil: time.Now
 	NewID    func() string        // order ids when the client sends none; nil → a UUID (github.com/google/uuid)
+
+	// TracerProvider gives each request a server span (see
+	// traceRequests); nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // api holds the handlers' dependencies.
 type api struct {
 	Deps
 	metrics *httpMetrics
+	tracer  trace.Tracer
 }
 
 // New returns the REST API of API.md as an http.Handler. It switches gin to
@@ -120,6 +128,7 @@ func newRouter(d Deps) *gin.Engine {
 		d.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	a := &api{Deps: d, metrics: newHTTPMetrics(d.Registry, d.Variant, d.Logger)}
+	a.tracer = telemetry.Or(d.TracerProvider).Tracer(tracerName)
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -127,7 +136,7 @@ func newRouter(d Deps) *gin.Engine {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	_ = r.SetTrustedProxies(nil) // never fails for nil: no proxy is trusted
-	r.Use(a.observe, a.recoverPanics)
+	r.Use(a.traceRequests, a.observe, a.recoverPanics)
 	r.NoRoute(a.noRoute)
 	r.NoMethod(a.noMethod)
 
@@ -146,6 +155,7 @@ func newRouter(d Deps) *gin.Engine {
 	r.GET("/v1/orders", a.needOrders, a.listOrders)
 	r.GET("/v1/orders/:order_id", a.needOrders, a.getOrder)
 	r.POST("/v1/orders/:order_id/cancel", a.needOrders, a.cancelOrder)
+	r.GET("/v1/orders/:order_id/timeline", a.needTimeline, a.getTimeline)
 
 	r.GET("/v1/admin/faults", a.needFaults, a.getFaults)
 	r.PUT("/v1/admin/faults", a.needFaults, a.putFaults)

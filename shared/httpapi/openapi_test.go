@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ordersaga/ordersaga/shared/timeline"
 )
 
 // openAPIDoc is the part of openapi.yaml the tests compare with the code.
@@ -96,6 +98,7 @@ func TestOpenAPI_SchemasMatchTheJSONShapes(t *testing.T) {
 		"Product": productJSON{}, "ProductList": productsJSON{}, "Customer": customerJSON{},
 		"Order": orderJSON{}, "OrderItem": orderItemJSON{}, "Step": stepJSON{}, "OrderList": ordersJSON{},
 		"Address": addressJSON{}, "FaultSetting": faultJSON{},
+		"Timeline": timelineJSON{}, "TimelineEntry": timelineEntryJSON{},
 	}
 	requests := map[string]any{
 		"PlaceOrderRequest": placeOrderRequest{}, "OrderItemRequest": itemRequest{},
@@ -166,4 +169,22 @@ func mergeMaps(a, b map[string]any) map[string]any {
 	out := maps.Clone(a)
 	maps.Copy(out, b)
 	return out
+}
+
+func TestOpenAPI_ListsEveryTimelineKind(t *testing.T) {
+	doc := loadOpenAPI(t)
+	var kind struct {
+		Enum []string `yaml:"enum"`
+	}
+	node := doc.Components.Schemas["TimelineEntry"].Properties["kind"]
+	if err := node.Decode(&kind); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, k := range timeline.Kinds() {
+		want = append(want, string(k))
+	}
+	if !slices.Equal(kind.Enum, want) {
+		t.Fatalf("TimelineEntry.kind enum %q, want %q", kind.Enum, want)
+	}
 }

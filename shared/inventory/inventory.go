@@ -25,6 +25,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
+	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -89,6 +90,7 @@ type Service struct {
 	db     *sqldb.DB
 	faults *faults.Injector
 	now    func() time.Time
+	steps  *sagametrics.Steps // times Reserve and Release; nil for none
 }
 
 // New returns the inventory service on db (already migrated). faults may be
@@ -96,3 +98,11 @@ type Service struct {
 func New(db *sqldb.DB, f *faults.Injector, now func() time.Time) *Service {
 	return &Service{db: db, faults: f, now: now}
 }
+
+// SetStepMetrics makes the service time each run of the inventory step's
+// action (Reserve) and compensation (Release) with m (nil: not at all).
+// Call it before the service is used.
+func (s *Service) SetStepMetrics(m *sagametrics.Steps) { s.steps = m }
+
+// undid reports whether a Release undid a reservation.
+func (r Reservation) undid() bool { return r.Status == Released && !r.Tombstone }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
+	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -42,6 +43,12 @@ func (s *Service) Reserve(ctx context.Context, orderID string, items []domain.It
 // bad order id or sku, a repeated sku or a quantity below one is an
 // errs.Invalid error, as is an order whose total does not fit in 64 bits.
 func (s *Service) ReserveTx(ctx context.Context, tx *sqldb.Tx, orderID string, items []domain.Item) (Reservation, error) {
+	return sagametrics.TimeAction(s.steps, tx, domain.StepInventory, func() (Reservation, error) {
+		return s.reserveTx(ctx, tx, orderID, items)
+	})
+}
+
+func (s *Service) reserveTx(ctx context.Context, tx *sqldb.Tx, orderID string, items []domain.Item) (Reservation, error) {
 	if err := s.faults.Inject(ctx, string(opReserve)); err != nil {
 		return Reservation{}, err
 	}
@@ -89,10 +96,6 @@ func (s *Service) ReserveTx(ctx context.Context, tx *sqldb.Tx, orderID string, i
 // enough being available, so stock never goes below zero. The priced lines
 // come back in the order of items.
 func holdStock(ctx context.Context, tx *sqldb.Tx, items []domain.Item) (priced []domain.PricedItem, total domain.Cents, held bool, err error) {
-	const savepoint = "inventory_reserve"
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
-		return nil, 0, false, fmt.Errorf("opening savepoint: %w", err)
-	}
 	order := make([]int, len(items))
 	for i := range order {
 		order[i] = i
@@ -100,7 +103,7 @@ func holdStock(ctx context.Context, tx *sqldb.Tx, items []domain.Item) (priced [
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(items[a].SKU, items[b].SKU) })
 
 	priced = make([]domain.PricedItem, len(items))
-	for _, i := range order {
+	for n, i := range order {
 		it := items[i]
 		var price int64
 		err := tx.QueryRowContext(ctx, `
@@ -108,12 +111,15 @@ func holdStock(ctx context.Context, tx *sqldb.Tx, items []domain.Item) (priced [
 			WHERE sku = $1 AND available >= $2
 			RETURNING price_cents`, it.SKU, it.Quantity).Scan(&price)
 		if errors.Is(err, sql.ErrNoRows) {
-			// Unknown or short: undo the units already moved.
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); err != nil {
-				return nil, 0, false, fmt.Errorf("rolling back to savepoint: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); err != nil {
-				return nil, 0, false, fmt.Errorf("releasing savepoint: %w", err)
+			// Unknown or short: give back the units already moved, in the
+			// same transaction (cheaper than a savepoint on the path where
+			// every item is there).
+			for _, j := range order[:n] {
+				if err := updateOne(ctx, tx, `
+					UPDATE products SET available = available + $2, reserved = reserved - $2
+					WHERE sku = $1`, items[j].SKU, items[j].Quantity); err != nil {
+					return nil, 0, false, fmt.Errorf("giving back %d of %s: %w", items[j].Quantity, items[j].SKU, err)
+				}
 			}
 			return nil, 0, false, nil
 		}
@@ -121,9 +127,6 @@ func holdStock(ctx context.Context, tx *sqldb.Tx, items []domain.Item) (priced [
 			return nil, 0, false, fmt.Errorf("holding %d of %s: %w", it.Quantity, it.SKU, err)
 		}
 		priced[i] = domain.PricedItem{SKU: it.SKU, Quantity: it.Quantity, PriceCents: domain.Cents(price)}
-	}
-	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint); err != nil {
-		return nil, 0, false, fmt.Errorf("releasing savepoint: %w", err)
 	}
 	for _, p := range priced {
 		line, err := p.PriceCents.Mul(p.Quantity)
@@ -179,6 +182,12 @@ func (s *Service) Release(ctx context.Context, orderID string) (Reservation, err
 // Reserve is a no-op; releasing twice, or a rejected order, changes nothing.
 // Releasing a committed order is an errs.Conflict.
 func (s *Service) ReleaseTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Reservation, error) {
+	return sagametrics.TimeCompensation(s.steps, tx, domain.StepInventory, Reservation.undid, func() (Reservation, error) {
+		return s.releaseTx(ctx, tx, orderID)
+	})
+}
+
+func (s *Service) releaseTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Reservation, error) {
 	if err := s.faults.Inject(ctx, string(opRelease)); err != nil {
 		return Reservation{}, err
 	}

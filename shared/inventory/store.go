@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -61,15 +62,25 @@ func insertReservation(ctx context.Context, tx *sqldb.Tx, r Reservation) (bool, 
 	return true, nil
 }
 
-// insertItems records the priced lines of a reservation.
+// insertItems records the priced lines of a reservation, in one statement.
 func insertItems(ctx context.Context, tx *sqldb.Tx, orderID string, items []domain.PricedItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	args := make([]any, 0, 1+4*len(items))
+	args = append(args, orderID)
+	q.WriteString("INSERT INTO reservation_items (order_id, line, sku, quantity, price_cents) VALUES ")
 	for i, it := range items {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO reservation_items (order_id, line, sku, quantity, price_cents)
-			VALUES ($1, $2, $3, $4, $5)`,
-			orderID, i, it.SKU, it.Quantity, int64(it.PriceCents)); err != nil {
-			return fmt.Errorf("recording the line of %s: %w", it.SKU, err)
+		if i > 0 {
+			q.WriteString(", ")
 		}
+		n := len(args)
+		fmt.Fprintf(&q, "($1, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+		args = append(args, i, it.SKU, it.Quantity, int64(it.PriceCents))
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("recording the reservation's lines: %w", err)
 	}
 	return nil
 }

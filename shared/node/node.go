@@ -21,6 +21,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/orders"
 	"github.com/ordersaga/ordersaga/shared/payment"
 	"github.com/ordersaga/ordersaga/shared/saga"
+	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/shipping"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
@@ -151,6 +152,29 @@ func (n *Node) Hosts(r Role) bool { return n.DBs[r] != nil }
 // Participants returns the saga participants hosted by the node.
 func (n *Node) Participants() saga.Participants {
 	return saga.Participants{Inventory: n.Inventory, Payment: n.Payment, Shipping: n.Shipping}
+}
+
+// Instrument makes the node's order store and services record the saga
+// metrics m (see package sagametrics): the order store its final statuses
+// and compensations, the services the runs of their steps. Call it before
+// the node is used.
+func (n *Node) Instrument(m *sagametrics.Metrics) {
+	if n.Orders != nil {
+		var obs orders.Observer // nil, not a nil *Metrics, when m is nil
+		if m != nil {
+			obs = m
+		}
+		n.Orders.SetObserver(obs)
+	}
+	if n.Inventory != nil {
+		n.Inventory.SetStepMetrics(m.Steps())
+	}
+	if n.Payment != nil {
+		n.Payment.SetStepMetrics(m.Steps())
+	}
+	if n.Shipping != nil {
+		n.Shipping.SetStepMetrics(m.Steps())
+	}
 }
 
 // Ping checks that every database of the node answers.

@@ -46,6 +46,21 @@ type Store struct {
 	db      *sqldb.DB
 	changes *broadcast    // wakes WaitFinal when an order changes here
 	poll    time.Duration // WaitFinal's fallback read interval
+	// observer learns of committed changes; nil for none. Set before use.
+	observer Observer
+}
+
+// Observer learns of the changes the store commits, for metrics (see
+// package sagametrics).
+type Observer interface {
+	// OrderChanged is called once for each UpdateTx that changed an order,
+	// after its transaction committed (never when it rolled back), with
+	// the order's state before and after that change. A retried
+	// transaction reports only the attempt that committed, and an update
+	// that leaves the order as it was (a repeated event, a replayed
+	// activity) reports nothing. It runs on the committing goroutine and
+	// must not block.
+	OrderChanged(before, after domain.OrderState)
 }
 
 // New returns the store on db (already migrated). The times it stores are
@@ -53,6 +68,10 @@ type Store struct {
 func New(db *sqldb.DB) *Store {
 	return &Store{db: db, changes: newBroadcast(), poll: defaultPollInterval}
 }
+
+// SetObserver makes the store report the changes it commits to o (nil:
+// to nobody). Call it before the store is used.
+func (s *Store) SetObserver(o Observer) { s.observer = o }
 
 // DB returns the store's database, for callers that write other tables
 // (an outbox) in the same transaction as an order.

@@ -109,7 +109,9 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*domain.Order) er
 //
 // fn may be called again when the caller's transaction is retried. When fn
 // leaves the order as it was, nothing is written. Once the transaction
-// commits, WaitFinal calls waiting for the order in this process wake up.
+// commits, the store's Observer learns of the change, and WaitFinal calls
+// waiting for the order in this process wake up when it made the order
+// final.
 func (s *Store) UpdateTx(ctx context.Context, tx *sqldb.Tx, id string, fn func(*domain.Order) error) (*domain.Order, error) {
 	// PostgreSQL locks the row; a SQLite transaction holds the database's
 	// write lock from its start.
@@ -117,7 +119,8 @@ func (s *Store) UpdateTx(ctx context.Context, tx *sqldb.Tx, id string, fn func(*
 	if err != nil {
 		return nil, fmt.Errorf("updating order %s: %w", id, err)
 	}
-	before, err := toRow(o.State())
+	prev := o.State()
+	before, err := toRow(prev)
 	if err != nil {
 		return nil, fmt.Errorf("updating order %s: %w", id, err)
 	}
@@ -156,7 +159,13 @@ func (s *Store) UpdateTx(ctx context.Context, tx *sqldb.Tx, id string, fn func(*
 	if n != 1 {
 		return nil, fmt.Errorf("updating order %s: %d rows changed, want 1", id, n)
 	}
-	tx.AfterCommit(func() { s.changes.wake(id) })
+	if updated.Status().Final() { // WaitFinal has nothing to see before
+		tx.AfterCommit(func() { s.changes.wake(id) })
+	}
+	if obs := s.observer; obs != nil {
+		next := updated.State()
+		tx.AfterCommit(func() { obs.OrderChanged(prev, next) })
+	}
 	return updated, nil
 }
 

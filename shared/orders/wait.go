@@ -14,8 +14,9 @@ import (
 const waitReadTimeout = 5 * time.Second
 
 // WaitFinal returns the order once its status is final, or the order as it
-// is when ctx ends (with no error). Changes stored through this Store wake
-// it at once; it also polls, for changes made by another process.
+// is when ctx ends (with no error). An update stored through this Store
+// that makes the order final wakes it at once; it also polls, for changes
+// made by another process.
 //
 // Errors: errs.NotFound when the order does not exist, or the error of a
 // failed read.

@@ -62,8 +62,7 @@ func TestWaitFinal_OrderCompletedInProcess_WakesAtOnce(t *testing.T) {
 		done := waitFinalAsync(t, store, "o-1")
 		waitFor(t, "WaitFinal watches the order", func() bool { return orders.Watched(store) == 1 })
 
-		// A change that leaves the order pending wakes the waiter, which
-		// goes back to waiting.
+		// A change that leaves the order pending does not end the wait.
 		update(t, store, "o-1", func(o *domain.Order) error { return o.MarkStep(domain.StepInventory, domain.StepDone, t0) })
 		update(t, store, "o-1", completeOrder)
 

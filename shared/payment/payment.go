@@ -24,6 +24,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
+	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -83,6 +84,7 @@ type Service struct {
 	db     *sqldb.DB
 	faults *faults.Injector
 	now    func() time.Time
+	steps  *sagametrics.Steps // times Charge and Refund; nil for none
 }
 
 // New returns the payment service on db (already migrated). faults may be
@@ -90,3 +92,11 @@ type Service struct {
 func New(db *sqldb.DB, f *faults.Injector, now func() time.Time) *Service {
 	return &Service{db: db, faults: f, now: now}
 }
+
+// SetStepMetrics makes the service time each run of the payment step's
+// action (Charge) and compensation (Refund) with m (nil: not at all). Call
+// it before the service is used.
+func (s *Service) SetStepMetrics(m *sagametrics.Steps) { s.steps = m }
+
+// undid reports whether a Refund gave a charge back.
+func (p Payment) undid() bool { return p.Status == Refunded && !p.Tombstone }

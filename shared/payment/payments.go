@@ -9,6 +9,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
+	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -38,6 +39,12 @@ func (s *Service) Charge(ctx context.Context, orderID, customerID string, amount
 // recorded outcome even when it names another customer or amount. A bad
 // order or customer id or a negative amount is an errs.Invalid error.
 func (s *Service) ChargeTx(ctx context.Context, tx *sqldb.Tx, orderID, customerID string, amount domain.Cents) (Payment, error) {
+	return sagametrics.TimeAction(s.steps, tx, domain.StepPayment, func() (Payment, error) {
+		return s.chargeTx(ctx, tx, orderID, customerID, amount)
+	})
+}
+
+func (s *Service) chargeTx(ctx context.Context, tx *sqldb.Tx, orderID, customerID string, amount domain.Cents) (Payment, error) {
 	if err := s.faults.Inject(ctx, string(opCharge)); err != nil {
 		return Payment{}, err
 	}
@@ -110,6 +117,12 @@ func (s *Service) Refund(ctx context.Context, orderID string) (Payment, error) {
 // with no payment leaves a tombstone (status Refunded) so that a late Charge
 // is a no-op; refunding twice, or a declined order, changes nothing.
 func (s *Service) RefundTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Payment, error) {
+	return sagametrics.TimeCompensation(s.steps, tx, domain.StepPayment, Payment.undid, func() (Payment, error) {
+		return s.refundTx(ctx, tx, orderID)
+	})
+}
+
+func (s *Service) refundTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Payment, error) {
 	if err := s.faults.Inject(ctx, string(opRefund)); err != nil {
 		return Payment{}, err
 	}

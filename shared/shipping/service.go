@@ -7,6 +7,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
+	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -49,6 +50,12 @@ func (s *Service) Ship(ctx context.Context, orderID string, to domain.Address) (
 // outcome even when it asks for another address. A bad order id is an
 // errs.Invalid error.
 func (s *Service) ShipTx(ctx context.Context, tx *sqldb.Tx, orderID string, to domain.Address) (Shipment, error) {
+	return sagametrics.TimeAction(s.steps, tx, domain.StepShipping, func() (Shipment, error) {
+		return s.shipTx(ctx, tx, orderID, to)
+	})
+}
+
+func (s *Service) shipTx(ctx context.Context, tx *sqldb.Tx, orderID string, to domain.Address) (Shipment, error) {
 	if err := s.faults.Inject(ctx, string(opShip)); err != nil {
 		return Shipment{}, err
 	}
@@ -98,6 +105,12 @@ func (s *Service) Cancel(ctx context.Context, orderID string) (Shipment, error) 
 // A cancelled shipment keeps its tracking number. A bad order id is an
 // errs.Invalid error.
 func (s *Service) CancelTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Shipment, error) {
+	return sagametrics.TimeCompensation(s.steps, tx, domain.StepShipping, Shipment.undid, func() (Shipment, error) {
+		return s.cancelTx(ctx, tx, orderID)
+	})
+}
+
+func (s *Service) cancelTx(ctx context.Context, tx *sqldb.Tx, orderID string) (Shipment, error) {
 	if err := s.faults.Inject(ctx, string(opCancel)); err != nil {
 		return Shipment{}, err
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
+	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -87,6 +88,7 @@ type Service struct {
 	faults *faults.Injector
 	now    func() time.Time
 	served map[string]bool
+	steps  *sagametrics.Steps // times Ship and Cancel; nil for none
 }
 
 // New returns the shipping service on db (already migrated). faults may be
@@ -104,6 +106,14 @@ func New(db *sqldb.DB, cfg Config, f *faults.Injector, now func() time.Time) *Se
 	delete(served, neverServed)
 	return &Service{db: db, faults: f, now: now, served: served}
 }
+
+// SetStepMetrics makes the service time each run of the shipping step's
+// action (Ship) and compensation (Cancel) with m (nil: not at all). Call it
+// before the service is used.
+func (s *Service) SetStepMetrics(m *sagametrics.Steps) { s.steps = m }
+
+// undid reports whether a Cancel cancelled a shipment.
+func (s Shipment) undid() bool { return s.Status == Cancelled && !s.Tombstone }
 
 // Serves reports whether the service ships to country.
 func (s *Service) Serves(country string) bool { return s.served[country] }

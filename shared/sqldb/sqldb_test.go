@@ -4,9 +4,13 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
@@ -129,5 +133,185 @@ func TestOpen_RejectsUnknownAddressAndRedactsPassword(t *testing.T) {
 	}
 	if got := err.Error(); strings.Contains(got, "secret") {
 		t.Fatalf("error leaks the password: %s", got)
+	}
+}
+
+// TestInTx_SQLiteWriters_QueueForTheWriteLockAndAlwaysReleaseIt: while one
+// transaction of a SQLite database writes, the others wait for it; a waiter
+// whose context ends gives up without running; a transaction that failed or
+// panicked releases the lock like one that committed.
+func TestInTx_SQLiteWriters_QueueForTheWriteLockAndAlwaysReleaseIt(t *testing.T) {
+	db := sqltest.Open(t, sqldb.SQLite, things())
+	ctx := context.Background()
+	sqltest.MustExec(t, db, "INSERT INTO things (id, name, qty) VALUES (1, 'a', 0)")
+	increment := func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE things SET qty = qty + 1 WHERE id = 1")
+		return err
+	}
+
+	holding, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.InTx(ctx, func(tx *sqldb.Tx) error {
+			if err := increment(tx); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	ran := false
+	if err := db.InTx(gone, func(*sqldb.Tx) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
+		t.Fatalf("a writer whose context ended while it waited: err = %v, ran = %v; want context.Canceled, not run", err, ran)
+	}
+
+	const waiters = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, waiters)
+	for range waiters {
+		wg.Go(func() { errs <- db.InTx(ctx, increment) })
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first writer: %v", err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("queued writer: %v", err)
+		}
+	}
+
+	boom := errors.New("boom")
+	if err := db.InTx(ctx, func(tx *sqldb.Tx) error { _ = increment(tx); return boom }); !errors.Is(err, boom) {
+		t.Fatalf("failing writer: err = %v, want boom", err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the writer's panic did not reach its caller")
+			}
+		}()
+		_ = db.InTx(ctx, func(tx *sqldb.Tx) error { _ = increment(tx); panic("boom") })
+	}()
+	if err := db.InTx(ctx, increment); err != nil {
+		t.Fatalf("writer after a failure and a panic: %v", err)
+	}
+	var qty int
+	if err := db.QueryRowContext(ctx, "SELECT qty FROM things WHERE id = 1").Scan(&qty); err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + waiters + 1; qty != want {
+		t.Fatalf("qty = %d, want %d", qty, want)
+	}
+	if !sqldb.Retryable(fmt.Errorf("waiting: %w", sqldb.ErrBusy)) {
+		t.Fatal("ErrBusy is not retryable")
+	}
+}
+
+// TestInTx_BeforeCommit_WritesInTheTransactionInOrderAndItsErrorRollsBack:
+// the functions registered with BeforeCommit run after the work, inside the
+// transaction, in order; one that fails rolls everything back; none runs
+// when the work failed. Values set in a transaction stay in it.
+func TestInTx_BeforeCommit_WritesInTheTransactionInOrderAndItsErrorRollsBack(t *testing.T) {
+	sqltest.Each(t, []sqldb.Migrations{things()}, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		type key struct{}
+		insert := func(tx *sqldb.Tx, id int) func(context.Context) error {
+			return func(ctx context.Context) error {
+				_, err := tx.ExecContext(ctx, "INSERT INTO things (id, name, qty) VALUES ($1, $2, 1)", id, fmt.Sprintf("t%d", id))
+				return err
+			}
+		}
+		var order []int
+		if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			if tx.Value(key{}) != nil {
+				t.Error("a new transaction holds a value")
+			}
+			tx.SetValue(key{}, 7)
+			tx.BeforeCommit(func(ctx context.Context) error { order = append(order, 1); return insert(tx, 1)(ctx) })
+			tx.BeforeCommit(func(ctx context.Context) error {
+				order = append(order, 2)
+				if tx.Value(key{}) != 7 {
+					t.Errorf("value in the transaction = %v, want 7", tx.Value(key{}))
+				}
+				return insert(tx, 2)(ctx)
+			})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(order) != "[1 2]" {
+			t.Fatalf("before-commit functions ran as %v, want [1 2]", order)
+		}
+
+		boom := errors.New("boom")
+		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			if tx.Value(key{}) != nil {
+				t.Error("a value leaked from another transaction")
+			}
+			tx.BeforeCommit(insert(tx, 3))
+			tx.BeforeCommit(func(context.Context) error { return boom })
+			return nil
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("failing before-commit: err = %v, want boom", err)
+		}
+		ran := false
+		err = db.InTx(ctx, func(tx *sqldb.Tx) error {
+			tx.BeforeCommit(func(context.Context) error { ran = true; return nil })
+			return boom
+		})
+		if !errors.Is(err, boom) || ran {
+			t.Fatalf("failing work: err = %v, before-commit ran = %v; want boom, not run", err, ran)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM things").Scan(&n); err != nil || n != 2 {
+			t.Fatalf("rows = %d (%v), want the 2 of the committed transaction", n, err)
+		}
+	})
+}
+
+// TestInTx_SQLiteFile_LogFoldedIntoTheFileInTheBackground: commits go to
+// the write-ahead log, and the background checkpoints copy them into the
+// database file while the database stays open (no commit does it itself).
+func TestInTx_SQLiteFile_LogFoldedIntoTheFileInTheBackground(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wal.db")
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sqltest.MustExec(t, db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+	size := func() int64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	before := size()
+	body := strings.Repeat("x", 2000)
+	for i := range 1200 {
+		if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.ExecContext(ctx, "INSERT INTO notes (id, body) VALUES ($1, $2)", i, body)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for size() < before+1<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes (%d before 2.4 MB of commits): no checkpoint ran", size(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -2,7 +2,8 @@
 // embedded Temporal server and Kafka-protocol broker on free 127.0.0.1
 // ports, and the two variants' stacks, each on service databases of its
 // own (SQLite files in a folder, or PostgreSQL databases created afresh),
-// serving the REST API on a free port.
+// serving the REST API on a free port. With PostgreSQL, the Temporal
+// server persists to PostgreSQL too.
 package rig
 
 import (
@@ -50,7 +51,9 @@ type Config struct {
 	Dir string
 	// PostgresURL, when set, puts every service database on that server:
 	// databases <PostgresDBPrefix>_<variant>_<role>, dropped and created
-	// afresh at the start.
+	// afresh at the start; and the embedded Temporal server's persistence
+	// too: databases <PostgresDBPrefix>_temporal and
+	// <PostgresDBPrefix>_temporal_visibility, also created afresh.
 	PostgresURL string
 	// PostgresDBPrefix starts those databases' names (DefaultDBPrefix): a
 	// lower-case identifier.
@@ -107,12 +110,21 @@ func Start(ctx context.Context, cfg Config) (_ *Rig, err error) {
 		}
 	}()
 	if cfg.Temporal || cfg.Orchestrated {
-		r.temporal, err = temporaldev.Start(ctx, temporaldev.Config{
+		tc := temporaldev.Config{
 			FrontendAddress: listenAddress,
 			NoUI:            true,
 			DatabaseFile:    filepath.Join(cfg.Dir, "temporal", "temporal.db"),
 			Logger:          cfg.Logger,
-		})
+		}
+		if cfg.PostgresURL != "" {
+			tc.DatabaseFile = ""
+			tc.PostgresURL = cfg.PostgresURL
+			tc.PostgresDatabase, tc.PostgresVisibilityDatabase = r.temporalDatabases()
+			if err := dropNamed(ctx, cfg.PostgresURL, tc.PostgresDatabase, tc.PostgresVisibilityDatabase); err != nil {
+				return nil, err
+			}
+		}
+		r.temporal, err = temporaldev.Start(ctx, tc)
 		if err != nil {
 			return nil, fmt.Errorf("embedded temporal: %w", err)
 		}
@@ -216,15 +228,30 @@ func (r *Rig) databases(ctx context.Context, variant string) (map[node.Role]stri
 // dropDatabases drops the databases prefix_<role> a previous run left,
 // so that every run starts on empty tables.
 func dropDatabases(ctx context.Context, baseURL, prefix string) error {
+	names := make([]string, 0, len(node.AllRoles()))
+	for _, role := range node.AllRoles() {
+		names = append(names, prefix+"_"+string(role))
+	}
+	return dropNamed(ctx, baseURL, names...)
+}
+
+// temporalDatabases names the embedded Temporal server's databases.
+func (r *Rig) temporalDatabases() (main, visibility string) {
+	return r.cfg.PostgresDBPrefix + "_temporal", r.cfg.PostgresDBPrefix + "_temporal_visibility"
+}
+
+// dropNamed drops the named databases where they exist.
+func dropNamed(ctx context.Context, baseURL string, names ...string) error {
 	admin, err := sqldb.Open(ctx, baseURL)
 	if err != nil {
 		return fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
 	defer admin.Close()
-	for _, role := range node.AllRoles() {
-		// The name is made of constants: a lower-case identifier.
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+prefix+"_"+string(role)+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("dropping the previous run's database %s_%s: %w", prefix, role, err)
+	for _, name := range names {
+		// The name is made of the prefix and constants: a lower-case
+		// identifier.
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("dropping database %s: %w", name, err)
 		}
 	}
 	return nil
@@ -293,10 +320,11 @@ func (r *Rig) Describe(s *bench.Setup) {
 		}
 	}
 	if r.temporal != nil {
-		s.Temporal = "embedded Temporal server (SQLite file, 1 history shard, single-node tuning)"
+		persistence := "SQLite file"
 		if r.cfg.PostgresURL != "" {
-			s.Notes = append(s.Notes, "Temporal's own persistence stays on SQLite: the embedded server has no PostgreSQL option yet")
+			persistence = "PostgreSQL at " + hostOf(r.cfg.PostgresURL)
 		}
+		s.Temporal = "embedded Temporal server (Temporal persistence: " + persistence + ", 1 history shard, single-node tuning)"
 	}
 	if r.broker != nil {
 		s.Broker = fmt.Sprintf("embedded Kafka-protocol broker (kfake, in memory, %d partitions per topic)", kafkadev.DefaultPartitions)
@@ -363,6 +391,14 @@ func (r *Rig) Close() error {
 	if r.temporal != nil {
 		r.temporal.Stop()
 		r.temporal = nil
+		if r.cfg.PostgresURL != "" && r.cfg.DropDatabasesOnClose {
+			ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+			main, visibility := r.temporalDatabases()
+			if err := dropNamed(ctx, r.cfg.PostgresURL, main, visibility); err != nil {
+				errList = append(errList, err)
+			}
+			cancel()
+		}
 	}
 	return errors.Join(errList...)
 }

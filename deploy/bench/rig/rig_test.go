@@ -24,10 +24,46 @@ func TestRig_BothStacksOnSQLite_BenchMeasuresOrdersOnEach(t *testing.T) {
 func TestRig_BothStacksOnPostgres_BenchMeasuresOrdersOnEach(t *testing.T) {
 	t.Parallel()
 	base := postgresURL(t)
+	prefix := fmt.Sprintf("benchtest_%d", time.Now().UnixNano()%1_000_000_000)
+	temporalDBs := []string{prefix + "_temporal", prefix + "_temporal_visibility"}
+	// Registered first, so it runs after the rig's Close: the databases of
+	// Temporal are dropped with those of the services.
+	t.Cleanup(func() {
+		if got := existingDatabases(t, base, temporalDBs); len(got) != 0 {
+			t.Errorf("databases %v left after Close", got)
+		}
+	})
 	benchBothStacks(t, rig.Config{
 		Dir: t.TempDir(), PostgresURL: base, DropDatabasesOnClose: true,
-		PostgresDBPrefix: fmt.Sprintf("benchtest_%d", time.Now().UnixNano()%1_000_000_000),
+		PostgresDBPrefix: prefix,
 	}, "PostgreSQL")
+	// Temporal persisted to PostgreSQL, not to a SQLite file.
+	if got := existingDatabases(t, base, temporalDBs); len(got) != len(temporalDBs) {
+		t.Errorf("temporal databases %v exist during the run, want %v", got, temporalDBs)
+	}
+}
+
+// existingDatabases returns which of names exist on the server.
+func existingDatabases(t *testing.T, base string, names []string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := sqldb.Open(ctx, base)
+	if err != nil {
+		t.Fatalf("connecting to PostgreSQL: %v", err)
+	}
+	defer db.Close()
+	var found []string
+	for _, name := range names {
+		var exists bool
+		if err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+			t.Fatalf("looking up database %s: %v", name, err)
+		}
+		if exists {
+			found = append(found, name)
+		}
+	}
+	return found
 }
 
 // postgresURL returns the test PostgreSQL server, skipping the test when
@@ -71,6 +107,9 @@ func benchBothStacks(t *testing.T, cfg rig.Config, databases string) {
 	r.Describe(&setup)
 	if !strings.Contains(setup.Databases, databases) || setup.Temporal == "" || setup.Broker == "" {
 		t.Errorf("setup %+v does not say what runs", setup)
+	}
+	if !strings.Contains(setup.Temporal, "Temporal persistence: "+databases) {
+		t.Errorf("setup says Temporal runs on %q, want its persistence on %s", setup.Temporal, databases)
 	}
 	hostPort, _ := r.TemporalAddress()
 	if hostPort == "" || len(r.KafkaBrokers()) == 0 {

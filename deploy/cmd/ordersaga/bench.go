@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/deploy/bench"
 	"github.com/ordersaga/ordersaga/deploy/bench/rig"
+	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 )
 
 func benchCommand() command {
@@ -55,13 +57,14 @@ type benchFlags struct {
 	svgPath           string
 	dataDir           string
 	logLevel          string
+	cpuProfile        string
 }
 
 func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.variants, "variants", rig.Orchestrated+","+rig.Choreographed, "`variants` to measure, comma-separated")
 	fs.StringVar(&f.orchestratedURL, "orchestrated-url", "", "base `URL` of a running orchestrated stack (e.g. http://127.0.0.1:8081 of `ordersaga run`); empty starts one in-process")
 	fs.StringVar(&f.choreographedURL, "choreographed-url", "", "base `URL` of a running choreographed stack (e.g. http://127.0.0.1:8082); empty starts one in-process")
-	fs.StringVar(&f.postgres, "postgres", "", "PostgreSQL server `URL` (postgres://…) for the in-process stacks' service databases (bench_<variant>_<role>, dropped and created afresh); empty uses SQLite files")
+	fs.Var(envflag.DSN(&f.postgres), "postgres", "PostgreSQL server `URL` (postgres://…) for the in-process stacks' service databases (bench_<variant>_<role>) and the embedded Temporal server's persistence (bench_temporal, bench_temporal_visibility), all dropped and created afresh; empty uses SQLite files for both")
 	fs.StringVar(&f.concurrency, "concurrency", joinInts(bench.DefaultConcurrencies()), "closed-loop `clients`, comma-separated (also the ceilings' points)")
 	fs.StringVar(&f.rates, "rates", joinRates(bench.DefaultRates()), "open-loop arrival `rates` in orders/s, comma-separated; \"none\" skips the open loop")
 	fs.BoolVar(&f.allRates, "all-rates", false, "run every rate, also those above the first one a variant could not sustain")
@@ -82,6 +85,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.svgPath, "svg", filepath.Join("bench-results", "bench.svg"), "`file` the SVG chart is written to")
 	fs.StringVar(&f.dataDir, "data-dir", "", "`folder` of the in-process stacks' SQLite databases, kept after the run; empty uses a temporary folder, removed after")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "lowest `level` of the stacks' logs: debug, info, warn or error")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "`file` a CPU profile of the measurement (everything in the process, the in-process stacks and servers included, not their start) is written to; empty writes none")
 }
 
 // runBench starts what is not running yet, measures, prints the table and
@@ -185,6 +189,13 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 		opts.Kafka = &bench.KafkaCeiling{Brokers: brokers}
 	}
 
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	rep, runErr := bench.Run(ctx, opts)
 	if !rep.Measured() {
 		return runErr
@@ -269,7 +280,27 @@ func describeRig(rc rig.Config) string {
 	if rc.PostgresURL != "" {
 		where = "PostgreSQL"
 	}
+	if rc.Temporal || rc.Orchestrated {
+		return strings.Join(parts, ", ") + " (service databases and Temporal persistence on " + where + ")"
+	}
 	return strings.Join(parts, ", ") + " (service databases on " + where + ")"
+}
+
+// startCPUProfile starts writing the process's CPU profile to path and
+// returns the function that stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating the CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("starting the CPU profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		out.Close()
+	}, nil
 }
 
 // writeFile writes a file through write, creating its folder.

@@ -1,7 +1,7 @@
 // Command ordersaga runs the order saga: by default the all-in-one local
 // stack (both variants, embedded Temporal with its UI, embedded Kafka-
-// protocol broker, SQLite), and tools such as migrate. Each command lives
-// in a file of its own and is listed in commands.
+// protocol broker, SQLite), and tools such as migrate and healthcheck.
+// Each command lives in a file of its own and is listed in commands.
 package main
 
 import (
@@ -56,6 +56,7 @@ func commands() []command {
 		orchestratedCommand(),
 		choreographedCommand(),
 		dlqCommand(),
+		healthcheckCommand(),
 		versionCommand(),
 	}
 }
@@ -120,7 +121,7 @@ func usage(w io.Writer, path string, table []command) {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "  %-12s %s\n", "help", "show this help, or a command's flags (help <command>)")
-	fmt.Fprintf(w, "\nEvery flag can also be set by an environment variable, named in its help.\n")
+	fmt.Fprintf(w, "\nA flag that can also be set by an environment variable names it in its help ([$ORDERSAGA_…]).\n")
 }
 
 // parseFlags parses args into fs, turning a bad command line into

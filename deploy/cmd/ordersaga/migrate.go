@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/localstack"
 	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
@@ -40,13 +41,18 @@ func migrate(ctx context.Context, env *environment, args []string) error {
 		return def
 	}
 	dataDir := fs.String("data-dir", envOr("DATA_DIR", localstack.DefaultConfig().DataDir), "folder of the SQLite databases, laid out as the run command does [$ORDERSAGA_DATA_DIR]")
-	pgURL := fs.String("postgres-url", envOr("POSTGRES_URL", ""), "PostgreSQL server (postgres://…): migrate its databases <prefix><variant>_<role>, creating them when missing [$ORDERSAGA_POSTGRES_URL]")
+	// The database addresses are envflag.DSN values: a help text shows
+	// them without their password.
+	pgURL := envOr("POSTGRES_URL", "")
+	fs.Var(envflag.DSN(&pgURL), "postgres-url", "PostgreSQL server `URL` (postgres://…): migrate its databases <prefix><variant>_<role>, creating them when missing [$ORDERSAGA_POSTGRES_URL]")
 	pgPrefix := fs.String("postgres-db-prefix", envOr("POSTGRES_DB_PREFIX", ""), "prefix of the PostgreSQL database names [$ORDERSAGA_POSTGRES_DB_PREFIX]")
 	variant := fs.String("variant", "all", "which variant's databases: all, orchestrated or choreographed")
 	roleDSNs := map[node.Role]*string{}
 	for _, r := range node.AllRoles() {
 		name := strings.ToUpper(string(r)) + "_DB"
-		roleDSNs[r] = fs.String(string(r)+"-db", envOr(name, ""), fmt.Sprintf("address of the %s database alone (postgres://… or sqlite:/path.db); with any of these, only those are migrated [$ORDERSAGA_%s]", r, name))
+		dsn := envOr(name, "")
+		roleDSNs[r] = &dsn
+		fs.Var(envflag.DSN(&dsn), string(r)+"-db", fmt.Sprintf("`address` of the %s database alone (postgres://… or sqlite:/path.db); with any of these, only those are migrated [$ORDERSAGA_%s]", r, name))
 	}
 	down := fs.Bool("down", false, "revert every migration instead (drops the services' tables and their data)")
 	if err := parseFlags(fs, args); err != nil {
@@ -71,7 +77,7 @@ func migrate(ctx context.Context, env *environment, args []string) error {
 			return errUsage
 		}
 		for _, v := range variants {
-			dbs, err := localstack.Databases(ctx, *dataDir, *pgURL, *pgPrefix, v)
+			dbs, err := localstack.Databases(ctx, *dataDir, pgURL, *pgPrefix, v)
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -72,6 +73,9 @@ func Level(p *slog.Level) flag.Value { return (*levelValue)(p) }
 // Duration returns a flag.Value setting *p to a Go duration ("5s").
 func Duration(p *time.Duration) flag.Value { return (*durationValue)(p) }
 
+// Float returns a flag.Value setting *p to a number ("0.25").
+func Float(p *float64) flag.Value { return (*floatValue)(p) }
+
 type (
 	stringValue   string
 	dsnValue      string
@@ -79,6 +83,7 @@ type (
 	listValue     []string
 	levelValue    slog.Level
 	durationValue time.Duration
+	floatValue    float64
 )
 
 func (v *stringValue) String() string     { return string(*v) }
@@ -120,6 +125,16 @@ func (v *levelValue) Set(s string) error {
 		return fmt.Errorf("%q is not a log level (debug, info, warn or error)", s)
 	}
 	*v = levelValue(l)
+	return nil
+}
+
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	*v = floatValue(f)
 	return nil
 }
 

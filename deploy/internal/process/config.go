@@ -21,6 +21,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
 // Variant is the saga variant a process belongs to.
@@ -87,6 +88,21 @@ type Config struct {
 	ShippingCountries []string
 	// LogLevel is the lowest level logged.
 	LogLevel slog.Level
+
+	// OtelExporter says where the process's OpenTelemetry spans go:
+	// telemetry.ExporterNone (the default: not traced), ExporterStdout or
+	// ExporterOTLP.
+	OtelExporter string
+	// OtelEndpoint is the OTLP collector (see telemetry.Config.Endpoint);
+	// empty reads the standard OTEL_EXPORTER_OTLP_ENDPOINT.
+	OtelEndpoint string
+	// OtelServiceName names the process in a trace viewer. LoadConfig
+	// fills it from OTEL_SERVICE_NAME when no flag or ORDERSAGA_ variable
+	// sets it, else with DefaultServiceName.
+	OtelServiceName string
+	// OtelSampleRatio is the share of new traces recorded, above 0 and at
+	// most 1.
+	OtelSampleRatio float64
 }
 
 // DefaultConfig returns the defaults of a process of variant v: the
@@ -100,6 +116,32 @@ func DefaultConfig(v Variant) Config {
 		KafkaBrokers:      []string{kafkadev.DefaultAddress},
 		TopicPrefix:       DefaultTopicPrefix,
 		LogLevel:          slog.LevelInfo,
+		OtelExporter:      telemetry.ExporterNone,
+		OtelSampleRatio:   1,
+	}
+}
+
+// DefaultServiceName returns the name a process of variant v hosting roles
+// has in a trace viewer when none is configured: ordersaga-<variant> for
+// every role, else ordersaga-<variant>-<role>[-<role>…].
+func DefaultServiceName(v Variant, roles []node.Role) string {
+	name := "ordersaga-" + string(v)
+	if len(roles) == len(node.AllRoles()) {
+		return name
+	}
+	for _, r := range roles {
+		name += "-" + string(r)
+	}
+	return name
+}
+
+// Tracing returns the process's tracing configuration.
+func (c Config) Tracing() telemetry.Config {
+	return telemetry.Config{
+		Exporter:    c.OtelExporter,
+		Endpoint:    c.OtelEndpoint,
+		ServiceName: c.OtelServiceName,
+		SampleRatio: c.OtelSampleRatio,
 	}
 }
 
@@ -214,6 +256,10 @@ func (c *Config) vars(roleDSNs map[node.Role]*string) []envflag.Var {
 		envflag.Var{Name: "fault-injection", Usage: "serve /v1/admin/faults (fault injection) over the hosted services", Value: envflag.Bool(&c.FaultInjection)},
 		envflag.Var{Name: "shipping-countries", Usage: "`countries` served on top of the shipping defaults, comma-separated ISO codes", Value: envflag.List(&c.ShippingCountries)},
 		envflag.Var{Name: "log-level", Usage: "lowest log `level`: debug, info, warn or error", Value: envflag.Level(&c.LogLevel)},
+		envflag.Var{Name: "otel-exporter", Usage: "where the OpenTelemetry spans go: none (not traced), stdout or otlp", Value: envflag.String(&c.OtelExporter)},
+		envflag.Var{Name: "otel-endpoint", Usage: "OTLP/gRPC collector `address` (http://host:4317, https://host:4317 or host:port); empty reads $" + envOTLPEndpoint, Value: envflag.String(&c.OtelEndpoint)},
+		envflag.Var{Name: "otel-service-name", Usage: "`name` of the process in a trace viewer; empty reads $" + envServiceName + ", else ordersaga-<variant>[-<role>…]", Value: envflag.String(&c.OtelServiceName)},
+		envflag.Var{Name: "otel-sample-ratio", Usage: "share of new traces recorded, above 0 and at most 1", Value: envflag.Float(&c.OtelSampleRatio)},
 	)
 }
 
@@ -269,11 +315,24 @@ func LoadConfig(v Variant, fs *flag.FlagSet, args []string, lookupEnv func(strin
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = DefaultHTTPAddr(v, roles)
 	}
+	if cfg.OtelServiceName == "" {
+		cfg.OtelServiceName, _ = lookupEnv(envServiceName)
+	}
+	if cfg.OtelServiceName == "" {
+		cfg.OtelServiceName = DefaultServiceName(v, roles)
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
 }
+
+// The standard OpenTelemetry variables the configuration honours: the
+// collector's address (read by the exporter itself) and the service name.
+const (
+	envOTLPEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	envServiceName  = "OTEL_SERVICE_NAME"
+)
 
 // namePattern is what a topic or consumer group prefix may be: Kafka's
 // legal characters for a topic name.
@@ -337,6 +396,12 @@ func (c Config) Validate() error {
 		}
 	default:
 		bad("unknown variant %q", c.Variant)
+	}
+	if c.OtelSampleRatio == 0 {
+		bad("otel sample ratio is 0: it must be above 0 (-otel-exporter none traces nothing)")
+	}
+	if err := c.Tracing().Validate(); err != nil {
+		errList = append(errList, err)
 	}
 	for _, cc := range c.ShippingCountries {
 		if len(cc) != 2 || strings.ToUpper(cc) != cc {

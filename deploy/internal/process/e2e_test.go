@@ -16,12 +16,19 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
+	"github.com/ordersaga/ordersaga/deploy/internal/process"
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
+	"github.com/ordersaga/ordersaga/shared/telemetry"
+	"github.com/ordersaga/ordersaga/shared/telemetry/telemetrytest"
 )
 
 // The end-to-end tests run the real binary, built once, as one process
@@ -129,20 +136,22 @@ func TestChoreographed_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessSto
 	brokers := infra.kafkaBrokers(t)
 	prefix := "e2e-" + unique(t)
 	dbs := roleDatabases(t)
+	traces := telemetrytest.StartCollector(t)
 	var specs []proctest.Spec
 	for _, r := range node.AllRoles() {
 		addr := proctest.FreeAddr(t)
 		specs = append(specs, proctest.Spec{
 			Name:   "choreographed " + string(r),
 			Binary: bin,
-			// The database by environment, the rest by flags.
+			// The database and tracing by environment, the rest by flags.
 			Args: []string{"choreographed", string(r), "-kafka-brokers", brokers, "-topic-prefix", prefix, "-http-addr", addr},
-			Env:  []string{"ORDERSAGA_" + strings.ToUpper(string(r)) + "_DB=" + dbs[r]},
+			Env: []string{"ORDERSAGA_" + strings.ToUpper(string(r)) + "_DB=" + dbs[r],
+				"ORDERSAGA_OTEL_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_ENDPOINT=http://" + traces.Addr()},
 			Addr: addr,
 		})
 	}
 	procs := proctest.StartAll(t, specs...)
-	exercise(t, byRole(procs))
+	checkTrace(t, traces, exercise(t, byRole(procs)), process.Choreographed)
 }
 
 func TestOrchestrated_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessStopsCleanly(t *testing.T) {
@@ -150,6 +159,7 @@ func TestOrchestrated_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessStop
 	bin := ordersaga.Path(t)
 	temporal := infra.temporalAddress(t)
 	dataDir := t.TempDir()
+	traces := telemetrytest.StartCollector(t)
 	var specs []proctest.Spec
 	for _, r := range node.AllRoles() {
 		addr := proctest.FreeAddr(t)
@@ -157,13 +167,14 @@ func TestOrchestrated_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessStop
 			Name:   "orchestrated " + string(r),
 			Binary: bin,
 			// The settings by flags, the HTTP address by environment.
-			Args: []string{"orchestrated", string(r), "-temporal-address", temporal, "-data-dir", dataDir},
+			Args: []string{"orchestrated", string(r), "-temporal-address", temporal, "-data-dir", dataDir,
+				"-otel-exporter", "otlp", "-otel-endpoint", traces.Addr()},
 			Env:  []string{"ORDERSAGA_HTTP_ADDR=" + addr},
 			Addr: addr,
 		})
 	}
 	procs := proctest.StartAll(t, specs...)
-	exercise(t, byRole(procs))
+	checkTrace(t, traces, exercise(t, byRole(procs)), process.Orchestrated)
 }
 
 func byRole(procs []*proctest.Proc) map[node.Role]*proctest.Proc {
@@ -178,8 +189,8 @@ func byRole(procs []*proctest.Proc) map[node.Role]*proctest.Proc {
 // process answers the operations endpoints; a product and customers are
 // set up through the processes owning them; an order completes and one is
 // declined, with stock and credit right in the owning services; and every
-// process stops cleanly on SIGTERM.
-func exercise(t *testing.T, procs map[node.Role]*proctest.Proc) {
+// process stops cleanly on SIGTERM. It returns the completed order's id.
+func exercise(t *testing.T, procs map[node.Role]*proctest.Proc) (completed string) {
 	for r, p := range procs {
 		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 			status, body := call(t, http.MethodGet, p.URL+path, nil)
@@ -256,6 +267,35 @@ func exercise(t *testing.T, procs map[node.Role]*proctest.Proc) {
 		}
 		if !strings.Contains(p.Output(), "stopped cleanly") {
 			t.Errorf("%s did not log its clean stop", r)
+		}
+	}
+	return okID
+}
+
+// checkTrace checks the spans the processes sent to the collector by the
+// time they stopped: the completed order is one connected trace, from the
+// POST that placed it through every service, each span sent by the process
+// of its service (named ordersaga-<variant>-<role>).
+func checkTrace(t *testing.T, c *telemetrytest.Collector, orderID string, v process.Variant) {
+	t.Helper()
+	var spans tracetest.SpanStubs
+	for _, s := range c.Spans() {
+		// The order was polled with GETs, each a trace of its own.
+		if !strings.HasPrefix(s.Name, "GET ") {
+			spans = append(spans, s)
+		}
+	}
+	want := telemetrytest.Want{Root: "POST /v1/orders", Services: []string{"orders", "inventory", "payment", "shipping"}}
+	if err := telemetrytest.CheckOrderTrace(spans, orderID, want); err != nil {
+		t.Error(err)
+	}
+	for _, s := range spans {
+		attrs := attribute.NewSet(s.Attributes...)
+		order, _ := attrs.Value(telemetry.AttrOrderID)
+		service, _ := attrs.Value(telemetry.AttrService)
+		sender, _ := s.Resource.Set().Value(semconv.ServiceNameKey)
+		if want := "ordersaga-" + string(v) + "-" + service.AsString(); order.AsString() == orderID && sender.AsString() != want {
+			t.Errorf("span %q of service %s sent by %q, want %s", s.Name, service.AsString(), sender.AsString(), want)
 		}
 	}
 }

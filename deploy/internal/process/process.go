@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	chstack "github.com/ordersaga/ordersaga/choreographed/stack"
@@ -18,6 +19,7 @@ import (
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
 // faultSeed seeds the fault injectors of a variant's processes, as the
@@ -46,7 +48,13 @@ type Process struct {
 	// HTTP itself (an orchestrated process without the orders role).
 	ops   *http.Server
 	opsLn net.Listener
+	// tracer receives the process's spans; Close shuts it down.
+	tracer *telemetry.Provider
 }
+
+// tracingShutdownTimeout bounds sending the last spans when the process
+// stops.
+const tracingShutdownTimeout = 5 * time.Second
 
 // New opens the databases of the hosted roles (migrating them), connects
 // to the variant's infrastructure and listens on cfg.HTTPAddr. Nothing runs
@@ -58,14 +66,29 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 	if log == nil {
 		log = slog.Default()
 	}
+	log = telemetry.Logger(log)
 	dbs, err := cfg.databases(ctx)
 	if err != nil {
 		return nil, err
 	}
+	tp, err := telemetry.New(ctx, cfg.Tracing())
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), tracingShutdownTimeout)
+			defer cancel()
+			_ = tp.Shutdown(sctx)
+		}
+	}()
 	nodeCfg := node.Config{Roles: cfg.Roles, Databases: dbs, Countries: cfg.ShippingCountries, FaultSeed: faultSeed(cfg.Variant)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	p := &Process{cfg: cfg, log: log}
+	p := &Process{cfg: cfg, log: log, tracer: tp}
+	if tp.Recording() {
+		log.Info("tracing", "exporter", cfg.OtelExporter, "service_name", cfg.OtelServiceName)
+	}
 	switch cfg.Variant {
 	case Orchestrated:
 		err = p.buildOrchestrated(ctx, nodeCfg, reg)
@@ -79,6 +102,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 			FaultInjection: cfg.FaultInjection,
 			Logger:         log,
 			Registry:       reg,
+			TracerProvider: p.tracerProvider(),
 		})
 	}
 	if err != nil {
@@ -122,6 +146,7 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg node.Config, re
 		FaultInjection:   p.cfg.FaultInjection,
 		Logger:           p.log,
 		Registry:         reg,
+		TracerProvider:   p.tracerProvider(),
 	}
 	if withAPI {
 		oc.HTTPAddr = p.cfg.HTTPAddr
@@ -150,6 +175,7 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg node.Config, re
 		Registry: reg,
 		Logger:   p.log.With("variant", orstack.Variant),
 	}
+	d.TracerProvider = p.tracerProvider()
 	// An interface holding a nil pointer would not read as absent.
 	if n.Inventory != nil {
 		d.Catalog = n.Inventory
@@ -166,6 +192,15 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg node.Config, re
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}
 	return nil
+}
+
+// tracerProvider returns what the stack traces into: nil when tracing is
+// off, so the stack adds no tracing work at all.
+func (p *Process) tracerProvider() trace.TracerProvider {
+	if !p.tracer.Recording() {
+		return nil
+	}
+	return p.tracer
 }
 
 // Addr returns the address the process serves HTTP on.
@@ -210,11 +245,14 @@ func (p *Process) Run(ctx context.Context) error {
 	return errors.Join(runErr, serveErr)
 }
 
-// Close releases what the process holds: its connections and databases.
-// It is safe to call more than once.
+// Close releases what the process holds: its connections and databases,
+// then sends the spans not sent yet. It is safe to call more than once.
 func (p *Process) Close() error {
 	if p.opsLn != nil {
 		_ = p.opsLn.Close() // already closed when Run served on it
 	}
-	return p.stack.Close()
+	err := p.stack.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), tracingShutdownTimeout)
+	defer cancel()
+	return errors.Join(err, p.tracer.Shutdown(ctx))
 }

@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/errs"
+	"github.com/ordersaga/ordersaga/shared/timeline"
+)
+
+// Timeline tells what happened to an order, as the variant recorded it.
+type Timeline interface {
+	// Timeline returns the order's entries. Errors: errs.NotFound for an
+	// unknown order; errs.Unavailable when the record cannot be read now.
+	Timeline(ctx context.Context, orderID string) ([]timeline.Entry, error)
+}
+
+// timelineTimeFormat is RFC 3339 in UTC with a fixed six fractional digits,
+// so that entries of the same second still tell their order.
+const timelineTimeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+// timelineJSON is the body of GET /v1/orders/{order_id}/timeline.
+type timelineJSON struct {
+	OrderID string              `json:"order_id"`
+	Variant string              `json:"variant"`
+	Entries []timelineEntryJSON `json:"entries"`
+}
+
+// timelineEntryJSON is one entry of a timeline.
+type timelineEntryJSON struct {
+	At      string          `json:"at"`
+	Service string          `json:"service"`
+	Kind    timeline.Kind   `json:"kind"`
+	Step    domain.StepName `json:"step,omitempty"`
+	Event   string          `json:"event,omitempty"`
+	Status  domain.Status   `json:"status,omitempty"`
+	Detail  string          `json:"detail,omitempty"`
+}
+
+// needTimeline answers 503 when the stack keeps no timelines.
+func (a *api) needTimeline(c *gin.Context) {
+	if a.Timeline == nil {
+		a.fail(c, errs.E(errs.Unavailable, "this stack serves no order timelines"))
+	}
+}
+
+// getTimeline serves GET /v1/orders/{order_id}/timeline: the entries sorted
+// by time, entries of the same time in the order the variant gave them.
+func (a *api) getTimeline(c *gin.Context) {
+	id := c.Param("order_id")
+	if err := pathID("order_id", id); err != nil {
+		a.fail(c, err)
+		return
+	}
+	entries, err := a.Timeline.Timeline(c.Request.Context(), id)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.ok(c, toTimelineJSON(id, a.Variant, entries))
+}
+
+// toTimelineJSON shows a timeline, sorted by time.
+func toTimelineJSON(orderID, variant string, entries []timeline.Entry) timelineJSON {
+	sorted := make([]timeline.Entry, len(entries))
+	copy(sorted, entries)
+	timeline.Sort(sorted)
+	out := timelineJSON{OrderID: orderID, Variant: variant, Entries: make([]timelineEntryJSON, 0, len(sorted))}
+	for _, e := range sorted {
+		out.Entries = append(out.Entries, timelineEntryJSON{
+			At:      e.At.UTC().Format(timelineTimeFormat),
+			Service: e.Service,
+			Kind:    e.Kind,
+			Step:    e.Step,
+			Event:   e.Event,
+			Status:  e.Status,
+			Detail:  e.Detail,
+		})
+	}
+	return out
+}
