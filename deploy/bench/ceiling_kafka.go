@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/ordersaga/ordersaga/choreographed/broker"
 )
 
 // The shape of the Kafka ceiling's pipeline: a client writes a message to
@@ -58,8 +60,8 @@ func runKafkaCeiling(ctx context.Context, opts Options, prog *progress, seq *ato
 		Framework: FrameworkKafka,
 		Description: fmt.Sprintf("no-op pipeline of %d hops: a client writes to topic 1, consumer groups forward 1→2, 2→3, 3→4 "+
 			"(fetch what is queued up to %d, write, then commit), a last group reads topic 4 and completes the message; "+
-			"RequireAll acks, BatchTimeout 1ms, %d partitions, on %v",
-			pipelineHops, maxForward, opts.Kafka.Partitions, opts.Kafka.Brokers),
+			"RequireAll acks, BatchTimeout %v, offsets committed every %v, %d partitions, on %v (the choreographed variant's settings)",
+			pipelineHops, maxForward, broker.WriterBatchTimeout, broker.CommitInterval, opts.Kafka.Partitions, opts.Kafka.Brokers),
 	}
 	prog.note("kafka ceiling: starting a %d-hop pipeline on %v (consumer groups take seconds to settle)", pipelineHops, opts.Kafka.Brokers)
 	pctx, cancel := context.WithTimeout(ctx, opts.ProbeTimeout)
@@ -113,11 +115,11 @@ func startPipeline(ctx context.Context, opts Options) (_ *pipeline, err error) {
 				GroupID:           fmt.Sprintf("%s.ceiling.stage%d", opts.RunID, i+1),
 				Topic:             t,
 				StartOffset:       kafka.FirstOffset,
-				CommitInterval:    0, // CommitMessages commits before it returns
+				CommitInterval:    broker.CommitInterval, // as the choreographed variant's readers
 				QueueCapacity:     1000,
 				MinBytes:          1,
 				MaxBytes:          10 << 20,
-				MaxWait:           250 * time.Millisecond,
+				MaxWait:           broker.ReaderMaxWait,
 				HeartbeatInterval: time.Second,
 				SessionTimeout:    10 * time.Second,
 				RebalanceTimeout:  10 * time.Second,
@@ -141,8 +143,9 @@ func startPipeline(ctx context.Context, opts Options) (_ *pipeline, err error) {
 	return p, nil
 }
 
-// newWriter returns a writer to topic configured as STACK.md says: every
-// replica acknowledges, and a batch waits at most 1 ms for more messages.
+// newWriter returns a writer to topic configured as the choreographed
+// variant's: every replica acknowledges, and a batch waits at most
+// broker.WriterBatchTimeout for more messages.
 func (p *pipeline) newWriter(topic string) *kafka.Writer {
 	log := p.log
 	return &kafka.Writer{
@@ -151,7 +154,7 @@ func (p *pipeline) newWriter(topic string) *kafka.Writer {
 		Topic:        topic,
 		Balancer:     &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll,
-		BatchTimeout: time.Millisecond,
+		BatchTimeout: broker.WriterBatchTimeout,
 		BatchSize:    maxForward,
 		MaxAttempts:  5,
 		ReadTimeout:  10 * time.Second,
