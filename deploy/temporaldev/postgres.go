@@ -73,10 +73,11 @@ type stores struct {
 	describe        string
 }
 
-// sqliteStores is the SQLite store of persistence, for both the default
-// and the visibility store.
+// sqliteStores are the SQLite stores of persistence: the default store and
+// the visibility store, a database of its own unless an older file keeps
+// both (see persistence).
 func sqliteStores(cfg Config) (stores, error) {
-	conf, err := persistence(cfg)
+	conf, visibility, err := persistence(cfg)
 	if err != nil {
 		return stores{}, err
 	}
@@ -84,11 +85,16 @@ func sqliteStores(cfg Config) (stores, error) {
 	if cfg.DatabaseFile != "" {
 		describe = "SQLite (file)"
 	}
-	return stores{
+	st := stores{
 		dataStores:   map[string]config.DataStore{"sqlite": {SQL: conf}},
 		defaultStore: "sqlite", visibilityStore: "sqlite",
 		describe: describe,
-	}, nil
+	}
+	if visibility != conf {
+		st.dataStores["sqlite-visibility"] = config.DataStore{SQL: visibility}
+		st.visibilityStore = "sqlite-visibility"
+	}
+	return st, nil
 }
 
 // postgresStores creates the two PostgreSQL databases when missing, sets up

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -25,6 +26,7 @@ import (
 	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
@@ -83,8 +85,10 @@ type Config struct {
 	// NoUI runs the server without the UI.
 	NoUI bool
 	// DatabaseFile is the SQLite file the server keeps its state in; it is
-	// created with its schema when missing. Empty (and no PostgresURL)
-	// keeps the state in memory, lost when the server stops.
+	// created with its schema when missing, with the visibility records
+	// (what the UI lists and searches) in a second file beside it
+	// (VisibilityFile). Empty (and no PostgresURL) keeps the state in
+	// memory, lost when the server stops.
 	DatabaseFile string
 	// PostgresURL, when set, keeps the server's state on that PostgreSQL
 	// server (postgres://user:password@host:port/db?sslmode=…, the database
@@ -158,9 +162,17 @@ func (cfg Config) withDefaults() Config {
 // tuning is the dynamic config of a single-node server: the history queues
 // poll their one shard far more often than the default 20 reads/s (which
 // adds up to 50 ms to every workflow task), task queues have one partition
-// (so no task waits on a partition without a poller), long polls expire
-// sooner (a missed close notification then costs seconds, not 20 s), and
-// new search attributes are visible at once.
+// (so no task waits on a partition without a poller), and long polls
+// expire sooner (a missed close notification then costs seconds, not 20 s).
+//
+// system.forceSearchAttributesCacheRefreshOnRead stays off (a testing
+// setting, "not for production"): it reads the namespace and the cluster's
+// search attributes from the database, under a lock, at every use of a
+// search attribute (every start, every upsert, every visibility record),
+// which cost several milliseconds per workflow. A search attribute added
+// to an existing namespace is seen at the next namespace cache refresh
+// (system.namespaceCacheRefreshInterval, 2 s), which ensureSearchAttributes
+// waits for.
 func tuning() map[dynamicconfig.Key]any {
 	const pollRPS = 10000
 	return map[dynamicconfig.Key]any{
@@ -173,7 +185,6 @@ func tuning() map[dynamicconfig.Key]any {
 		dynamicconfig.HistoryLongPollExpirationInterval.Key():            5 * time.Second,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
-		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      true,
 		dynamicconfig.FrontendPersistenceMaxQPS.Key():                    10000,
 		dynamicconfig.HistoryPersistenceMaxQPS.Key():                     45000,
 	}
@@ -296,37 +307,85 @@ func listenAddress(address string) (string, error) {
 	return resolved, nil
 }
 
-// persistence returns the SQLite store of the server, creating the file
-// with its schema when missing, and creates the namespace when missing.
-func persistence(cfg Config) (*config.SQL, error) {
-	conf := &config.SQL{PluginName: sqliteplugin.PluginName}
+// persistence returns the SQLite stores of the server, the main one and
+// the visibility one, creating the files with their schema when missing,
+// and creates the namespace when missing.
+//
+// Each store has a connection of its own (the SQLite plugin keeps one per
+// database), so the visibility records, written after each change of a
+// workflow, do not hold up the next change of a workflow. A file created
+// before the visibility store had its own keeps its records in the main
+// file (visibility is then main).
+func persistence(cfg Config) (main, visibility *config.SQL, err error) {
+	main = &config.SQL{PluginName: sqliteplugin.PluginName}
+	visibility = &config.SQL{PluginName: sqliteplugin.PluginName}
 	if cfg.DatabaseFile == "" {
-		// A shared-cache in-memory database, named uniquely so that several
-		// servers in one process do not share it.
-		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
-		conf.DatabaseName = "temporaldev-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		// Shared-cache in-memory databases, named uniquely so that several
+		// servers in one process do not share them. The plugin creates
+		// their schema.
+		name := "temporaldev-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		main.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		main.DatabaseName = name
+		visibility.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		visibility.DatabaseName = name + "-visibility"
 	} else {
-		conf.ConnectAttributes = sqliteFileAttributes()
-		conf.DatabaseName = cfg.DatabaseFile
-		if _, err := os.Stat(cfg.DatabaseFile); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(filepath.Dir(cfg.DatabaseFile), 0o755); err != nil {
-				return nil, fmt.Errorf("creating the folder of %s: %w", cfg.DatabaseFile, err)
-			}
-			if err := sqliteschema.SetupSchema(conf); err != nil {
-				return nil, fmt.Errorf("creating temporal schema in %s: %w", cfg.DatabaseFile, err)
-			}
-		} else if err != nil {
-			return nil, fmt.Errorf("temporal database %s: %w", cfg.DatabaseFile, err)
+		main.ConnectAttributes = sqliteFileAttributes()
+		main.DatabaseName = cfg.DatabaseFile
+		visibility.ConnectAttributes = sqliteFileAttributes()
+		visibility.DatabaseName = VisibilityFile(cfg.DatabaseFile)
+		if visibility, err = createFiles(main, visibility); err != nil {
+			return nil, nil, err
 		}
 	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, cfg.SearchAttributes)
 	if err != nil {
-		return nil, fmt.Errorf("preparing namespace %s: %w", cfg.Namespace, err)
+		return nil, nil, fmt.Errorf("preparing namespace %s: %w", cfg.Namespace, err)
 	}
-	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
-		return nil, fmt.Errorf("creating namespace %s: %w", cfg.Namespace, err)
+	if err := sqliteschema.CreateNamespaces(main, ns); err != nil {
+		return nil, nil, fmt.Errorf("creating namespace %s: %w", cfg.Namespace, err)
 	}
-	return conf, nil
+	return main, visibility, nil
+}
+
+// VisibilityFile returns the SQLite file of the visibility records of the
+// server whose state is in databaseFile: temporal.db keeps them in
+// temporal-visibility.db.
+func VisibilityFile(databaseFile string) string {
+	ext := filepath.Ext(databaseFile)
+	return strings.TrimSuffix(databaseFile, ext) + "-visibility" + ext
+}
+
+// createFiles creates the main and the visibility file with their schema
+// when the main file is missing (a visibility file left without its main
+// file is replaced), and returns the visibility store to use: main for a
+// main file that has no visibility file beside it.
+func createFiles(main, visibility *config.SQL) (*config.SQL, error) {
+	_, err := os.Stat(main.DatabaseName)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(filepath.Dir(main.DatabaseName), 0o755); err != nil {
+			return nil, fmt.Errorf("creating the folder of %s: %w", main.DatabaseName, err)
+		}
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Remove(visibility.DatabaseName + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("removing the visibility records of a former database: %w", err)
+			}
+		}
+		for _, c := range []*config.SQL{main, visibility} {
+			if err := sqliteschema.SetupSchema(c); err != nil {
+				return nil, fmt.Errorf("creating temporal schema in %s: %w", c.DatabaseName, err)
+			}
+		}
+		return visibility, nil
+	case err != nil:
+		return nil, fmt.Errorf("temporal database %s: %w", main.DatabaseName, err)
+	}
+	if _, err := os.Stat(visibility.DatabaseName); errors.Is(err, os.ErrNotExist) {
+		return main, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("temporal visibility database %s: %w", visibility.DatabaseName, err)
+	}
+	return visibility, nil
 }
 
 // sqliteFileAttributes are the connection settings of a SQLite file. The
@@ -427,7 +486,9 @@ func newServer(cfg Config, frontend string, st stores, level *slog.LevelVar) (te
 
 // ensureSearchAttributes waits until the frontend answers and adds the
 // search attributes the namespace lacks (one created before they were
-// declared).
+// declared), then waits until the frontend accepts them in a query: the
+// services see a namespace's new search attributes at their next namespace
+// cache refresh, within a few seconds (see tuning).
 func ensureSearchAttributes(ctx context.Context, frontend, namespace string, want map[string]enumspb.IndexedValueType) error {
 	c, err := client.DialContext(ctx, client.Options{HostPort: frontend, Namespace: namespace, Logger: quietSDKLogger{}})
 	if err != nil {
@@ -452,7 +513,30 @@ func ensureSearchAttributes(ctx context.Context, frontend, namespace string, wan
 	}); err != nil {
 		return fmt.Errorf("adding search attributes %v to %s: %w", slices.Sorted(maps.Keys(missing)), namespace, err)
 	}
-	return nil
+	return waitSearchAttributes(ctx, c, namespace, slices.Sorted(maps.Keys(missing)))
+}
+
+// waitSearchAttributes waits until a query naming the search attributes
+// is accepted, or ctx ends.
+func waitSearchAttributes(ctx context.Context, c client.Client, namespace string, names []string) error {
+	terms := make([]string, len(names))
+	for i, n := range names {
+		terms[i] = "`" + n + "` IS NULL"
+	}
+	query := strings.Join(terms, " AND ")
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: namespace, Query: query})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("search attributes %v of %s are not usable: %w", names, namespace, errors.Join(err, ctx.Err()))
+		case <-tick.C:
+		}
+	}
 }
 
 // startUI starts the UI and waits until it answers. The UI server ends the

@@ -2,11 +2,14 @@ package temporaldev_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +183,83 @@ func TestStart_FrontendPortTaken_FailsWithoutServing(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), ln.Addr().String()) {
 		t.Errorf("error %q does not name the address", err)
+	}
+}
+
+func TestStart_FileBacked_VisibilityInItsOwnFile_ListsWorkflowsAcrossRestarts(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "temporal", "temporal.db")
+	first := start(t, temporaldev.Config{DatabaseFile: file, NoUI: true})
+	if _, err := os.Stat(temporaldev.VisibilityFile(file)); err != nil {
+		t.Fatalf("the visibility file of a new database: %v", err)
+	}
+	ctx := testContext(t)
+	c := dial(t, first)
+	startTagged(t, c, "order-v-1", "ada")
+	waitWorkflowListed(t, c, first.Namespace(), `CustomerId = "ada"`, "order-v-1")
+	c.Close()
+	first.Stop()
+
+	second := start(t, temporaldev.Config{DatabaseFile: file, NoUI: true})
+	c2 := dial(t, second)
+	waitWorkflowListed(t, c2, second.Namespace(), `CustomerId = "ada"`, "order-v-1")
+	if _, err := c2.DescribeWorkflowExecution(ctx, "order-v-1", ""); err != nil {
+		t.Fatalf("describing the workflow after restart: %v", err)
+	}
+}
+
+func TestStart_FileWithoutVisibilityFile_KeepsItsRecordsInTheMainFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "temporal.db")
+	first := start(t, temporaldev.Config{DatabaseFile: file, NoUI: true})
+	first.Stop()
+	// A database made before visibility had a file of its own.
+	if err := os.Remove(temporaldev.VisibilityFile(file)); err != nil {
+		t.Fatal(err)
+	}
+
+	second := start(t, temporaldev.Config{DatabaseFile: file, NoUI: true})
+	if _, err := os.Stat(temporaldev.VisibilityFile(file)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a visibility file appeared beside an older database: %v", err)
+	}
+	c := dial(t, second)
+	startTagged(t, c, "order-l-1", "bo")
+	waitWorkflowListed(t, c, second.Namespace(), `CustomerId = "bo"`, "order-l-1")
+}
+
+// startTagged starts a workflow nobody runs, tagged with a customer.
+func startTagged(tb testing.TB, c client.Client, id, customer string) {
+	tb.Helper()
+	_, err := c.ExecuteWorkflow(testContext(tb), client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             "nobody-polls",
+		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword(temporaldev.SearchAttributeCustomerID).ValueSet(customer)),
+	}, "OrderWorkflow", id)
+	if err != nil {
+		tb.Fatalf("starting workflow %s: %v", id, err)
+	}
+}
+
+// waitWorkflowListed waits until the query lists the workflow: visibility
+// records are written shortly after the workflow changes.
+func waitWorkflowListed(tb testing.TB, c client.Client, namespace, query, id string) {
+	tb.Helper()
+	ctx := testContext(tb)
+	var listed []string
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, Query: query})
+		if err != nil {
+			tb.Fatalf("listing %q: %v", query, err)
+		}
+		listed = listed[:0]
+		for _, e := range resp.GetExecutions() {
+			listed = append(listed, e.GetExecution().GetWorkflowId())
+		}
+		if slices.Contains(listed, id) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("%q lists %v, never %s", query, listed, id)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
