@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,14 +16,7 @@ import (
 const (
 	MaxItems    = 50
 	MaxQuantity = 1000
-	MaxIDLength = 64
 )
-
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// ValidID reports whether s is a valid order, sku or customer id:
-// 1 to 64 characters of [A-Za-z0-9._-].
-func ValidID(s string) bool { return idPattern.MatchString(s) }
 
 // Item is a line of an order request: a sku and how many units.
 type Item struct {
@@ -63,10 +55,10 @@ func (p PlaceOrder) Validate() error {
 	var fe []errs.FieldError
 	add := func(field, msg string) { fe = append(fe, errs.FieldError{Field: field, Message: msg}) }
 	if !ValidID(p.OrderID) {
-		add("order_id", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
+		add("order_id", IDRule)
 	}
 	if !ValidID(p.CustomerID) {
-		add("customer_id", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
+		add("customer_id", IDRule)
 	}
 	switch {
 	case len(p.Items) == 0:
@@ -80,7 +72,7 @@ func (p PlaceOrder) Validate() error {
 			break
 		}
 		if !ValidID(it.SKU) {
-			add(fmt.Sprintf("items[%d].sku", i), "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
+			add(fmt.Sprintf("items[%d].sku", i), IDRule)
 		} else if j, dup := seen[it.SKU]; dup {
 			add(fmt.Sprintf("items[%d].sku", i), fmt.Sprintf("repeats the sku of items[%d]", j))
 		} else {
