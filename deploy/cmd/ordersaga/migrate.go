@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ordersaga/ordersaga/deploy/allinone"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
-	"github.com/ordersaga/ordersaga/deploy/localstack"
 	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
@@ -35,12 +35,12 @@ func migrate(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("ordersaga migrate", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	envOr := func(name, def string) string {
-		if v, ok := env.lookupEnv(localstack.EnvPrefix + name); ok {
+		if v, ok := env.lookupEnv(allinone.EnvPrefix + name); ok {
 			return v
 		}
 		return def
 	}
-	dataDir := fs.String("data-dir", envOr("DATA_DIR", localstack.DefaultConfig().DataDir), "folder of the SQLite databases, laid out as the run command does [$ORDERSAGA_DATA_DIR]")
+	dataDir := fs.String("data-dir", envOr("DATA_DIR", allinone.DefaultConfig().DataDir), "folder of the SQLite databases, laid out as the run command does [$ORDERSAGA_DATA_DIR]")
 	// The database addresses are envflag.DSN values: a help text shows
 	// them without their password.
 	pgURL := envOr("POSTGRES_URL", "")
@@ -69,15 +69,15 @@ func migrate(ctx context.Context, env *environment, args []string) error {
 		var variants []string
 		switch *variant {
 		case "all":
-			variants = []string{localstack.Orchestrated, localstack.Choreographed}
-		case localstack.Orchestrated, localstack.Choreographed:
+			variants = []string{allinone.Orchestrated, allinone.Choreographed}
+		case allinone.Orchestrated, allinone.Choreographed:
 			variants = []string{*variant}
 		default:
 			fmt.Fprintf(env.stderr, "ordersaga migrate: -variant %q is not all, orchestrated or choreographed\n", *variant)
 			return errUsage
 		}
 		for _, v := range variants {
-			dbs, err := localstack.Databases(ctx, *dataDir, pgURL, *pgPrefix, v)
+			dbs, err := allinone.Databases(ctx, *dataDir, pgURL, *pgPrefix, v)
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/ordersaga/ordersaga/deploy/localstack"
+	"github.com/ordersaga/ordersaga/deploy/allinone"
 )
 
 func runCommand() command {
@@ -23,7 +23,7 @@ func runCommand() command {
 func runStack(ctx context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("ordersaga run", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	cfg, err := localstack.LoadConfig(fs, args, env.lookupEnv)
+	cfg, err := allinone.LoadConfig(fs, args, env.lookupEnv)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -32,9 +32,9 @@ func runStack(ctx context.Context, env *environment, args []string) error {
 		return errUsage
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	stack, err := localstack.Start(ctx, cfg, localstack.Options{
-		Orchestrated:  localstack.OrchestratedBuilder,
-		Choreographed: localstack.ChoreographedBuilder,
+	stack, err := allinone.Start(ctx, cfg, allinone.Options{
+		Orchestrated:  allinone.OrchestratedBuilder,
+		Choreographed: allinone.ChoreographedBuilder,
 		Logger:        log,
 	})
 	if err != nil {

@@ -1,9 +1,9 @@
-// Package localstack composes the all-in-one local run: an embedded
+// Package allinone composes the all-in-one local run: an embedded
 // Temporal server with its UI, an embedded Kafka-protocol broker, and both
 // saga variants, each on its own service databases (SQLite files in the
 // data dir, or PostgreSQL) and serving the REST API on its own port. Any
 // piece of infrastructure can be an external one instead (Config).
-package localstack
+package allinone
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package localstack_test
+package allinone_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordersaga/ordersaga/deploy/localstack"
+	"github.com/ordersaga/ordersaga/deploy/allinone"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/scenario"
 )
@@ -25,9 +25,9 @@ func TestCompare_BothVariantsEndInTheSameState(t *testing.T) {
 	}
 	cfg := testConfig(t.TempDir())
 	cfg.Seed = false
-	s, err := localstack.Start(testContext(t), cfg, localstack.Options{
-		Orchestrated:  localstack.OrchestratedBuilder,
-		Choreographed: localstack.ChoreographedBuilder,
+	s, err := allinone.Start(testContext(t), cfg, allinone.Options{
+		Orchestrated:  allinone.OrchestratedBuilder,
+		Choreographed: allinone.ChoreographedBuilder,
 		Logger:        logger(t),
 	})
 	if err != nil {
@@ -39,8 +39,8 @@ func TestCompare_BothVariantsEndInTheSameState(t *testing.T) {
 		}
 	})
 	scenario.Compare(t,
-		scenario.Target{Name: localstack.Orchestrated, BaseURL: s.APIURL(localstack.Orchestrated)},
-		scenario.Target{Name: localstack.Choreographed, BaseURL: s.APIURL(localstack.Choreographed)},
+		scenario.Target{Name: allinone.Orchestrated, BaseURL: s.APIURL(allinone.Orchestrated)},
+		scenario.Target{Name: allinone.Choreographed, BaseURL: s.APIURL(allinone.Choreographed)},
 	)
 }
 
@@ -56,9 +56,9 @@ func TestCompare_ShippingUnavailable_TimelinesCompensateInTheSameOrder(t *testin
 	}
 	cfg := testConfig(t.TempDir())
 	cfg.Seed = false
-	s, err := localstack.Start(testContext(t), cfg, localstack.Options{
-		Orchestrated:  localstack.OrchestratedBuilder,
-		Choreographed: localstack.ChoreographedBuilder,
+	s, err := allinone.Start(testContext(t), cfg, allinone.Options{
+		Orchestrated:  allinone.OrchestratedBuilder,
+		Choreographed: allinone.ChoreographedBuilder,
 		Logger:        logger(t),
 	})
 	if err != nil {
@@ -71,7 +71,7 @@ func TestCompare_ShippingUnavailable_TimelinesCompensateInTheSameOrder(t *testin
 	})
 
 	compensated := map[string][]string{}
-	for _, variant := range []string{localstack.Orchestrated, localstack.Choreographed} {
+	for _, variant := range []string{allinone.Orchestrated, allinone.Choreographed} {
 		t.Run(variant, func(t *testing.T) {
 			tg := scenario.Target{Name: variant, BaseURL: s.APIURL(variant)}
 			scenario.RunScenario(t, tg, scenario.Scenario{Name: "timeline", Run: func(tb testing.TB, e *scenario.Env) scenario.Result {
@@ -90,7 +90,7 @@ func TestCompare_ShippingUnavailable_TimelinesCompensateInTheSameOrder(t *testin
 		})
 	}
 	want := []string{"payment", "inventory"}
-	for _, variant := range []string{localstack.Orchestrated, localstack.Choreographed} {
+	for _, variant := range []string{allinone.Orchestrated, allinone.Choreographed} {
 		if got := compensated[variant]; !slices.Equal(got, want) {
 			t.Errorf("%s timeline compensates %q, want %q", variant, got, want)
 		}

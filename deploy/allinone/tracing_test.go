@@ -1,10 +1,10 @@
-package localstack_test
+package allinone_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/ordersaga/ordersaga/deploy/localstack"
+	"github.com/ordersaga/ordersaga/deploy/allinone"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -16,7 +16,7 @@ func TestLoadConfig_Tracing_OffByDefaultEachVariantAServiceOfItsOwn(t *testing.T
 	if cfg.OtelExporter != telemetry.ExporterNone || cfg.OtelEndpoint != "" || cfg.OtelSampleRatio != 1 {
 		t.Errorf("tracing defaults %q %q %v, want none, no endpoint, ratio 1", cfg.OtelExporter, cfg.OtelEndpoint, cfg.OtelSampleRatio)
 	}
-	for _, v := range []string{localstack.Orchestrated, localstack.Choreographed} {
+	for _, v := range []string{allinone.Orchestrated, allinone.Choreographed} {
 		if got := cfg.Tracing(v).ServiceName; got != "ordersaga-"+v {
 			t.Errorf("%s service name %q", v, got)
 		}
@@ -26,7 +26,7 @@ func TestLoadConfig_Tracing_OffByDefaultEachVariantAServiceOfItsOwn(t *testing.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := cfg.Tracing(localstack.Choreographed)
+	tc := cfg.Tracing(allinone.Choreographed)
 	if tc.Exporter != "otlp" || tc.Endpoint != "flag:4317" || tc.SampleRatio != 0.25 {
 		t.Errorf("tracing %+v, want otlp from the environment, the flag's endpoint and ratio", tc)
 	}

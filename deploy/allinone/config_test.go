@@ -1,4 +1,4 @@
-package localstack_test
+package allinone_test
 
 import (
 	"flag"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordersaga/ordersaga/deploy/localstack"
+	"github.com/ordersaga/ordersaga/deploy/allinone"
 )
 
 func envOf(vars map[string]string) func(string) (string, bool) {
@@ -19,14 +19,14 @@ func envOf(vars map[string]string) func(string) (string, bool) {
 	}
 }
 
-func load(env map[string]string, args ...string) (localstack.Config, error) {
+func load(env map[string]string, args ...string) (allinone.Config, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return localstack.LoadConfig(fs, args, envOf(env))
+	return allinone.LoadConfig(fs, args, envOf(env))
 }
 
 func TestDefaultConfig_IsValidAndUsesTheDocumentedAddresses(t *testing.T) {
-	cfg := localstack.DefaultConfig()
+	cfg := allinone.DefaultConfig()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("default configuration is invalid: %v", err)
 	}
@@ -127,7 +127,7 @@ func TestLoadConfig_Usage_ListsEveryEnvironmentVariable(t *testing.T) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var out strings.Builder
 	fs.SetOutput(&out)
-	if _, err := localstack.LoadConfig(fs, nil, envOf(nil)); err != nil {
+	if _, err := allinone.LoadConfig(fs, nil, envOf(nil)); err != nil {
 		t.Fatal(err)
 	}
 	fs.PrintDefaults()

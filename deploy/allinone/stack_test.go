@@ -1,4 +1,4 @@
-package localstack_test
+package allinone_test
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
+	"github.com/ordersaga/ordersaga/deploy/allinone"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
-	"github.com/ordersaga/ordersaga/deploy/localstack"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
@@ -37,8 +37,8 @@ func testContext(tb testing.TB) context.Context {
 }
 
 // testConfig is the all-embedded run on free ports in dir.
-func testConfig(dir string) localstack.Config {
-	cfg := localstack.DefaultConfig()
+func testConfig(dir string) allinone.Config {
+	cfg := allinone.DefaultConfig()
 	cfg.DataDir = dir
 	cfg.OrchestratedAddr = "127.0.0.1:0"
 	cfg.ChoreographedAddr = "127.0.0.1:0"
@@ -62,9 +62,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // startStack starts a stack and closes it when the test ends.
-func startStack(tb testing.TB, cfg localstack.Config) *localstack.Stack {
+func startStack(tb testing.TB, cfg allinone.Config) *allinone.Stack {
 	tb.Helper()
-	s, err := localstack.Start(testContext(tb), cfg, localstack.Options{KafkaTopics: []string{"orders.events"}, Logger: logger(tb)})
+	s, err := allinone.Start(testContext(tb), cfg, allinone.Options{KafkaTopics: []string{"orders.events"}, Logger: logger(tb)})
 	if err != nil {
 		tb.Fatalf("starting stack: %v", err)
 	}
@@ -123,7 +123,7 @@ func products(tb testing.TB, base string) map[string]product {
 func checkDemoProducts(tb testing.TB, base string) {
 	tb.Helper()
 	got := products(tb, base)
-	for _, want := range localstack.DemoProducts() {
+	for _, want := range allinone.DemoProducts() {
 		p, ok := got[want.SKU]
 		if !ok {
 			tb.Errorf("%s lists no demo product %s (lists %v)", base, want.SKU, got)
@@ -141,7 +141,7 @@ func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *
 	traces := telemetrytest.StartCollector(t)
 	cfg.OtelExporter, cfg.OtelEndpoint = telemetry.ExporterOTLP, traces.Addr()
 	s := startStack(t, cfg)
-	orch, chor := s.APIURL(localstack.Orchestrated), s.APIURL(localstack.Choreographed)
+	orch, chor := s.APIURL(allinone.Orchestrated), s.APIURL(allinone.Choreographed)
 	if orch == "" || chor == "" || orch == chor {
 		t.Fatalf("API URLs %q and %q", orch, chor)
 	}
@@ -215,11 +215,11 @@ func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *
 	}
 
 	again := startStack(t, testConfig(dir))
-	if got := products(t, again.APIURL(localstack.Orchestrated))["mug"].Available; got != 7 {
+	if got := products(t, again.APIURL(allinone.Orchestrated))["mug"].Available; got != 7 {
 		t.Errorf("orchestrated mug stock after restart %d, want the 7 set before (no re-seeding)", got)
 	}
-	wantMug := localstack.DemoProducts()[0]
-	if got := products(t, again.APIURL(localstack.Choreographed))["mug"].Available; got != wantMug.Stock {
+	wantMug := allinone.DemoProducts()[0]
+	if got := products(t, again.APIURL(allinone.Choreographed))["mug"].Available; got != wantMug.Stock {
 		t.Errorf("choreographed mug stock after restart %d, want the seeded %d", got, wantMug.Stock)
 	}
 	for _, f := range []string{"orchestrated/orders.db", "orchestrated/inventory.db", "choreographed/payment.db", "temporal/temporal.db"} {
@@ -261,7 +261,7 @@ func TestStack_ExternalInfrastructureAndPostgres_UsesThemAndEmbedsNothing(t *tes
 			return
 		}
 		defer admin.Close()
-		for _, v := range []string{localstack.Orchestrated, localstack.Choreographed} {
+		for _, v := range []string{allinone.Orchestrated, allinone.Choreographed} {
 			for _, r := range []string{"orders", "inventory", "payment", "shipping"} {
 				if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+prefix+v+"_"+r+" WITH (FORCE)"); err != nil {
 					t.Errorf("dropping test database: %v", err)
@@ -296,7 +296,7 @@ func TestStack_ExternalInfrastructureAndPostgres_UsesThemAndEmbedsNothing(t *tes
 	if !slices.Equal(s.KafkaBrokers(), broker.Addrs()) {
 		t.Errorf("kafka brokers %v, want the external %v", s.KafkaBrokers(), broker.Addrs())
 	}
-	for _, v := range []string{localstack.Orchestrated, localstack.Choreographed} {
+	for _, v := range []string{allinone.Orchestrated, allinone.Choreographed} {
 		url := s.APIURL(v)
 		if code := call(t, http.MethodGet, url+"/readyz", "", nil); code != http.StatusOK {
 			t.Errorf("%s /readyz: %d, want 200", v, code)
@@ -320,7 +320,7 @@ func TestStack_ExternalInfrastructureAndPostgres_UsesThemAndEmbedsNothing(t *tes
 	if db.Dialect() != sqldb.Postgres {
 		t.Fatalf("dialect %s", db.Dialect())
 	}
-	if entries, _ := os.ReadDir(cfg.DataDir + "/" + localstack.Orchestrated); len(entries) != 0 {
+	if entries, _ := os.ReadDir(cfg.DataDir + "/" + allinone.Orchestrated); len(entries) != 0 {
 		t.Errorf("SQLite files written with PostgreSQL configured: %v", entries)
 	}
 
@@ -330,7 +330,7 @@ func TestStack_ExternalInfrastructureAndPostgres_UsesThemAndEmbedsNothing(t *tes
 	if err := s.Run(runCtx); err != nil {
 		t.Errorf("Run after cancel: %v", err)
 	}
-	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(s.APIURL(localstack.Orchestrated), "http://"), time.Second); err == nil {
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(s.APIURL(allinone.Orchestrated), "http://"), time.Second); err == nil {
 		c.Close()
 		t.Errorf("API still accepts connections after Run returned")
 	}

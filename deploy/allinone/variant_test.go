@@ -1,4 +1,4 @@
-package localstack_test
+package allinone_test
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordersaga/ordersaga/deploy/localstack"
+	"github.com/ordersaga/ordersaga/deploy/allinone"
 )
 
 // fakeVariant records how the stack drives a variant.
 type fakeVariant struct {
-	env      localstack.Env
+	env      allinone.Env
 	runErr   error // what Run returns once started
 	mu       sync.Mutex
 	events   []string
@@ -57,7 +57,7 @@ func (v *fakeVariant) Close() error {
 
 // fastConfig runs the stack without embedded infrastructure: the external
 // addresses are only handed to the variants.
-func fastConfig(dir string) localstack.Config {
+func fastConfig(dir string) allinone.Config {
 	cfg := testConfig(dir)
 	cfg.TemporalAddress = "127.0.0.1:1"
 	cfg.KafkaBrokers = []string{"127.0.0.1:2"}
@@ -66,9 +66,9 @@ func fastConfig(dir string) localstack.Config {
 
 func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *testing.T) {
 	fake := &fakeVariant{runStart: make(chan struct{})}
-	s, err := localstack.Start(testContext(t), fastConfig(t.TempDir()), localstack.Options{
+	s, err := allinone.Start(testContext(t), fastConfig(t.TempDir()), allinone.Options{
 		Logger: logger(t),
-		Orchestrated: func(_ context.Context, env localstack.Env) (localstack.Variant, error) {
+		Orchestrated: func(_ context.Context, env allinone.Env) (allinone.Variant, error) {
 			fake.env = env
 			return fake, nil
 		},
@@ -79,7 +79,7 @@ func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *te
 	t.Cleanup(func() { _ = s.Close() })
 
 	env := fake.env
-	if env.Name != localstack.Orchestrated || env.Node == nil || env.Node.Inventory == nil || env.Registry == nil || env.Logger == nil || env.Now == nil {
+	if env.Name != allinone.Orchestrated || env.Node == nil || env.Node.Inventory == nil || env.Registry == nil || env.Logger == nil || env.Now == nil {
 		t.Fatalf("incomplete env: %+v", env)
 	}
 	if env.TemporalAddress != "127.0.0.1:1" || env.TemporalNamespace != "default" || len(env.KafkaBrokers) != 1 || env.KafkaBrokers[0] != "127.0.0.1:2" {
@@ -96,15 +96,15 @@ func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *te
 		t.Errorf("demo product before the variant was built: %v", err)
 	}
 	// The stack serves the variant's handler; the other variant is APIOnly.
-	resp, err := http.Get(s.APIURL(localstack.Orchestrated) + "/anything")
+	resp, err := http.Get(s.APIURL(allinone.Orchestrated) + "/anything")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusTeapot || resp.Header.Get("X-Variant") != localstack.Orchestrated {
+	if resp.StatusCode != http.StatusTeapot || resp.Header.Get("X-Variant") != allinone.Orchestrated {
 		t.Errorf("orchestrated API answered %d %q, not the variant's handler", resp.StatusCode, resp.Header.Get("X-Variant"))
 	}
-	if code := call(t, http.MethodGet, s.APIURL(localstack.Choreographed)+"/healthz", "", nil); code != http.StatusOK {
+	if code := call(t, http.MethodGet, s.APIURL(allinone.Choreographed)+"/healthz", "", nil); code != http.StatusOK {
 		t.Errorf("choreographed (APIOnly) /healthz: %d", code)
 	}
 	if banner := s.Banner(); !regexpMatch(`orchestrated API\s+http://\S+\n`, banner) {
@@ -129,9 +129,9 @@ func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *te
 func TestStackRun_VariantFails_StopsTheStackWithItsError(t *testing.T) {
 	boom := errors.New("worker lost its connection")
 	fake := &fakeVariant{runStart: make(chan struct{}), runErr: boom}
-	s, err := localstack.Start(testContext(t), fastConfig(t.TempDir()), localstack.Options{
+	s, err := allinone.Start(testContext(t), fastConfig(t.TempDir()), allinone.Options{
 		Logger: logger(t),
-		Choreographed: func(_ context.Context, env localstack.Env) (localstack.Variant, error) {
+		Choreographed: func(_ context.Context, env allinone.Env) (allinone.Variant, error) {
 			fake.env = env
 			return fake, nil
 		},
@@ -154,9 +154,9 @@ func TestStackRun_VariantFails_StopsTheStackWithItsError(t *testing.T) {
 
 func TestStart_BuilderFails_StopsWhatStartedAndReportsIt(t *testing.T) {
 	cfg := fastConfig(t.TempDir())
-	_, err := localstack.Start(testContext(t), cfg, localstack.Options{
+	_, err := allinone.Start(testContext(t), cfg, allinone.Options{
 		Logger: logger(t),
-		Choreographed: func(context.Context, localstack.Env) (localstack.Variant, error) {
+		Choreographed: func(context.Context, allinone.Env) (allinone.Variant, error) {
 			return nil, errors.New("no brokers")
 		},
 	})
@@ -165,7 +165,7 @@ func TestStart_BuilderFails_StopsWhatStartedAndReportsIt(t *testing.T) {
 	}
 	// The orchestrated API that had started is stopped: its port is free
 	// again, so a new stack on the same data dir starts.
-	s, err := localstack.Start(testContext(t), cfg, localstack.Options{Logger: logger(t)})
+	s, err := allinone.Start(testContext(t), cfg, allinone.Options{Logger: logger(t)})
 	if err != nil {
 		t.Fatalf("starting again on the same data dir: %v", err)
 	}
