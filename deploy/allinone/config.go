@@ -8,11 +8,10 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
@@ -106,54 +105,49 @@ func DefaultConfig() Config {
 
 // EnvPrefix starts the name of every environment variable of the
 // configuration.
-const EnvPrefix = "ORDERSAGA_"
+const EnvPrefix = envflag.Prefix
 
-// option is one setting as a flag and an environment variable.
-type option struct {
-	flag  string
-	usage string
-	value flag.Value
-}
-
-// env returns the environment variable of the option: ORDERSAGA_ and the
-// flag's name in upper case with underscores.
-func (o option) env() string {
-	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(o.flag, "-", "_"))
-}
-
-// options lists every setting of c, bound to c's fields.
-func (c *Config) options() []option {
-	return []option{
-		{"data-dir", "`folder` for the SQLite databases, the Temporal database and the broker's log", (*stringValue)(&c.DataDir)},
-		{"orchestrated-addr", "listen `host:port` of the orchestrated stack's REST API", (*stringValue)(&c.OrchestratedAddr)},
-		{"choreographed-addr", "listen `host:port` of the choreographed stack's REST API", (*stringValue)(&c.ChoreographedAddr)},
-		{"temporal-address", "external Temporal frontend `host:port`; empty runs the embedded server", (*stringValue)(&c.TemporalAddress)},
-		{"temporal-listen", "listen `host:port` of the embedded Temporal frontend (gRPC)", (*stringValue)(&c.TemporalListen)},
-		{"temporal-ui-listen", "listen `host:port` of the embedded Temporal UI; empty for none", (*stringValue)(&c.TemporalUIListen)},
-		{"temporal-namespace", "Temporal `namespace`", (*stringValue)(&c.TemporalNamespace)},
-		{"kafka-brokers", "external Kafka `brokers`, comma-separated host:port; empty runs the embedded broker", (*listValue)(&c.KafkaBrokers)},
-		{"kafka-listen", "listen `host:port` of the embedded Kafka-protocol broker", (*stringValue)(&c.KafkaListen)},
-		{"kafka-partitions", "`number` of partitions of each topic the embedded broker creates", (*intValue)(&c.KafkaPartitions)},
-		{"postgres-url", "PostgreSQL server `URL` (postgres://…) for the services' databases and the embedded Temporal server's persistence; empty uses SQLite files in the data dir", envflag.DSN(&c.PostgresURL)},
-		{"postgres-db-prefix", "`prefix` of the PostgreSQL database names (prefix + orchestrated_orders, …, prefix + temporal, prefix + temporal_visibility)", (*stringValue)(&c.PostgresDBPrefix)},
-		{"shipping-countries", "`countries` served on top of the shipping defaults, comma-separated ISO codes", (*listValue)(&c.ShippingCountries)},
-		{"faults", "serve /v1/admin/faults (fault injection) on both APIs", (*boolValue)(&c.Faults)},
-		{"seed", "set up the demo products and customers that are missing", (*boolValue)(&c.Seed)},
-		{"log-level", "lowest log `level`: debug, info (the default), warn or error", (*levelValue)(&c.LogLevel)},
-		{"shutdown-timeout", "`duration` a clean shutdown may take", (*durationValue)(&c.ShutdownTimeout)},
-		{"otel-exporter", "where the OpenTelemetry spans go: none (not traced), stdout or otlp", (*stringValue)(&c.OtelExporter)},
-		{"otel-endpoint", "OTLP/gRPC collector `address` (http://host:4317, https://host:4317 or host:port); empty reads $OTEL_EXPORTER_OTLP_ENDPOINT", (*stringValue)(&c.OtelEndpoint)},
-		{"otel-sample-ratio", "share of new traces recorded, above 0 and at most 1", (*floatValue)(&c.OtelSampleRatio)},
+// vars lists every setting of c, bound to c's fields.
+func (c *Config) vars() []envflag.Var {
+	return []envflag.Var{
+		{Name: "data-dir", Usage: "`folder` for the SQLite databases, the Temporal database and the broker's log", Value: envflag.String(&c.DataDir)},
+		{Name: "orchestrated-addr", Usage: "listen `host:port` of the orchestrated stack's REST API", Value: envflag.String(&c.OrchestratedAddr)},
+		{Name: "choreographed-addr", Usage: "listen `host:port` of the choreographed stack's REST API", Value: envflag.String(&c.ChoreographedAddr)},
+		{Name: "temporal-address", Usage: "external Temporal frontend `host:port`; empty runs the embedded server", Value: envflag.String(&c.TemporalAddress)},
+		{Name: "temporal-listen", Usage: "listen `host:port` of the embedded Temporal frontend (gRPC)", Value: envflag.String(&c.TemporalListen)},
+		{Name: "temporal-ui-listen", Usage: "listen `host:port` of the embedded Temporal UI; empty for none", Value: envflag.String(&c.TemporalUIListen)},
+		{Name: "temporal-namespace", Usage: "Temporal `namespace`", Value: envflag.String(&c.TemporalNamespace)},
+		{Name: "kafka-brokers", Usage: "external Kafka `brokers`, comma-separated host:port; empty runs the embedded broker", Value: envflag.List(&c.KafkaBrokers)},
+		{Name: "kafka-listen", Usage: "listen `host:port` of the embedded Kafka-protocol broker", Value: envflag.String(&c.KafkaListen)},
+		{Name: "kafka-partitions", Usage: "`number` of partitions of each topic the embedded broker creates", Value: envflag.Int(&c.KafkaPartitions)},
+		{Name: "postgres-url", Usage: "PostgreSQL server `URL` (postgres://…) for the services' databases and the embedded Temporal server's persistence; empty uses SQLite files in the data dir", Value: envflag.DSN(&c.PostgresURL)},
+		{Name: "postgres-db-prefix", Usage: "`prefix` of the PostgreSQL database names (prefix + orchestrated_orders, …, prefix + temporal, prefix + temporal_visibility)", Value: envflag.String(&c.PostgresDBPrefix)},
+		{Name: "shipping-countries", Usage: "`countries` served on top of the shipping defaults, comma-separated ISO codes", Value: envflag.List(&c.ShippingCountries)},
+		{Name: "faults", Usage: "serve /v1/admin/faults (fault injection) on both APIs", Value: envflag.Bool(&c.Faults)},
+		{Name: "seed", Usage: "set up the demo products and customers that are missing", Value: envflag.Bool(&c.Seed)},
+		{Name: "log-level", Usage: "lowest log `level`: debug, info (the default), warn or error", Value: envflag.Level(&c.LogLevel)},
+		{Name: "shutdown-timeout", Usage: "`duration` a clean shutdown may take", Value: envflag.Duration(&c.ShutdownTimeout)},
+		{Name: "otel-exporter", Usage: "where the OpenTelemetry spans go: none (not traced), stdout or otlp", Value: envflag.String(&c.OtelExporter)},
+		{Name: "otel-endpoint", Usage: "OTLP/gRPC collector `address` (http://host:4317, https://host:4317 or host:port); empty reads $OTEL_EXPORTER_OTLP_ENDPOINT", Value: envflag.String(&c.OtelEndpoint)},
+		{Name: "otel-sample-ratio", Usage: "share of new traces recorded, above 0 and at most 1", Value: envflag.Float(&c.OtelSampleRatio)},
 	}
+}
+
+// Bind sets c from the environment (through lookupEnv, e.g. os.LookupEnv)
+// and registers every setting of c as a flag of fs, so that parsing a
+// command line then overlays it. It reports every environment value that
+// does not parse.
+func (c *Config) Bind(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) error {
+	return envflag.Bind(fs, EnvPrefix, lookupEnv, c.vars()...)
 }
 
 // LoadConfig returns DefaultConfig overlaid with the environment (through
 // lookupEnv, e.g. os.LookupEnv) and then with the flags in args, validated.
 // fs receives the flags (so its usage lists them); its error handling
 // decides what a bad flag does.
-func LoadConfig(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+func LoadConfig(fs *flag.FlagSet, args []string, lookupEnv envflag.LookupEnv) (Config, error) {
 	cfg := DefaultConfig()
-	if err := cfg.bind(fs, lookupEnv); err != nil {
+	if err := cfg.Bind(fs, lookupEnv); err != nil {
 		return Config{}, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -166,21 +160,6 @@ func LoadConfig(fs *flag.FlagSet, args []string, lookupEnv func(string) (string,
 		return Config{}, err
 	}
 	return cfg, nil
-}
-
-// bind sets c from the environment and registers every option of c as a
-// flag of fs, the environment's value as its default.
-func (c *Config) bind(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) error {
-	var errList []error
-	for _, o := range c.options() {
-		if v, ok := lookupEnv(o.env()); ok {
-			if err := o.value.Set(v); err != nil {
-				errList = append(errList, fmt.Errorf("%s=%q: %w", o.env(), v, err))
-			}
-		}
-		fs.Var(o.value, o.flag, o.usage+" [$"+o.env()+"]")
-	}
-	return errors.Join(errList...)
 }
 
 // Validate reports every setting that cannot work.
@@ -226,7 +205,7 @@ func (c Config) Validate() error {
 			bad("postgres URL is not postgres://host/…")
 		}
 	}
-	if c.PostgresDBPrefix != "" && !dbPrefixPattern.MatchString(c.PostgresDBPrefix) {
+	if c.PostgresDBPrefix != "" && !dblayout.ValidPrefix(c.PostgresDBPrefix) {
 		bad("postgres database prefix %q is not lower-case letters, digits and underscores", c.PostgresDBPrefix)
 	}
 	for _, cc := range c.ShippingCountries {
@@ -245,9 +224,6 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errList...)
 }
-
-// dbPrefixPattern is what a PostgreSQL database name prefix may be.
-var dbPrefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
 
 // EmbeddedTemporal returns the configuration of the embedded Temporal
 // server (without its logger): its state in DataDir/temporal/temporal.db,
@@ -289,84 +265,4 @@ func (c Config) apiAddr(variant string) string {
 		return c.OrchestratedAddr
 	}
 	return c.ChoreographedAddr
-}
-
-// The flag.Value types of the options.
-type (
-	stringValue   string
-	boolValue     bool
-	intValue      int
-	floatValue    float64
-	durationValue time.Duration
-	levelValue    slog.Level
-	listValue     []string
-)
-
-func (v *stringValue) String() string     { return string(*v) }
-func (v *stringValue) Set(s string) error { *v = stringValue(strings.TrimSpace(s)); return nil }
-
-func (v *boolValue) String() string   { return fmt.Sprint(bool(*v)) }
-func (v *boolValue) IsBoolFlag() bool { return true }
-func (v *boolValue) Set(s string) error {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "1", "t", "true", "yes", "on":
-		*v = true
-	case "0", "f", "false", "no", "off":
-		*v = false
-	default:
-		return fmt.Errorf("%q is not a boolean", s)
-	}
-	return nil
-}
-
-func (v *intValue) String() string { return fmt.Sprint(int(*v)) }
-func (v *intValue) Set(s string) error {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil {
-		return fmt.Errorf("%q is not an integer", s)
-	}
-	*v = intValue(n)
-	return nil
-}
-
-func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
-func (v *floatValue) Set(s string) error {
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil {
-		return fmt.Errorf("%q is not a number", s)
-	}
-	*v = floatValue(f)
-	return nil
-}
-
-func (v *durationValue) String() string { return time.Duration(*v).String() }
-func (v *durationValue) Set(s string) error {
-	d, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration", s)
-	}
-	*v = durationValue(d)
-	return nil
-}
-
-func (v *levelValue) String() string { return slog.Level(*v).String() }
-func (v *levelValue) Set(s string) error {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
-		return fmt.Errorf("%q is not a log level", s)
-	}
-	*v = levelValue(l)
-	return nil
-}
-
-func (v *listValue) String() string { return strings.Join(*v, ",") }
-func (v *listValue) Set(s string) error {
-	var items []string
-	for item := range strings.SplitSeq(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			items = append(items, item)
-		}
-	}
-	*v = items
-	return nil
 }

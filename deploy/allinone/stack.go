@@ -21,8 +21,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/segmentio/kafka-go"
 
+	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
+	"github.com/ordersaga/ordersaga/deploy/internal/demodata"
+	"github.com/ordersaga/ordersaga/deploy/internal/readiness"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
@@ -74,6 +76,9 @@ type running struct {
 	runDone     chan struct{}
 }
 
+// healthyTimeout bounds the wait for a variant's API to answer at start.
+const healthyTimeout = 30 * time.Second
+
 // Start starts the infrastructure and both variants, and returns once
 // every API answers. ctx bounds the start only; Close stops the stack.
 func Start(ctx context.Context, cfg Config, opts Options) (_ *Stack, err error) {
@@ -117,7 +122,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Stack, err error) 
 		s.variants = append(s.variants, r)
 	}
 	for _, r := range s.variants {
-		if err := waitHealthy(ctx, r.url+"/healthz"); err != nil {
+		if err := readiness.WaitHealthy(ctx, r.url+"/healthz", healthyTimeout); err != nil {
 			return nil, fmt.Errorf("%s API: %w", r.name, err)
 		}
 	}
@@ -175,7 +180,7 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 	if build == nil {
 		build = APIOnly
 	}
-	dbs, err := Databases(ctx, s.cfg.DataDir, s.cfg.PostgresURL, s.cfg.PostgresDBPrefix, name)
+	dbs, err := dblayout.Addresses(ctx, s.cfg.DataDir, s.cfg.PostgresURL, s.cfg.PostgresDBPrefix, name)
 	if err != nil {
 		return nil, err
 	}
@@ -190,12 +195,12 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 		}
 	}()
 	if s.cfg.Seed {
-		res, err := seed(ctx, r.node)
+		res, err := demodata.Seed(ctx, r.node)
 		if err != nil {
 			return nil, fmt.Errorf("%s demo data: %w", name, err)
 		}
-		if res.products > 0 || res.customers > 0 {
-			log.Info("demo data created", "products", res.products, "customers", res.customers)
+		if res.Products > 0 || res.Customers > 0 {
+			log.Info("demo data created", "products", res.Products, "customers", res.Customers)
 		}
 	}
 
@@ -261,44 +266,12 @@ func (s *Stack) checks(name string, n *node.Node) []httpapi.Check {
 	switch name {
 	case Orchestrated:
 		addr := s.TemporalAddress()
-		checks = append(checks, httpapi.Check{Name: "temporal", Check: func(ctx context.Context) error { return dialCheck(ctx, addr) }})
+		checks = append(checks, httpapi.Check{Name: "temporal", Check: func(ctx context.Context) error { return readiness.TCP(ctx, addr) }})
 	case Choreographed:
 		brokers := s.brokers
-		checks = append(checks, httpapi.Check{Name: "kafka", Check: func(ctx context.Context) error { return kafkaCheck(ctx, brokers) }})
+		checks = append(checks, httpapi.Check{Name: "kafka", Check: func(ctx context.Context) error { return readiness.Kafka(ctx, brokers) }})
 	}
 	return checks
-}
-
-// dialCheck reports whether a TCP connection to addr opens.
-func dialCheck(ctx context.Context, addr string) error {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
-// kafkaCheck reports whether one of the brokers answers a metadata request.
-func kafkaCheck(ctx context.Context, brokers []string) error {
-	var errList []error
-	for _, b := range brokers {
-		conn, err := (&kafka.Dialer{}).DialContext(ctx, "tcp", b)
-		if err != nil {
-			errList = append(errList, err)
-			continue
-		}
-		if deadline, ok := ctx.Deadline(); ok {
-			_ = conn.SetDeadline(deadline)
-		}
-		_, err = conn.Brokers()
-		conn.Close()
-		if err == nil {
-			return nil
-		}
-		errList = append(errList, err)
-	}
-	return errors.Join(errList...)
 }
 
 // newRegistry returns a metrics registry with the Go runtime and process
@@ -307,28 +280,6 @@ func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
-}
-
-// waitHealthy polls url until it answers 200 or ctx ends.
-func waitHealthy(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not answer: %w", url, err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // Run waits until ctx ends or a part of the stack stops on its own, then

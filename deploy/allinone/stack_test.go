@@ -21,6 +21,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/ordersaga/ordersaga/deploy/allinone"
+	"github.com/ordersaga/ordersaga/deploy/internal/demodata"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
@@ -123,7 +124,7 @@ func products(tb testing.TB, base string) map[string]product {
 func checkDemoProducts(tb testing.TB, base string) {
 	tb.Helper()
 	got := products(tb, base)
-	for _, want := range allinone.DemoProducts() {
+	for _, want := range demodata.Products() {
 		p, ok := got[want.SKU]
 		if !ok {
 			tb.Errorf("%s lists no demo product %s (lists %v)", base, want.SKU, got)
@@ -218,7 +219,7 @@ func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *
 	if got := products(t, again.APIURL(allinone.Orchestrated))["mug"].Available; got != 7 {
 		t.Errorf("orchestrated mug stock after restart %d, want the 7 set before (no re-seeding)", got)
 	}
-	wantMug := allinone.DemoProducts()[0]
+	wantMug := demodata.Products()[0]
 	if got := products(t, again.APIURL(allinone.Choreographed))["mug"].Available; got != wantMug.Stock {
 		t.Errorf("choreographed mug stock after restart %d, want the seeded %d", got, wantMug.Stock)
 	}

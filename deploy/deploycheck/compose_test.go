@@ -70,7 +70,7 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 			name: "misspelt environment variable",
 			old:  "  ORDERSAGA_TEMPORAL_ADDRESS: temporal:7233\n",
 			new:  "  ORDERSAGA_TEMPORAL_ADRESS: temporal:7233\n",
-			want: []string{"service orchestrated-orders", "sets ORDERSAGA_TEMPORAL_ADRESS, which no code of the binary reads"},
+			want: []string{"service orchestrated-orders", "sets ORDERSAGA_TEMPORAL_ADRESS, which no command of the binary reads"},
 		},
 		{
 			name: "Temporal address missing",
@@ -305,7 +305,7 @@ bogus: 1
 		{"unknown top-level key \"bogus\""},
 		{"service app depends on cache, which is not a service"},
 		{"service app", "ordersaga orchestrate: no such command"},
-		{"service app", "sets ORDERSAGA_COLOUR, which no code of the binary reads"},
+		{"service app", "sets ORDERSAGA_COLOUR, which no command of the binary reads"},
 		{"service worker waits for db to be healthy, but db has no health check"},
 		{"service worker", "published port 8081:9090 is port 9090"},
 		{"service worker", `Temporal at host "temporal"`},

@@ -89,7 +89,7 @@ func checkContainer(ps *problems, c container, bin Binary) containerInfo {
 	pending := PendingEnv()
 	for _, name := range sortedKeys(c.env) {
 		if strings.HasPrefix(name, process.EnvPrefix) && !bin.Env[name] && pending[name] == "" {
-			ps.addf("%s: sets %s, which no code of the binary reads", c.what, name)
+			ps.addf("%s: sets %s, which no command of the binary reads", c.what, name)
 		}
 	}
 	if cmd == nil {

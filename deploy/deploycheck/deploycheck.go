@@ -13,9 +13,10 @@
 // in another (services, databases, topics, ConfigMaps, Secrets, patch
 // targets); the image is multi-stage, static and non-root.
 //
-// The binary's commands and environment variables are read from the Go
-// sources (see ReadBinary), so renaming one in the code without the deploy
-// files, or the other way round, fails the checks.
+// The binary's commands and the environment variables they read come from
+// its command table, imported from deploy/cli (see ReadBinary), so renaming
+// one in the code without the deploy files, or the other way round, fails
+// the checks.
 package deploycheck
 
 import (

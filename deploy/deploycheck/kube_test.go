@@ -115,7 +115,7 @@ func TestCheckManifests_ReportsEachBreakage(t *testing.T) {
 		{"Secret without the key", local, "Deployment", "choreographed-shipping", "key: ORDERSAGA_SHIPPING_DB", "key: ORDERSAGA_SHIPPING_DSN",
 			[]string{"Deployment choreographed-shipping", "ORDERSAGA_SHIPPING_DB comes from key ORDERSAGA_SHIPPING_DSN"}},
 		{"misspelt variable", base, "Deployment", "orchestrated-orders", "- name: ORDERSAGA_ORDERS_DB", "- name: ORDERSAGA_ORDER_DB",
-			[]string{"Deployment orchestrated-orders", "sets ORDERSAGA_ORDER_DB, which no code of the binary reads"}},
+			[]string{"Deployment orchestrated-orders", "sets ORDERSAGA_ORDER_DB, which no command of the binary reads"}},
 		{"Service targeting no port", base, "Service", "choreographed-orders", "targetPort: http", "targetPort: metrics",
 			[]string{"Service choreographed-orders: port 8080 targets metrics"}},
 		{"Service selecting nothing", base, "Service", "orchestrated-payment", "  selector:\n    app.kubernetes.io/component: orchestrated-payment", "  selector:\n    app.kubernetes.io/component: orchestrated-paymnt",

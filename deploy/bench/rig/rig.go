@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	chstack "github.com/ordersaga/ordersaga/choreographed/stack"
 	"github.com/ordersaga/ordersaga/deploy/bench"
+	"github.com/ordersaga/ordersaga/deploy/internal/readiness"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
@@ -146,7 +146,7 @@ func Start(ctx context.Context, cfg Config) (_ *Rig, err error) {
 		}
 	}
 	for _, s := range r.stacks {
-		if err := waitHealthy(ctx, s.url); err != nil {
+		if err := readiness.WaitHealthy(ctx, s.url+"/healthz", healthyTimeout); err != nil {
 			return nil, fmt.Errorf("%s API: %w", s.name, err)
 		}
 	}
@@ -255,30 +255,6 @@ func dropNamed(ctx context.Context, baseURL string, names ...string) error {
 		}
 	}
 	return nil
-}
-
-// waitHealthy polls base/healthz until it answers 200.
-func waitHealthy(ctx context.Context, base string) error {
-	ctx, cancel := context.WithTimeout(ctx, healthyTimeout)
-	defer cancel()
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not answer: %w", base, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // URL returns the base URL of a started variant's API, "" for one not

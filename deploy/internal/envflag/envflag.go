@@ -2,6 +2,11 @@
 // variables. A setting starts at its default, takes its environment
 // variable's value when that is set, and then its flag's value when the flag
 // is given: a flag wins over the environment, which wins over the default.
+//
+// Every command of the ordersaga binary reads its settings through this
+// package: a flag's environment variable is Prefix (or a longer prefix
+// starting with it) and the flag's name, and the flag's help names it
+// ("[$ORDERSAGA_DATA_DIR]"), which EnvOf reads back.
 package envflag
 
 import (
@@ -14,6 +19,14 @@ import (
 	"strings"
 	"time"
 )
+
+// Prefix starts the environment variable of every setting of the
+// ordersaga binary.
+const Prefix = "ORDERSAGA_"
+
+// LookupEnv finds an environment variable: os.LookupEnv, or a stand-in
+// environment in tests and checks.
+type LookupEnv func(name string) (value string, ok bool)
 
 // Var is one setting: a flag and the environment variable of the same name.
 type Var struct {
@@ -37,7 +50,7 @@ func EnvName(prefix, name string) string {
 // (os.LookupEnv, say) finds it, and registers it as a flag of fs whose help
 // names the variable. It reports every environment value that does not
 // parse; the others are set all the same.
-func Bind(fs *flag.FlagSet, prefix string, lookupEnv func(string) (string, bool), vars ...Var) error {
+func Bind(fs *flag.FlagSet, prefix string, lookupEnv LookupEnv, vars ...Var) error {
 	var errList []error
 	for _, v := range vars {
 		env := EnvName(prefix, v.Name)
@@ -46,9 +59,27 @@ func Bind(fs *flag.FlagSet, prefix string, lookupEnv func(string) (string, bool)
 				errList = append(errList, fmt.Errorf("%s: %w", env, err))
 			}
 		}
-		fs.Var(v.Value, v.Name, v.Usage+" [$"+env+"]")
+		fs.Var(v.Value, v.Name, v.Usage+envSuffix(env))
 	}
 	return errors.Join(errList...)
+}
+
+// envSuffix is how a flag's help names its environment variable.
+func envSuffix(env string) string { return " [$" + env + "]" }
+
+// EnvOf returns the environment variable that sets f, as Bind named it at
+// the end of f's help, and f's help without it; env is "" for a flag that
+// no variable sets.
+func EnvOf(f *flag.Flag) (env, usage string) {
+	start := strings.LastIndex(f.Usage, " [$")
+	if start < 0 || !strings.HasSuffix(f.Usage, "]") {
+		return "", f.Usage
+	}
+	env = f.Usage[start+len(" [$") : len(f.Usage)-1]
+	if env == "" || strings.ContainsAny(env, " []$") {
+		return "", f.Usage
+	}
+	return env, f.Usage[:start]
 }
 
 // String returns a flag.Value setting *p, without surrounding spaces.
@@ -76,6 +107,12 @@ func Duration(p *time.Duration) flag.Value { return (*durationValue)(p) }
 // Float returns a flag.Value setting *p to a number ("0.25").
 func Float(p *float64) flag.Value { return (*floatValue)(p) }
 
+// Int returns a flag.Value setting *p to an integer.
+func Int(p *int) flag.Value { return (*intValue)(p) }
+
+// Uint64 returns a flag.Value setting *p to a non-negative integer.
+func Uint64(p *uint64) flag.Value { return (*uint64Value)(p) }
+
 type (
 	stringValue   string
 	dsnValue      string
@@ -84,6 +121,8 @@ type (
 	levelValue    slog.Level
 	durationValue time.Duration
 	floatValue    float64
+	intValue      int
+	uint64Value   uint64
 )
 
 func (v *stringValue) String() string     { return string(*v) }
@@ -135,6 +174,26 @@ func (v *floatValue) Set(s string) error {
 		return fmt.Errorf("%q is not a number", s)
 	}
 	*v = floatValue(f)
+	return nil
+}
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+
+func (v *uint64Value) String() string { return strconv.FormatUint(uint64(*v), 10) }
+func (v *uint64Value) Set(s string) error {
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a non-negative integer", s)
+	}
+	*v = uint64Value(n)
 	return nil
 }
 

@@ -137,3 +137,40 @@ func TestEnvName_UpperCaseWithUnderscores(t *testing.T) {
 		t.Errorf("EnvName = %q", got)
 	}
 }
+
+func TestIntAndUint64_ParseIntegers(t *testing.T) {
+	n, u := 3, uint64(4)
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	err := envflag.Bind(fs, "APP_", envOf(map[string]string{"APP_N": " 7 ", "APP_U": "-1"}),
+		envflag.Var{Name: "n", Usage: "a `number`", Value: envflag.Int(&n)},
+		envflag.Var{Name: "u", Usage: "a `count`", Value: envflag.Uint64(&u)},
+	)
+	if err == nil || !strings.Contains(err.Error(), "APP_U") || strings.Contains(err.Error(), "APP_N") {
+		t.Errorf("Bind error %v, want one naming APP_U alone", err)
+	}
+	if n != 7 || u != 4 {
+		t.Errorf("n=%d u=%d, want 7 from the environment and 4 kept", n, u)
+	}
+	if err := fs.Parse([]string{"-u", "9", "-n", "-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if n != -2 || u != 9 {
+		t.Errorf("n=%d u=%d after the flags, want -2 and 9", n, u)
+	}
+}
+
+func TestEnvOf_ReadsTheVariableBindNamed(t *testing.T) {
+	fs, _, err := bind(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, usage := envflag.EnvOf(fs.Lookup("db-url"))
+	if env != "APP_DB_URL" || usage != "a database" {
+		t.Errorf("EnvOf(-db-url) = %q, %q; want APP_DB_URL, \"a database\"", env, usage)
+	}
+	fs.String("plain", "", "no variable [$ here]")
+	if env, usage := envflag.EnvOf(fs.Lookup("plain")); env != "" || usage != "no variable [$ here]" {
+		t.Errorf("EnvOf(-plain) = %q, %q; want no variable and the help as it is", env, usage)
+	}
+}

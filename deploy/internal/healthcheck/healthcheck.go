@@ -51,7 +51,7 @@ type Config struct {
 // (os.LookupEnv, say): GET DefaultPath on the address the process listens
 // on, or on 127.0.0.1:DefaultPort without one. An address that cannot be
 // turned into a URL leaves URL empty and is the error.
-func DefaultConfig(lookupEnv func(string) (string, bool)) (Config, error) {
+func DefaultConfig(lookupEnv envflag.LookupEnv) (Config, error) {
 	cfg := Config{Timeout: DefaultTimeout}
 	addr, ok := lookupEnv(AddrEnv)
 	if !ok || strings.TrimSpace(addr) == "" {
@@ -85,29 +85,51 @@ func URLFor(listenAddr, path string) (string, error) {
 	return (&url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: path}).String(), nil
 }
 
+// Flags are the flags of a health check, bound to its configuration;
+// Config completes it once the command line is parsed.
+type Flags struct {
+	fs     *flag.FlagSet
+	cfg    Config
+	envErr error
+}
+
+// Bind registers the flags of a health check on fs over DefaultConfig,
+// which reads AddrEnv through lookupEnv. An AddrEnv that gives no URL is
+// an error only when no -url is given: Config reports it.
+func Bind(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) *Flags {
+	f := &Flags{fs: fs}
+	f.cfg, f.envErr = DefaultConfig(lookupEnv)
+	fs.Var(envflag.String(&f.cfg.URL), "url", "`URL` to GET; the default is "+DefaultPath+" on the port of $"+AddrEnv+
+		" (the process's listen address, a wildcard host read as 127.0.0.1), else on 127.0.0.1:"+DefaultPort)
+	fs.Var(envflag.Duration(&f.cfg.Timeout), "timeout", "most `time` the request and its answer may take")
+	return f
+}
+
+// Config returns the configuration once the flags are parsed, validated.
+func (f *Flags) Config() (Config, error) {
+	urlSet := false
+	f.fs.Visit(func(fl *flag.Flag) { urlSet = urlSet || fl.Name == "url" })
+	if f.envErr != nil && !urlSet {
+		return Config{}, fmt.Errorf("%w (or give -url)", f.envErr)
+	}
+	if err := f.cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return f.cfg, nil
+}
+
 // LoadConfig returns DefaultConfig overlaid with the flags in args,
 // validated. fs receives the flags, so its usage lists them; its error
 // handling decides what a bad flag does.
-func LoadConfig(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Config, error) {
-	cfg, envErr := DefaultConfig(lookupEnv)
-	fs.StringVar(&cfg.URL, "url", cfg.URL, "`URL` to GET; the default is "+DefaultPath+" on the port of $"+AddrEnv+
-		" (the process's listen address, a wildcard host read as 127.0.0.1), else on 127.0.0.1:"+DefaultPort)
-	fs.Var(envflag.Duration(&cfg.Timeout), "timeout", "most `time` the request and its answer may take")
+func LoadConfig(fs *flag.FlagSet, args []string, lookupEnv envflag.LookupEnv) (Config, error) {
+	f := Bind(fs, lookupEnv)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	urlSet := false
-	fs.Visit(func(f *flag.Flag) { urlSet = urlSet || f.Name == "url" })
-	if envErr != nil && !urlSet {
-		return Config{}, fmt.Errorf("%w (or give -url)", envErr)
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
+	return f.Config()
 }
 
 // Validate reports a URL that is not http(s)://host… or a timeout that is

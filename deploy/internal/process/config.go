@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
@@ -35,7 +36,11 @@ const (
 
 // EnvPrefix starts the name of every environment variable of the
 // configuration.
-const EnvPrefix = "ORDERSAGA_"
+const EnvPrefix = envflag.Prefix
+
+// RolesEnv names the roles a process hosts when its command line names
+// none.
+const RolesEnv = EnvPrefix + "ROLES"
 
 // RolesAll names every role at once in a role list.
 const RolesAll = "all"
@@ -97,7 +102,7 @@ type Config struct {
 	// empty reads the standard OTEL_EXPORTER_OTLP_ENDPOINT.
 	OtelEndpoint string
 	// OtelServiceName names the process in a trace viewer. LoadConfig
-	// fills it from OTEL_SERVICE_NAME when no flag or ORDERSAGA_ variable
+	// fills it from ServiceNameEnv when no flag or ORDERSAGA_ variable
 	// sets it, else with DefaultServiceName.
 	OtelServiceName string
 	// OtelSampleRatio is the share of new traces recorded, above 0 and at
@@ -258,7 +263,7 @@ func (c *Config) vars(roleDSNs map[node.Role]*string) []envflag.Var {
 		envflag.Var{Name: "log-level", Usage: "lowest log `level`: debug, info, warn or error", Value: envflag.Level(&c.LogLevel)},
 		envflag.Var{Name: "otel-exporter", Usage: "where the OpenTelemetry spans go: none (not traced), stdout or otlp", Value: envflag.String(&c.OtelExporter)},
 		envflag.Var{Name: "otel-endpoint", Usage: "OTLP/gRPC collector `address` (http://host:4317, https://host:4317 or host:port); empty reads $" + envOTLPEndpoint, Value: envflag.String(&c.OtelEndpoint)},
-		envflag.Var{Name: "otel-service-name", Usage: "`name` of the process in a trace viewer; empty reads $" + envServiceName + ", else ordersaga-<variant>[-<role>…]", Value: envflag.String(&c.OtelServiceName)},
+		envflag.Var{Name: "otel-service-name", Usage: "`name` of the process in a trace viewer; empty reads $" + ServiceNameEnv + ", else ordersaga-<variant>[-<role>…]", Value: envflag.String(&c.OtelServiceName)},
 		envflag.Var{Name: "otel-sample-ratio", Usage: "share of new traces recorded, above 0 and at most 1", Value: envflag.Float(&c.OtelSampleRatio)},
 	)
 }
@@ -273,33 +278,34 @@ func defaultPortsText(v Variant) string {
 	return strings.Join(parts, ", ") + ", by the first role hosted"
 }
 
-// LoadConfig returns the configuration of a process of variant v:
-// DefaultConfig overlaid with the environment (through lookupEnv, e.g.
-// os.LookupEnv) and then with args, validated. args are the roles (a
-// comma-separated list, or "all"; ORDERSAGA_ROLES when none are given) and
-// flags, in any order. fs receives the flags, so its usage lists them; its
-// error handling decides what a bad flag does.
-func LoadConfig(v Variant, fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+// Flags are the flags of a process of one variant, bound to a
+// configuration; Config completes it once the command line is parsed.
+type Flags struct {
+	cfg       Config
+	roleDSNs  map[node.Role]*string
+	lookupEnv envflag.LookupEnv
+}
+
+// Bind registers the flags of a process of variant v on fs, each set first
+// from its environment variable through lookupEnv (e.g. os.LookupEnv) over
+// DefaultConfig. It reports every environment value that does not parse.
+func Bind(v Variant, fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (*Flags, error) {
 	if v != Orchestrated && v != Choreographed {
-		return Config{}, fmt.Errorf("unknown variant %q", v)
+		return nil, fmt.Errorf("unknown variant %q", v)
 	}
-	cfg := DefaultConfig(v)
-	roleDSNs := map[node.Role]*string{}
-	envErr := envflag.Bind(fs, EnvPrefix, lookupEnv, cfg.vars(roleDSNs)...)
-	var positional []string
-	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		positional, args = append(positional, args[0]), args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
-	}
-	if envErr != nil {
-		return Config{}, envErr
-	}
-	positional = append(positional, fs.Args()...)
-	roleList := strings.Join(positional, ",")
-	if len(positional) == 0 {
-		roleList, _ = lookupEnv(EnvPrefix + "ROLES")
+	f := &Flags{cfg: DefaultConfig(v), roleDSNs: map[node.Role]*string{}, lookupEnv: lookupEnv}
+	return f, envflag.Bind(fs, EnvPrefix, lookupEnv, f.cfg.vars(f.roleDSNs)...)
+}
+
+// Config returns the configuration the flags hold once parsed, with the
+// roles named by roleArgs (comma-separated lists, or "all"; RolesEnv
+// when there are none), validated.
+func (f *Flags) Config(roleArgs []string) (Config, error) {
+	cfg := f.cfg
+	v := cfg.Variant
+	roleList := strings.Join(roleArgs, ",")
+	if len(roleArgs) == 0 {
+		roleList, _ = f.lookupEnv(RolesEnv)
 	}
 	roles, err := ParseRoles(roleList)
 	if err != nil {
@@ -307,7 +313,7 @@ func LoadConfig(v Variant, fs *flag.FlagSet, args []string, lookupEnv func(strin
 	}
 	cfg.Roles = roles
 	cfg.RoleDatabases = map[node.Role]string{}
-	for r, dsn := range roleDSNs {
+	for r, dsn := range f.roleDSNs {
 		if *dsn != "" {
 			cfg.RoleDatabases[r] = *dsn
 		}
@@ -316,7 +322,7 @@ func LoadConfig(v Variant, fs *flag.FlagSet, args []string, lookupEnv func(strin
 		cfg.HTTPAddr = DefaultHTTPAddr(v, roles)
 	}
 	if cfg.OtelServiceName == "" {
-		cfg.OtelServiceName, _ = lookupEnv(envServiceName)
+		cfg.OtelServiceName, _ = f.lookupEnv(ServiceNameEnv)
 	}
 	if cfg.OtelServiceName == "" {
 		cfg.OtelServiceName = DefaultServiceName(v, roles)
@@ -327,19 +333,42 @@ func LoadConfig(v Variant, fs *flag.FlagSet, args []string, lookupEnv func(strin
 	return cfg, nil
 }
 
+// LoadConfig returns the configuration of a process of variant v:
+// DefaultConfig overlaid with the environment (through lookupEnv, e.g.
+// os.LookupEnv) and then with args, validated. args are the roles (a
+// comma-separated list, or "all"; RolesEnv when none are given) and
+// flags, in any order. fs receives the flags, so its usage lists them; its
+// error handling decides what a bad flag does.
+func LoadConfig(v Variant, fs *flag.FlagSet, args []string, lookupEnv envflag.LookupEnv) (Config, error) {
+	f, envErr := Bind(v, fs, lookupEnv)
+	if f == nil {
+		return Config{}, envErr
+	}
+	var positional []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		positional, args = append(positional, args[0]), args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if envErr != nil {
+		return Config{}, envErr
+	}
+	return f.Config(append(positional, fs.Args()...))
+}
+
 // The standard OpenTelemetry variables the configuration honours: the
 // collector's address (read by the exporter itself) and the service name.
 const (
 	envOTLPEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	envServiceName  = "OTEL_SERVICE_NAME"
+	// ServiceNameEnv names the process in a trace viewer when no flag or
+	// ORDERSAGA_ variable does.
+	ServiceNameEnv = "OTEL_SERVICE_NAME"
 )
 
 // namePattern is what a topic or consumer group prefix may be: Kafka's
 // legal characters for a topic name.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`)
-
-// dbPrefixPattern is what a PostgreSQL database name prefix may be.
-var dbPrefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
 
 // Validate reports every setting that cannot work. It never repeats a
 // database address, which may hold a password.
@@ -371,7 +400,7 @@ func (c Config) Validate() error {
 			bad("the postgres URL is not postgres://host/…")
 		}
 	}
-	if c.PostgresDBPrefix != "" && !dbPrefixPattern.MatchString(c.PostgresDBPrefix) {
+	if c.PostgresDBPrefix != "" && !dblayout.ValidPrefix(c.PostgresDBPrefix) {
 		bad("postgres database prefix %q is not lower-case letters, digits and underscores", c.PostgresDBPrefix)
 	}
 	checkAddr("HTTP address", c.HTTPAddr)

@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	chstack "github.com/ordersaga/ordersaga/choreographed/stack"
-	"github.com/ordersaga/ordersaga/deploy/allinone"
+	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/node"
@@ -123,7 +123,7 @@ func (c Config) databases(ctx context.Context) (map[node.Role]string, error) {
 		}
 		if laidOut == nil {
 			var err error
-			laidOut, err = allinone.Databases(ctx, c.DataDir, c.PostgresURL, c.PostgresDBPrefix, string(c.Variant))
+			laidOut, err = dblayout.Addresses(ctx, c.DataDir, c.PostgresURL, c.PostgresDBPrefix, string(c.Variant))
 			if err != nil {
 				return nil, err
 			}

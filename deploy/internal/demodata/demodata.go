@@ -1,4 +1,7 @@
-package allinone
+// Package demodata is the demo catalog and customers a fresh local run
+// starts with, and how they are set up on a node without touching what
+// exists.
+package demodata
 
 import (
 	"context"
@@ -11,8 +14,8 @@ import (
 	"github.com/ordersaga/ordersaga/shared/payment"
 )
 
-// DemoProducts returns the products a fresh run starts with.
-func DemoProducts() []inventory.ProductInput {
+// Products returns the products a fresh run starts with.
+func Products() []inventory.ProductInput {
 	return []inventory.ProductInput{
 		{SKU: "mug", Name: "Mug", PriceCents: domain.Cents(1250), Stock: 100},
 		{SKU: "tshirt", Name: "T-shirt", PriceCents: domain.Cents(2000), Stock: 50},
@@ -20,24 +23,24 @@ func DemoProducts() []inventory.ProductInput {
 	}
 }
 
-// DemoCustomers returns the customers a fresh run starts with: ada can
+// Customers returns the customers a fresh run starts with: ada can
 // afford plenty, bob hardly anything (his orders are declined).
-func DemoCustomers() []payment.CustomerInput {
+func Customers() []payment.CustomerInput {
 	return []payment.CustomerInput{
 		{ID: "ada", Name: "Ada Lovelace", CreditCents: domain.Cents(1_000_000)},
 		{ID: "bob", Name: "Bob", CreditCents: domain.Cents(1_000)},
 	}
 }
 
-// seedResult counts what seed created.
-type seedResult struct{ products, customers int }
+// Created counts what Seed created.
+type Created struct{ Products, Customers int }
 
-// seed creates the demo products and customers the node lacks, through its
+// Seed creates the demo products and customers the node lacks, through its
 // services. What exists is left as it is, so a restart keeps what was sold,
 // charged or changed.
-func seed(ctx context.Context, n *node.Node) (seedResult, error) {
-	var res seedResult
-	for _, p := range DemoProducts() {
+func Seed(ctx context.Context, n *node.Node) (Created, error) {
+	var res Created
+	for _, p := range Products() {
 		_, err := n.Inventory.Product(ctx, p.SKU)
 		switch {
 		case err == nil:
@@ -48,9 +51,9 @@ func seed(ctx context.Context, n *node.Node) (seedResult, error) {
 		if _, err := n.Inventory.SetProduct(ctx, p); err != nil {
 			return res, fmt.Errorf("creating demo product %s: %w", p.SKU, err)
 		}
-		res.products++
+		res.Products++
 	}
-	for _, c := range DemoCustomers() {
+	for _, c := range Customers() {
 		_, err := n.Payment.Customer(ctx, c.ID)
 		switch {
 		case err == nil:
@@ -61,7 +64,7 @@ func seed(ctx context.Context, n *node.Node) (seedResult, error) {
 		if _, err := n.Payment.SetCustomer(ctx, c); err != nil {
 			return res, fmt.Errorf("creating demo customer %s: %w", c.ID, err)
 		}
-		res.customers++
+		res.Customers++
 	}
 	return res, nil
 }

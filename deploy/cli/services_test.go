@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func TestExecute_ServiceCommands_BadCommandLinesAreUsageErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env, stdout, stderr := testEnv(tc.env)
-			if got := execute(context.Background(), env, tc.args); got != tc.code {
+			if got := Execute(context.Background(), env, tc.args); got != tc.code {
 				t.Errorf("exit code %d, want %d (stderr %q)", got, tc.code, stderr)
 			}
 			if !strings.Contains(stdout.String(), tc.inStdout) {
@@ -44,7 +44,7 @@ func TestExecute_ServiceCommands_BadCommandLinesAreUsageErrors(t *testing.T) {
 
 func TestExecute_ServiceCommand_UnreachableInfrastructure_FailsWithoutShowingPasswords(t *testing.T) {
 	env, _, stderr := testEnv(map[string]string{"ORDERSAGA_ORDERS_DB": "postgres://app:s3cret@127.0.0.1:1/orders"})
-	if code := execute(context.Background(), env, []string{"choreographed", "orders", "-kafka-brokers", "127.0.0.1:1"}); code != 1 {
+	if code := Execute(context.Background(), env, []string{"choreographed", "orders", "-kafka-brokers", "127.0.0.1:1"}); code != 1 {
 		t.Errorf("exit code %d, want 1; stderr:\n%s", code, stderr)
 	}
 	if !strings.Contains(stderr.String(), "orders database") {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestBench_BadCommandLine_UsageError(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			env, _, stderr := testEnv(tc.env)
-			if got := execute(context.Background(), env, tc.args); got != 2 {
+			if got := Execute(context.Background(), env, tc.args); got != 2 {
 				t.Errorf("exit code %d, want 2 (stderr %q)", got, stderr)
 			}
 			if !strings.Contains(stderr.String(), tc.inStderr) {
@@ -42,10 +42,9 @@ func TestBench_BadCommandLine_UsageError(t *testing.T) {
 func TestBenchFlags_FromFlagsAndEnvironment_BecomeOptions(t *testing.T) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var f benchFlags
-	f.register(fs)
+	f := defaultBenchFlags()
 	env := map[string]string{"ORDERSAGA_BENCH_CONCURRENCY": "2, 4", "ORDERSAGA_BENCH_SEED": "7"}
-	if err := bindEnv(fs, benchEnvPrefix, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+	if err := f.bind(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
 		t.Fatal(err)
 	}
 	if err := fs.Parse([]string{"-rates", "none", "-warmup", "0", "-duration", "2s", "-seed", "9"}); err != nil {
@@ -72,7 +71,7 @@ func TestBench_InProcessStacks_PrintsTableAndWritesReportAndChart(t *testing.T) 
 	env, stdout, stderr := testEnv(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	code := execute(ctx, env, []string{"bench", "-ceilings=false", "-concurrency", "1", "-rates", "none",
+	code := Execute(ctx, env, []string{"bench", "-ceilings=false", "-concurrency", "1", "-rates", "none",
 		"-duration", "300ms", "-warmup", "100ms", "-products", "3", "-customers", "3",
 		"-json", jsonPath, "-svg", svgPath, "-log-level", "error"})
 	if code != 0 {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func TestHelp_DatabaseAddressesFromTheEnvironment_ShowNoPassword(t *testing.T) {
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			env, stdout, stderr := testEnv(vars)
-			if code := execute(context.Background(), env, args); code != 0 {
+			if code := Execute(context.Background(), env, args); code != 0 {
 				t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 			}
 			out := stdout.String() + stderr.String()
@@ -42,7 +42,7 @@ func TestHelp_DatabaseAddressesFromTheEnvironment_ShowNoPassword(t *testing.T) {
 
 func TestMigrate_UnreachableDatabase_FailsWithoutShowingThePassword(t *testing.T) {
 	env, stdout, stderr := testEnv(nil)
-	if code := execute(context.Background(), env, []string{"migrate", "-orders-db", secretDSN}); code != 1 {
+	if code := Execute(context.Background(), env, []string{"migrate", "-orders-db", secretDSN}); code != 1 {
 		t.Errorf("exit code %d, want 1; stderr:\n%s", code, stderr)
 	}
 	out := stdout.String() + stderr.String()

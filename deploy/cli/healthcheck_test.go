@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -48,7 +48,7 @@ func TestHealthcheck_ExitCodes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env, stdout, stderr := testEnv(tc.env)
-			if got := execute(context.Background(), env, append([]string{"healthcheck"}, tc.args...)); got != tc.code {
+			if got := Execute(context.Background(), env, append([]string{"healthcheck"}, tc.args...)); got != tc.code {
 				t.Errorf("exit code %d, want %d (stderr %q)", got, tc.code, stderr)
 			}
 			if !strings.Contains(stderr.String(), tc.inStderr) {
@@ -66,7 +66,7 @@ func TestHealthcheck_ExitCodes(t *testing.T) {
 
 func TestHelp_ListsHealthcheck(t *testing.T) {
 	env, stdout, _ := testEnv(nil)
-	if code := execute(context.Background(), env, []string{"help"}); code != 0 {
+	if code := Execute(context.Background(), env, []string{"help"}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	if !strings.Contains(stdout.String(), "healthcheck") {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -97,7 +97,7 @@ func TestDLQ_ListThenReplay_RepublishesToTheOriginalTopic(t *testing.T) {
 
 	// dlq list -json: the brokers by environment, the prefix by flag.
 	env, stdout, stderr := testEnv(map[string]string{"ORDERSAGA_KAFKA_BROKERS": addr})
-	if code := execute(ctx, env, []string{"dlq", "list", "-topic-prefix", prefix, "-json"}); code != 0 {
+	if code := Execute(ctx, env, []string{"dlq", "list", "-topic-prefix", prefix, "-json"}); code != 0 {
 		t.Fatalf("dlq list -json: exit %d; stderr:\n%s", code, stderr)
 	}
 	var letters []letterJSON
@@ -120,7 +120,7 @@ func TestDLQ_ListThenReplay_RepublishesToTheOriginalTopic(t *testing.T) {
 
 	// dlq list: a table with a line per letter, reasons on one line.
 	env, stdout, stderr = testEnv(nil)
-	if code := execute(ctx, env, []string{"dlq", "list", "-kafka-brokers", addr, "-topic-prefix", prefix}); code != 0 {
+	if code := Execute(ctx, env, []string{"dlq", "list", "-kafka-brokers", addr, "-topic-prefix", prefix}); code != 0 {
 		t.Fatalf("dlq list: exit %d; stderr:\n%s", code, stderr)
 	}
 	for _, want := range []*regexp.Regexp{
@@ -137,7 +137,7 @@ func TestDLQ_ListThenReplay_RepublishesToTheOriginalTopic(t *testing.T) {
 	// dlq replay 0/0: the poison message goes back to its topic as it was,
 	// marked as a replay and without the dead-letter headers.
 	env, stdout, stderr = testEnv(map[string]string{"ORDERSAGA_KAFKA_BROKERS": addr, "ORDERSAGA_TOPIC_PREFIX": prefix})
-	if code := execute(ctx, env, []string{"dlq", "replay", "0/0"}); code != 0 {
+	if code := Execute(ctx, env, []string{"dlq", "replay", "0/0"}); code != 0 {
 		t.Fatalf("dlq replay 0/0: exit %d; stderr:\n%s", code, stderr)
 	}
 	if strings.TrimSpace(stdout.String()) != "replayed 0/0 to dlqtest.payment" {
@@ -151,7 +151,7 @@ func TestDLQ_ListThenReplay_RepublishesToTheOriginalTopic(t *testing.T) {
 
 	// dlq replay -all: every letter, the event with its own headers.
 	env, stdout, stderr = testEnv(map[string]string{"ORDERSAGA_KAFKA_BROKERS": addr, "ORDERSAGA_TOPIC_PREFIX": prefix})
-	if code := execute(ctx, env, []string{"dlq", "replay", "-all"}); code != 0 {
+	if code := Execute(ctx, env, []string{"dlq", "replay", "-all"}); code != 0 {
 		t.Fatalf("dlq replay -all: exit %d; stderr:\n%s", code, stderr)
 	}
 	if got := strings.Count(stdout.String(), "replayed "); got != 2 {
@@ -191,7 +191,7 @@ func TestDLQ_BadCommandLinesAndUnknownLetters_Fail(t *testing.T) {
 			env, stdout, stderr := testEnv(base)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if got := execute(ctx, env, tc.args); got != tc.code {
+			if got := Execute(ctx, env, tc.args); got != tc.code {
 				t.Errorf("exit code %d, want %d (stderr %q)", got, tc.code, stderr)
 			}
 			if !strings.Contains(stdout.String(), tc.inStdout) {

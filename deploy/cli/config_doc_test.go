@@ -1,31 +1,27 @@
-package main
+package cli
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/ordersaga/ordersaga/deploy/deploycheck"
 )
 
 // The configuration reference of README.md is the section "## Configuration":
 // one "### `ordersaga <command>`" heading per command with flags, then a
 // Markdown table with the columns flag, environment, default and meaning, a
 // row per flag ("`-name`" in the first cell). TestREADME_Configuration...
-// checks it against the flags each command's help lists and the ORDERSAGA_*
-// variables the binary reads, so it cannot go stale. To write the section
+// checks it against the flags of the command table (Command.Settings) and
+// the variables the commands read, so it cannot go stale. To write the section
 // the code implies (meanings taken from the flags' help) to a file:
 //
-//	ORDERSAGA_TEST_CONFIG_TABLE=/tmp/config.md go test ./deploy/cmd/ordersaga -run TestREADME_Configuration
+//	ORDERSAGA_TEST_CONFIG_TABLE=/tmp/config.md go test ./deploy/cli -run TestREADME_Configuration
 
 // readmePath is the repository's README, from this package's folder.
-const readmePath = "../../../README.md"
+const readmePath = "../../README.md"
 
 // configHeading starts the configuration reference in README.md.
 const configHeading = "## Configuration"
@@ -49,88 +45,23 @@ type commandDoc struct {
 }
 
 // documentedCommands returns every command of the table with flags, each
-// with the flags its -h lists, in an environment without variables.
+// with its flags as its help lists them.
 func documentedCommands(t *testing.T) []commandDoc {
 	t.Helper()
-	var paths []string
-	var walk func(prefix string, table []command)
-	walk = func(prefix string, table []command) {
-		for _, c := range table {
-			if c.sub != nil {
-				walk(prefix+c.name+" ", c.sub)
-				continue
-			}
-			paths = append(paths, prefix+c.name)
-		}
-	}
-	walk("", commands())
 	var out []commandDoc
-	for _, p := range paths {
-		env, _, stderr := testEnv(nil)
-		if code := execute(context.Background(), env, append(strings.Fields(p), "-h")); code != 0 {
-			t.Fatalf("ordersaga %s -h: exit code %d; stderr:\n%s", p, code, stderr)
+	for _, l := range Leaves(Commands()) {
+		flags, _ := l.Settings()
+		var docs []flagDoc
+		for _, f := range flags {
+			docs = append(docs, flagDoc{name: f.Name, env: f.Env, def: f.Default, boolean: f.IsBool, valueName: f.ValueName, meaning: f.Usage})
 		}
-		if flags := parseHelpFlags(stderr.String()); len(flags) > 0 {
-			out = append(out, commandDoc{path: p, flags: flags})
-		}
-	}
-	return out
-}
-
-var (
-	// helpFlagLine starts a flag in flag.PrintDefaults output:
-	// "  -name" and its value's name, if any.
-	helpFlagLine = regexp.MustCompile(`^  -([A-Za-z0-9][A-Za-z0-9._-]*)(?:[ \t](\S+))?`)
-	helpEnv      = regexp.MustCompile(` ?\[\$([A-Z][A-Z0-9_]*)\]`)
-)
-
-// parseHelpFlags reads the flags of flag.PrintDefaults output.
-func parseHelpFlags(help string) []flagDoc {
-	var out []flagDoc
-	var usage []string
-	var cur *flagDoc
-	finish := func() {
-		if cur == nil {
-			return
-		}
-		text := strings.Join(usage, " ")
-		// flag.PrintDefaults ends the help with " (default …)" unless
-		// the default is the zero value; quoted for a string flag.
-		if i := strings.LastIndex(text, " (default "); i >= 0 && strings.HasSuffix(text, ")") {
-			def := text[i+len(" (default ") : len(text)-1]
-			if unq, err := strconv.Unquote(def); err == nil && strings.HasPrefix(def, `"`) {
-				def = unq
-			}
-			cur.def = def
-			text = text[:i]
-		}
-		if m := helpEnv.FindStringSubmatch(text); m != nil {
-			cur.env = m[1]
-			text = helpEnv.ReplaceAllString(text, "")
-		}
-		cur.meaning = strings.TrimSpace(text)
-		out = append(out, *cur)
-		cur, usage = nil, nil
-	}
-	for line := range strings.SplitSeq(help, "\n") {
-		if m := helpFlagLine.FindStringSubmatch(line); m != nil {
-			finish()
-			cur = &flagDoc{name: m[1], boolean: m[2] == "", valueName: m[2]}
-			if rest, ok := strings.CutPrefix(line, "  -"+m[1]+"\t"); ok { // a one-letter flag: usage on the same line
-				usage = append(usage, strings.TrimSpace(rest))
-				cur.boolean, cur.valueName = false, ""
-			}
-			continue
-		}
-		if cur != nil {
-			if text, ok := strings.CutPrefix(line, "    \t"); ok {
-				usage = append(usage, strings.TrimSpace(text))
-				continue
-			}
-			finish()
+		if len(docs) > 0 {
+			out = append(out, commandDoc{path: l.Path, flags: docs})
 		}
 	}
-	finish()
+	if len(out) == 0 {
+		t.Fatal("no command of the table has flags")
+	}
 	return out
 }
 
@@ -303,18 +234,17 @@ func TestCheckConfigSection_TheGeneratedSectionPasses_ABrokenOneDoesNot(t *testi
 	}
 }
 
-// binaryEnv returns the ORDERSAGA_* variables the binary's code reads.
+// binaryEnv returns the environment variables the commands read.
 func binaryEnv(t *testing.T) map[string]bool {
 	t.Helper()
-	r, err := deploycheck.FindRepo(".")
-	if err != nil {
-		t.Fatal(err)
+	env := map[string]bool{}
+	for _, l := range Leaves(Commands()) {
+		_, vars := l.Settings()
+		for _, name := range vars {
+			env[name] = true
+		}
 	}
-	bin, err := deploycheck.ReadBinary(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin.Env
+	return env
 }
 
 // checkConfigSection returns what the section configHeading of readme
@@ -326,7 +256,7 @@ func checkConfigSection(readme string, cmds []commandDoc, env map[string]bool) [
 	addf := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	section, ok := markdownSection(readme, configHeading)
 	if !ok {
-		addf("README.md has no line %q; ORDERSAGA_TEST_CONFIG_TABLE=<file> go test ./deploy/cmd/ordersaga -run TestREADME_Configuration writes the section the code implies", configHeading)
+		addf("README.md has no line %q; ORDERSAGA_TEST_CONFIG_TABLE=<file> go test ./deploy/cli -run TestREADME_Configuration writes the section the code implies", configHeading)
 		return problems
 	}
 	tables := markdownTables(section)
@@ -538,28 +468,6 @@ func defaultCell(f flagDoc) string {
 
 // mdEscape makes s safe in a table cell.
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
-func TestParseHelpFlags_ReadsNamesVariablesAndDefaults(t *testing.T) {
-	help := "Usage: x\n\nFlags:\n" +
-		"  -data-dir folder\n    \tfolder of the files [$ORDERSAGA_DATA_DIR] (default \"./data\")\n" +
-		"  -down\n    \trevert every migration\n" +
-		"  -faults\n    \tserve faults [$ORDERSAGA_FAULTS] (default true)\n" +
-		"  -http-addr host:port\n    \tlisten host:port (default 127.0.0.1:8081 for orders) [$ORDERSAGA_HTTP_ADDR]\n" +
-		"  -n\tcount of things (default 3)\n" +
-		"  -timeout time\n    \tmost time the request\n    \tmay take (default 3s)\n"
-	got := parseHelpFlags(help)
-	want := []flagDoc{
-		{name: "data-dir", env: "ORDERSAGA_DATA_DIR", def: "./data", valueName: "folder", meaning: "folder of the files"},
-		{name: "down", boolean: true, meaning: "revert every migration"},
-		{name: "faults", env: "ORDERSAGA_FAULTS", def: "true", boolean: true, meaning: "serve faults"},
-		{name: "http-addr", env: "ORDERSAGA_HTTP_ADDR", valueName: "host:port", meaning: "listen host:port (default 127.0.0.1:8081 for orders)"},
-		{name: "n", def: "3", meaning: "count of things"},
-		{name: "timeout", def: "3s", valueName: "time", meaning: "most time the request may take"},
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("parseHelpFlags:\n got %+v\nwant %+v", got, want)
-	}
-}
 
 func TestMarkdownTables_ReadsRowsUnderTheirHeading(t *testing.T) {
 	doc := "# Title\n\n## Configuration\n\nIntro.\n\n### `ordersaga run`\n\n| flag | environment | default | meaning |\n| --- | --- | --- | --- |\n" +

@@ -1,8 +1,9 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
+	"flag"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
@@ -31,9 +34,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func testEnv(vars map[string]string) (*environment, *syncBuffer, *syncBuffer) {
+func testEnv(vars map[string]string) (*Env, *syncBuffer, *syncBuffer) {
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	return &environment{stdout: stdout, stderr: stderr, lookupEnv: func(k string) (string, bool) {
+	return &Env{Stdout: stdout, Stderr: stderr, LookupEnv: func(k string) (string, bool) {
 		v, ok := vars[k]
 		return v, ok
 	}}, stdout, stderr
@@ -59,7 +62,7 @@ func TestExecute_HelpAndUnknownCommand_ExitCodes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			env, stdout, stderr := testEnv(nil)
-			if got := execute(context.Background(), env, tc.args); got != tc.code {
+			if got := Execute(context.Background(), env, tc.args); got != tc.code {
 				t.Errorf("exit code %d, want %d (stderr %q)", got, tc.code, stderr)
 			}
 			if !strings.Contains(stdout.String(), tc.inStdout) {
@@ -72,18 +75,33 @@ func TestExecute_HelpAndUnknownCommand_ExitCodes(t *testing.T) {
 	}
 }
 
-func TestDispatch_Group_RunsSubcommand(t *testing.T) {
+func TestDispatch_Group_RunsSubcommandWithItsFlagsAndArguments(t *testing.T) {
 	var got []string
-	table := []command{{name: "dlq", sub: []command{{name: "list", run: func(_ context.Context, _ *environment, args []string) error {
-		got = append([]string{"list"}, args...)
-		return nil
-	}}}}}
+	n := 0
+	list := Command{Name: "list", args: "<ref>...", bind: func(fs *flag.FlagSet, _ envflag.LookupEnv) (runner, error) {
+		fs.Var(envflag.Int(&n), "n", "`count`")
+		return func(_ context.Context, _ *Env, args []string) error {
+			got = args
+			return nil
+		}, nil
+	}}
+	table := []Command{{Name: "dlq", Sub: []Command{list}}}
 	env, _, _ := testEnv(nil)
-	if err := dispatch(context.Background(), env, "ordersaga", table, []string{"dlq", "list", "-n", "5"}, false); err != nil {
+	if err := dispatch(context.Background(), env, "ordersaga", table, []string{"dlq", "list", "a", "-n", "5", "b"}, false); err != nil {
 		t.Fatalf("dispatch: %v", err)
 	}
-	if strings.Join(got, " ") != "list -n 5" {
-		t.Errorf("subcommand got %q", got)
+	if strings.Join(got, " ") != "a b" || n != 5 {
+		t.Errorf("subcommand got arguments %q and -n %d, want \"a b\" and 5", got, n)
+	}
+}
+
+func TestExecute_BadEnvironmentValue_IsAUsageErrorNamingTheVariable(t *testing.T) {
+	env, _, stderr := testEnv(map[string]string{"ORDERSAGA_KAFKA_PARTITIONS": "four"})
+	if code := Execute(context.Background(), env, []string{"run"}); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), "ordersaga run: ORDERSAGA_KAFKA_PARTITIONS") {
+		t.Errorf("stderr %q does not name the command and the variable", stderr)
 	}
 }
 
@@ -101,7 +119,7 @@ func TestExecute_NoCommand_RunsStackUntilInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
-	go func() { done <- execute(ctx, env, nil) }()
+	go func() { done <- Execute(ctx, env, nil) }()
 
 	// The banner appears once everything answers.
 	apiURL := regexp.MustCompile(`orchestrated API\s+(http://127\.0\.0\.1:\d+)`)
@@ -152,7 +170,7 @@ func TestExecute_NoCommand_RunsStackUntilInterrupted(t *testing.T) {
 func TestMigrate_DataDir_MigratesEveryDatabaseOfBothVariants(t *testing.T) {
 	dir := t.TempDir()
 	env, stdout, stderr := testEnv(map[string]string{"ORDERSAGA_DATA_DIR": dir})
-	if code := execute(context.Background(), env, []string{"migrate"}); code != 0 {
+	if code := Execute(context.Background(), env, []string{"migrate"}); code != 0 {
 		t.Fatalf("migrate: exit %d; stderr:\n%s", code, stderr)
 	}
 	for _, v := range []string{"orchestrated", "choreographed"} {
@@ -169,7 +187,7 @@ func TestMigrate_DataDir_MigratesEveryDatabaseOfBothVariants(t *testing.T) {
 	// -down reverts one database given by its address.
 	env, stdout, stderr = testEnv(nil)
 	dsn := "sqlite:" + filepath.Join(dir, "orchestrated", "payment.db")
-	if code := execute(context.Background(), env, []string{"migrate", "-down", "-payment-db", dsn}); code != 0 {
+	if code := Execute(context.Background(), env, []string{"migrate", "-down", "-payment-db", dsn}); code != 0 {
 		t.Fatalf("migrate -down: exit %d; stderr:\n%s", code, stderr)
 	}
 	if !regexp.MustCompile(`payment\s+version 0`).MatchString(stdout.String()) || strings.Contains(stdout.String(), "orders") {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,10 +6,18 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+
+	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 )
 
-func versionCommand() command {
-	return command{name: "version", summary: "print the version of ordersaga and of its main dependencies", run: printVersion}
+func versionCommand() Command {
+	return Command{
+		Name:    "version",
+		Summary: "print the version of ordersaga and of its main dependencies",
+		bind: func(*flag.FlagSet, envflag.LookupEnv) (runner, error) {
+			return printVersion, nil
+		},
+	}
 }
 
 // notableModules are the dependencies whose versions the version command
@@ -26,12 +34,8 @@ func notableModules() []string {
 	}
 }
 
-func printVersion(_ context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("ordersaga version", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+// printVersion prints the binary's version and those of notableModules.
+func printVersion(_ context.Context, env *Env, _ []string) error {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return fmt.Errorf("the binary carries no build information")
@@ -47,14 +51,14 @@ func printVersion(_ context.Context, env *environment, args []string) error {
 			version += "-dirty"
 		}
 	}
-	fmt.Fprintf(env.stdout, "ordersaga %s (%s, %s)\n", strings.TrimSpace(version), info.GoVersion, info.Path)
+	fmt.Fprintf(env.Stdout, "ordersaga %s (%s, %s)\n", strings.TrimSpace(version), info.GoVersion, info.Path)
 	deps := map[string]string{}
 	for _, d := range info.Deps {
 		deps[d.Path] = d.Version
 	}
 	for _, m := range notableModules() {
 		if v, ok := deps[m]; ok {
-			fmt.Fprintf(env.stdout, "  %-36s %s\n", m, v)
+			fmt.Fprintf(env.Stdout, "  %-36s %s\n", m, v)
 		}
 	}
 	return nil

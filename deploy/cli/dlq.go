@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -19,13 +19,13 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 )
 
-func dlqCommand() command {
-	return command{
-		name:    "dlq",
-		summary: "list and replay the choreographed variant's dead letters (dlq list, dlq replay)",
-		sub: []command{
-			{name: "list", summary: "print the dead letters: where they came from, their event and why they failed", run: dlqList},
-			{name: "replay", summary: "republish dead letters to their original topic (-all, or <partition>/<offset>...)", run: dlqReplay},
+func dlqCommand() Command {
+	return Command{
+		Name:    "dlq",
+		Summary: "list and replay the choreographed variant's dead letters (dlq list, dlq replay)",
+		Sub: []Command{
+			{Name: "list", Summary: "print the dead letters: where they came from, their event and why they failed", bind: bindDLQList},
+			{Name: "replay", Summary: "republish dead letters to their original topic (-all, or <partition>/<offset>...)", args: "<partition>/<offset>...", bind: bindDLQReplay},
 		},
 	}
 }
@@ -38,10 +38,10 @@ type dlqSettings struct {
 
 // bind registers the settings as flags of fs, their environment values as
 // defaults.
-func (s *dlqSettings) bind(fs *flag.FlagSet, env *environment) error {
+func (s *dlqSettings) bind(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) error {
 	s.brokers = []string{kafkadev.DefaultAddress}
 	s.topicPrefix = process.DefaultTopicPrefix
-	return envflag.Bind(fs, process.EnvPrefix, env.lookupEnv,
+	return envflag.Bind(fs, process.EnvPrefix, lookupEnv,
 		envflag.Var{Name: "kafka-brokers", Usage: "Kafka bootstrap `brokers`, comma-separated host:port", Value: envflag.List(&s.brokers)},
 		envflag.Var{Name: "topic-prefix", Usage: "`prefix` of the topic names; the dead-letter topic is <prefix>.deadletter", Value: envflag.String(&s.topicPrefix)},
 	)
@@ -56,23 +56,6 @@ func (s *dlqSettings) client() (dlq.Client, error) {
 		return dlq.Client{}, errors.New("the topic prefix is empty")
 	}
 	return dlq.Client{Brokers: s.brokers, Topic: events.Topics{Prefix: s.topicPrefix}.DeadLetter()}, nil
-}
-
-// parseDLQFlags parses the flags of a dlq subcommand, returning its
-// positional arguments.
-func parseDLQFlags(fs *flag.FlagSet, env *environment, s *dlqSettings, args []string) ([]string, error) {
-	envErr := s.bind(fs, env)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, errUsage
-	}
-	if envErr != nil {
-		fmt.Fprintf(env.stderr, "%s: %v\n", fs.Name(), envErr)
-		return nil, errUsage
-	}
-	return fs.Args(), nil
 }
 
 // letterJSON is a dead letter as dlq list -json prints it.
@@ -107,24 +90,20 @@ func toLetterJSON(l dlq.Letter) letterJSON {
 	}
 }
 
-// dlqList prints the dead letters, as a table or as JSON.
-func dlqList(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("ordersaga dlq list", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+// bindDLQList registers the flags of dlq list.
+func bindDLQList(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (runner, error) {
 	var s dlqSettings
-	asJSON := fs.Bool("json", false, "print a JSON array, with each letter's key and value")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: ordersaga dlq list [flags]\n\nPrints every message of the dead-letter topic.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	rest, err := parseDLQFlags(fs, env, &s, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		fmt.Fprintf(env.stderr, "ordersaga dlq list: unexpected arguments: %s\n", strings.Join(rest, " "))
-		return errUsage
-	}
+	err := s.bind(fs, lookupEnv)
+	asJSON := false
+	fs.Var(envflag.Bool(&asJSON), "json", "print a JSON array, with each letter's key and value")
+	fs.Usage = usageFunc(fs, "ordersaga dlq list [flags]", "Prints every message of the dead-letter topic.")
+	return func(ctx context.Context, env *Env, _ []string) error {
+		return dlqList(ctx, env, &s, asJSON)
+	}, err
+}
+
+// dlqList prints the dead letters, as a table or as JSON.
+func dlqList(ctx context.Context, env *Env, s *dlqSettings, asJSON bool) error {
 	c, err := s.client()
 	if err != nil {
 		return err
@@ -133,20 +112,20 @@ func dlqList(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		out := make([]letterJSON, 0, len(letters))
 		for _, l := range letters {
 			out = append(out, toLetterJSON(l))
 		}
-		enc := json.NewEncoder(env.stdout)
+		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 	if len(letters) == 0 {
-		fmt.Fprintf(env.stdout, "no dead letters in %s\n", c.Topic)
+		fmt.Fprintf(env.Stdout, "no dead letters in %s\n", c.Topic)
 		return nil
 	}
-	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "REF\tTIME\tORIGINAL TOPIC\tEVENT TYPE\tORDER\tREASON")
 	for _, l := range letters {
 		at := l.FailedAt
@@ -159,46 +138,37 @@ func dlqList(ctx context.Context, env *environment, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("printing dead letters: %w", err)
 	}
-	fmt.Fprintf(env.stdout, "%d dead letters in %s\n", len(letters), c.Topic)
+	fmt.Fprintf(env.Stdout, "%d dead letters in %s\n", len(letters), c.Topic)
 	return nil
 }
 
-// dlqReplay republishes the dead letters named by the arguments, or every
-// one with -all, to their original topics.
-func dlqReplay(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("ordersaga dlq replay", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+// bindDLQReplay registers the flags of dlq replay.
+func bindDLQReplay(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (runner, error) {
 	var s dlqSettings
-	all := fs.Bool("all", false, "replay every dead letter")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: ordersaga dlq replay [flags] (-all | <partition>/<offset>...)\n\n")
-		fmt.Fprintf(fs.Output(), "Republishes dead letters (refs as dlq list prints them) to their original topic. The consumers\n")
-		fmt.Fprintf(fs.Output(), "that had handled one skip it as a duplicate, so replaying twice is safe. The letters stay in\n")
-		fmt.Fprintf(fs.Output(), "the dead-letter topic.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	// Flags may follow the references.
-	var refs []string
-	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		refs, args = append(refs, args[0]), args[1:]
-	}
-	rest, err := parseDLQFlags(fs, env, &s, args)
-	if err != nil {
-		return err
-	}
-	refs = append(refs, rest...)
+	err := s.bind(fs, lookupEnv)
+	all := false
+	fs.Var(envflag.Bool(&all), "all", "replay every dead letter")
+	fs.Usage = usageFunc(fs, "ordersaga dlq replay [flags] (-all | <partition>/<offset>...)",
+		"Republishes dead letters (refs as dlq list prints them) to their original topic. The consumers",
+		"that had handled one skip it as a duplicate, so replaying twice is safe. The letters stay in",
+		"the dead-letter topic.")
+	return func(ctx context.Context, env *Env, refs []string) error {
+		return dlqReplay(ctx, env, &s, all, refs)
+	}, err
+}
+
+// dlqReplay republishes the dead letters named by refs, or every one with
+// all, to their original topics.
+func dlqReplay(ctx context.Context, env *Env, s *dlqSettings, all bool, refs []string) error {
 	switch {
-	case *all && len(refs) > 0:
-		fmt.Fprintf(env.stderr, "ordersaga dlq replay: give -all or references, not both\n")
-		return errUsage
-	case !*all && len(refs) == 0:
-		fmt.Fprintf(env.stderr, "ordersaga dlq replay: name the dead letters to replay (<partition>/<offset>, as dlq list prints them) or give -all\n")
-		return errUsage
+	case all && len(refs) > 0:
+		return usageErrorf("give -all or references, not both")
+	case !all && len(refs) == 0:
+		return usageErrorf("name the dead letters to replay (<partition>/<offset>, as dlq list prints them) or give -all")
 	}
 	for _, r := range refs {
 		if _, _, err := dlq.ParseRef(r); err != nil {
-			fmt.Fprintf(env.stderr, "ordersaga dlq replay: %v\n", err)
-			return errUsage
+			return usageErrorf("%v", err)
 		}
 	}
 	c, err := s.client()
@@ -209,16 +179,16 @@ func dlqReplay(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !*all {
+	if !all {
 		if letters, err = dlq.Select(letters, refs...); err != nil {
 			return err
 		}
 	}
 	if len(letters) == 0 {
-		fmt.Fprintf(env.stdout, "no dead letters in %s\n", c.Topic)
+		fmt.Fprintf(env.Stdout, "no dead letters in %s\n", c.Topic)
 		return nil
 	}
-	w := broker.NewWriter(s.brokers, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	w := broker.NewWriter(s.brokers, slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	err = dlq.Replay(ctx, w, letters...)
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("closing the kafka writer: %w", cerr)
@@ -227,7 +197,7 @@ func dlqReplay(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	for _, l := range letters {
-		fmt.Fprintf(env.stdout, "replayed %s to %s\n", l.Ref(), l.OriginalTopic)
+		fmt.Fprintf(env.Stdout, "replayed %s to %s\n", l.Ref(), l.OriginalTopic)
 	}
 	return nil
 }

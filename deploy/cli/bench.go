@@ -1,0 +1,313 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ordersaga/ordersaga/deploy/bench"
+	"github.com/ordersaga/ordersaga/deploy/bench/rig"
+	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
+	"github.com/ordersaga/ordersaga/deploy/internal/output"
+)
+
+func benchCommand() Command {
+	return Command{
+		Name:    "bench",
+		Summary: "measure both variants side by side through the REST API, and the Temporal and Kafka ceilings",
+		bind:    bindBench,
+	}
+}
+
+// benchEnvPrefix starts the environment variable of each bench flag.
+const benchEnvPrefix = envflag.Prefix + "BENCH_"
+
+// benchFlags are the bench command's settings.
+type benchFlags struct {
+	variants          []string
+	orchestratedURL   string
+	choreographedURL  string
+	postgres          string
+	concurrency       []string
+	rates             []string
+	allRates          bool
+	duration          time.Duration
+	warmup            time.Duration
+	wait              time.Duration
+	orderTimeout      time.Duration
+	maxInFlight       int
+	products          int
+	customers         int
+	failureShare      float64
+	seed              uint64
+	ceilings          bool
+	temporalAddress   string
+	temporalNamespace string
+	kafkaBrokers      []string
+	jsonPath          string
+	svgPath           string
+	dataDir           string
+	logLevel          slog.Level
+	cpuProfile        string
+}
+
+// defaultBenchFlags returns the bench's defaults.
+func defaultBenchFlags() benchFlags {
+	f := benchFlags{
+		variants:          []string{rig.Orchestrated, rig.Choreographed},
+		duration:          bench.DefaultDuration,
+		warmup:            bench.DefaultWarmup,
+		wait:              bench.DefaultWait,
+		orderTimeout:      bench.DefaultOrderTimeout,
+		maxInFlight:       bench.DefaultMaxInFlight,
+		products:          bench.DefaultProducts,
+		customers:         bench.DefaultCustomers,
+		seed:              bench.DefaultSeed,
+		ceilings:          true,
+		temporalNamespace: "default",
+		jsonPath:          filepath.Join("bench-results", "bench.json"),
+		svgPath:           filepath.Join("bench-results", "bench.svg"),
+		logLevel:          slog.LevelWarn,
+	}
+	for _, n := range bench.DefaultConcurrencies() {
+		f.concurrency = append(f.concurrency, strconv.Itoa(n))
+	}
+	for _, r := range bench.DefaultRates() {
+		f.rates = append(f.rates, strconv.FormatFloat(r, 'f', -1, 64))
+	}
+	return f
+}
+
+// vars lists the bench's settings, bound to f.
+func (f *benchFlags) vars() []envflag.Var {
+	return []envflag.Var{
+		{Name: "variants", Usage: "`variants` to measure, comma-separated", Value: envflag.List(&f.variants)},
+		{Name: "orchestrated-url", Usage: "base `URL` of a running orchestrated stack (e.g. http://127.0.0.1:8081 of `ordersaga run`); empty starts one in-process", Value: envflag.String(&f.orchestratedURL)},
+		{Name: "choreographed-url", Usage: "base `URL` of a running choreographed stack (e.g. http://127.0.0.1:8082); empty starts one in-process", Value: envflag.String(&f.choreographedURL)},
+		{Name: "postgres", Usage: "PostgreSQL server `URL` (postgres://…) for the in-process stacks' service databases (bench_<variant>_<role>) and the embedded Temporal server's persistence (bench_temporal, bench_temporal_visibility), all dropped and created afresh; empty uses SQLite files for both", Value: envflag.DSN(&f.postgres)},
+		{Name: "concurrency", Usage: "closed-loop `clients`, comma-separated (also the ceilings' points)", Value: envflag.List(&f.concurrency)},
+		{Name: "rates", Usage: "open-loop arrival `rates` in orders/s, comma-separated; \"none\" skips the open loop", Value: envflag.List(&f.rates)},
+		{Name: "all-rates", Usage: "run every rate, also those above the first one a variant could not sustain", Value: envflag.Bool(&f.allRates)},
+		{Name: "duration", Usage: "measured `time` of each point", Value: envflag.Duration(&f.duration)},
+		{Name: "warmup", Usage: "warm-up `time` of each point, not counted", Value: envflag.Duration(&f.warmup)},
+		{Name: "wait", Usage: "the ?wait= of POST /v1/orders (`duration`, at most 30s)", Value: envflag.Duration(&f.wait)},
+		{Name: "order-timeout", Usage: "`time` an order may take to be final before it counts as an error", Value: envflag.Duration(&f.orderTimeout)},
+		{Name: "max-in-flight", Usage: "most `orders` in flight in the open loop", Value: envflag.Int(&f.maxInFlight)},
+		{Name: "products", Usage: "`number` of products created on each stack", Value: envflag.Int(&f.products)},
+		{Name: "customers", Usage: "`number` of customers created on each stack", Value: envflag.Int(&f.customers)},
+		{Name: "failure-share", Usage: "`share` (0 to 1) of orders shipped to a refused country, which fail after payment and are compensated", Value: envflag.Float(&f.failureShare)},
+		{Name: "seed", Usage: "`seed` of the orders' random content", Value: envflag.Uint64(&f.seed)},
+		{Name: "ceilings", Usage: "run the ceilings: a no-op 3-activity workflow on the Temporal server, a no-op 4-hop kafka-go pipeline on the broker", Value: envflag.Bool(&f.ceilings)},
+		{Name: "temporal-address", Usage: "Temporal frontend `host:port` of the ceiling run; empty uses the embedded server (the one the in-process stack uses)", Value: envflag.String(&f.temporalAddress)},
+		{Name: "temporal-namespace", Usage: "Temporal `namespace` of the ceiling run with -temporal-address", Value: envflag.String(&f.temporalNamespace)},
+		{Name: "kafka-brokers", Usage: "Kafka `brokers` (comma-separated host:port) of the ceiling run; empty uses the embedded broker", Value: envflag.List(&f.kafkaBrokers)},
+		{Name: "json", Usage: "`file` the JSON report is written to", Value: envflag.String(&f.jsonPath)},
+		{Name: "svg", Usage: "`file` the SVG chart is written to", Value: envflag.String(&f.svgPath)},
+		{Name: "data-dir", Usage: "`folder` of the in-process stacks' SQLite databases, kept after the run; empty uses a temporary folder, removed after", Value: envflag.String(&f.dataDir)},
+		{Name: "log-level", Usage: "lowest `level` of the stacks' logs: debug, info, warn or error", Value: envflag.Level(&f.logLevel)},
+		{Name: "cpuprofile", Usage: "`file` a CPU profile of the measurement (everything in the process, the in-process stacks and servers included, not their start) is written to; empty writes none", Value: envflag.String(&f.cpuProfile)},
+	}
+}
+
+// bind registers the bench's flags on fs, each set first from its
+// ORDERSAGA_BENCH_ variable.
+func (f *benchFlags) bind(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) error {
+	return envflag.Bind(fs, benchEnvPrefix, lookupEnv, f.vars()...)
+}
+
+// bindBench registers the flags of bench.
+func bindBench(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (runner, error) {
+	f := defaultBenchFlags()
+	err := f.bind(fs, lookupEnv)
+	return func(ctx context.Context, env *Env, _ []string) error {
+		return runBench(ctx, env, &f)
+	}, err
+}
+
+// runBench starts what is not running yet, measures, prints the table and
+// writes the JSON report and the chart.
+func runBench(ctx context.Context, env *Env, f *benchFlags) error {
+	opts, err := f.options()
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	opts.Logger = log
+	opts.Progress = env.Stderr
+	opts.LiveProgress = output.IsTerminal(env.Stderr)
+
+	// What runs in-process: the stacks without a URL, and the embedded
+	// server and broker for the ceilings without an address.
+	variants := f.variants
+	external := map[string]string{rig.Orchestrated: f.orchestratedURL, rig.Choreographed: f.choreographedURL}
+	rc := rig.Config{PostgresURL: f.postgres, Logger: log}
+	for _, v := range variants {
+		switch v {
+		case rig.Orchestrated:
+			rc.Orchestrated = external[v] == ""
+		case rig.Choreographed:
+			rc.Choreographed = external[v] == ""
+		default:
+			return usageErrorf("unknown variant %q (orchestrated, choreographed)", v)
+		}
+	}
+	measures := func(v string) bool { return f.ceilings && (len(variants) == 0 || slices.Contains(variants, v)) }
+	rc.Temporal = measures(rig.Orchestrated) && f.temporalAddress == ""
+	rc.Kafka = measures(rig.Choreographed) && len(f.kafkaBrokers) == 0
+
+	var r *rig.Rig
+	if rc.Orchestrated || rc.Choreographed || rc.Temporal || rc.Kafka {
+		dir := f.dataDir
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "ordersaga-bench-"); err != nil {
+				return fmt.Errorf("creating a folder for the databases: %w", err)
+			}
+			defer os.RemoveAll(dir)
+		}
+		rc.Dir = dir
+		fmt.Fprintf(env.Stderr, "starting in-process: %s\n", describeRig(rc))
+		if r, err = rig.Start(ctx, rc); err != nil {
+			return fmt.Errorf("starting in-process: %w", err)
+		}
+		defer func() {
+			if cerr := r.Close(); cerr != nil {
+				log.Error("stopping the in-process stacks", "error", cerr)
+			}
+		}()
+		r.Describe(&opts.Setup)
+		opts.BeforeCeilings = r.StopStacks
+	}
+
+	frameworks := map[string]bench.Framework{rig.Orchestrated: bench.FrameworkTemporal, rig.Choreographed: bench.FrameworkKafka}
+	for _, v := range variants {
+		u := external[v]
+		if u == "" {
+			u = r.URL(v)
+		} else {
+			opts.Setup.Notes = append(opts.Setup.Notes, fmt.Sprintf("%s: an external stack at %s", v, u))
+		}
+		opts.Targets = append(opts.Targets, bench.Target{Name: v, BaseURL: u, Framework: frameworks[v]})
+	}
+	if measures(rig.Orchestrated) {
+		hp, ns := f.temporalAddress, f.temporalNamespace
+		if hp == "" {
+			hp, ns = r.TemporalAddress()
+		} else {
+			opts.Setup.Notes = append(opts.Setup.Notes, "temporal ceiling on the server at "+hp)
+		}
+		opts.Temporal = &bench.TemporalCeiling{HostPort: hp, Namespace: ns}
+	}
+	if measures(rig.Choreographed) {
+		brokers := f.kafkaBrokers
+		if len(brokers) == 0 {
+			brokers = r.KafkaBrokers()
+		} else {
+			opts.Setup.Notes = append(opts.Setup.Notes, "kafka ceiling on the broker at "+strings.Join(brokers, ","))
+		}
+		opts.Kafka = &bench.KafkaCeiling{Brokers: brokers}
+	}
+
+	if f.cpuProfile != "" {
+		stop, err := output.StartCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	rep, runErr := bench.Run(ctx, opts)
+	if !rep.Measured() {
+		return runErr
+	}
+	fmt.Fprintln(env.Stdout)
+	errList := []error{runErr, rep.WriteTable(env.Stdout)}
+	errList = append(errList, output.WriteFile(f.jsonPath, rep.WriteJSON), output.WriteFile(f.svgPath, rep.WriteSVG))
+	if err := errors.Join(errList[1:]...); err == nil {
+		fmt.Fprintf(env.Stdout, "\nReport: %s\nChart:  %s\n", f.jsonPath, f.svgPath)
+	}
+	return errors.Join(errList...)
+}
+
+// options turns the flags into the bench's options (without targets and
+// ceilings).
+func (f *benchFlags) options() (bench.Options, error) {
+	opts := bench.Options{
+		AllRates:     f.allRates,
+		Duration:     f.duration,
+		Warmup:       f.warmup,
+		Wait:         f.wait,
+		OrderTimeout: f.orderTimeout,
+		MaxInFlight:  f.maxInFlight,
+		Products:     f.products,
+		Customers:    f.customers,
+		FailureShare: f.failureShare,
+		Seed:         f.seed,
+	}
+	if f.warmup == 0 {
+		opts.Warmup = -1 // no warm-up
+	}
+	var errList []error
+	for _, s := range f.concurrency {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			errList = append(errList, fmt.Errorf("-concurrency: %q is not a positive integer", s))
+			continue
+		}
+		opts.Concurrencies = append(opts.Concurrencies, n)
+	}
+	if len(opts.Concurrencies) == 0 && len(errList) == 0 {
+		errList = append(errList, errors.New("-concurrency: no value"))
+	}
+	switch {
+	case len(f.rates) == 0, len(f.rates) == 1 && f.rates[0] == "none":
+		opts.NoOpenLoop = true
+	default:
+		for _, s := range f.rates {
+			r, err := strconv.ParseFloat(s, 64)
+			if err != nil || !(r > 0) {
+				errList = append(errList, fmt.Errorf("-rates: %q is not a positive number", s))
+				continue
+			}
+			opts.Rates = append(opts.Rates, r)
+		}
+	}
+	if f.duration <= 0 {
+		errList = append(errList, fmt.Errorf("-duration %v is not positive", f.duration))
+	}
+	if f.failureShare < 0 || f.failureShare > 1 {
+		errList = append(errList, fmt.Errorf("-failure-share %v is not from 0 to 1", f.failureShare))
+	}
+	return opts, errors.Join(errList...)
+}
+
+// describeRig says what the bench starts in-process.
+func describeRig(rc rig.Config) string {
+	var parts []string
+	if rc.Orchestrated {
+		parts = append(parts, "orchestrated stack")
+	}
+	if rc.Choreographed {
+		parts = append(parts, "choreographed stack")
+	}
+	if rc.Temporal || rc.Orchestrated {
+		parts = append(parts, "Temporal server")
+	}
+	if rc.Kafka || rc.Choreographed {
+		parts = append(parts, "Kafka-protocol broker")
+	}
+	where := "SQLite"
+	if rc.PostgresURL != "" {
+		where = "PostgreSQL"
+	}
+	if rc.Temporal || rc.Orchestrated {
+		return strings.Join(parts, ", ") + " (service databases and Temporal persistence on " + where + ")"
+	}
+	return strings.Join(parts, ", ") + " (service databases on " + where + ")"
+}
