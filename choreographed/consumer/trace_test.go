@@ -23,7 +23,7 @@ func TestTrace_AppliesEachEventInAConsumerSpanUnderItsMessagesTraceContext(t *te
 
 	// The message came from a publisher's span.
 	pctx, publisher := tp.Tracer("test").Start(context.Background(), "inventory publish InventoryReserved")
-	e, err := events.New(events.InventoryReservedData{CustomerID: "c-1"}, "o-1", nil, time.Now())
+	e, err := events.New(events.StepEvent{Type: events.InventoryReserved, Step: "inventory", CustomerID: "c-1"}, "o-1", nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,16 @@
 //
 // # Events
 //
+// The order service's five events are fixed. Every other event is a step
+// event, and which is which follows from the saga (shared/saga) alone (see
+// Table): each step has a done, a refused and an undone event, and a
+// completed event when it has a completion. A step's action is triggered
+// by the previous step's done event (the first step's by OrderPlaced); its
+// compensation by the next step's refused or undone event (the last step's
+// by OrderCancelRequested). The default saga's step events keep the names
+// below; a step added later gets names derived from its own (loyalty:
+// LoyaltyDone, LoyaltyRefused, LoyaltyUndone).
+//
 //	type                  producer   emitted when                                   reacted to by
 //	OrderPlaced           orders     POST /v1/orders stored a new order            inventory: reserve
 //	OrderCancelRequested  orders     POST /v1/orders/{id}/cancel was accepted      shipping: cancel shipment
@@ -65,28 +75,25 @@
 //
 // Payloads (money in integer cents; reasons and causes are the API's
 // failure reasons: out_of_stock, payment_declined, shipping_unavailable,
-// cancelled):
+// cancelled, or any reason a step declares):
 //
 //	OrderPlaced           {customer_id, items: [{sku, quantity}], ship_to: {name, line1, line2?, city, postal_code, country}}
 //	OrderCancelRequested  {}
 //	OrderCompleted        {tracking_number, total_cents}
 //	OrderFailed           {reason}
 //	OrderCancelled        {}
-//	InventoryReserved     {customer_id, ship_to, items: [{sku, quantity, price_cents}], total_cents}
-//	InventoryRejected     {reason}
-//	InventoryReleased     {outcome, cause}
-//	InventoryCommitted    {}
-//	PaymentCompleted      {customer_id, ship_to, items, total_cents}
-//	PaymentDeclined       {reason, items, total_cents}
-//	PaymentRefunded       {outcome, cause}
-//	ShipmentCreated       {tracking_number, items, total_cents}
-//	ShipmentFailed        {reason, items, total_cents}
-//	ShipmentCancelled     {outcome, cause}
+//	every step event      {customer_id?, items?, ship_to?, pricing?: {items: [{sku, quantity, price_cents}], total_cents},
+//	                       tracking_number?, reason?, outcome?, cause?}
 //
+// A done or refused event carries the order forward (customer, items,
+// address and, once the inventory step priced it, the pricing), so the
+// next step's service needs no other service's database; a refused event
+// adds the reason the service gave; an undone event says what the
+// compensation found (outcome) and why it ran (cause); the shipping step's
+// done event, and every done event after it, carries the tracking number.
 // The outcome of a compensation is "undone" (the action had taken effect
 // and is undone), "tombstone" (the action had not run and now never will)
-// or "refused" (the action had refused: nothing to undo). Events after the
-// inventory step carry the prices, so no service needs another's database.
+// or "refused" (the action had refused: nothing to undo).
 //
 // # Versions
 //

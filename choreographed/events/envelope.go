@@ -80,10 +80,9 @@ type Envelope struct {
 // being handled when this one is emitted, nil when a client request caused
 // it; the new event inherits its correlation id.
 func New(p Payload, orderID string, cause *Envelope, at time.Time) (*Envelope, error) {
-	t := p.EventType()
-	producer, ok := t.Producer()
-	if !ok {
-		return nil, fmt.Errorf("new event: unknown type %q", t)
+	t, producer := p.EventType(), p.EventProducer()
+	if t == "" || producer == "" {
+		return nil, fmt.Errorf("new event: payload %T names no type or producer", p)
 	}
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -117,10 +116,10 @@ func New(p Payload, orderID string, cause *Envelope, at time.Time) (*Envelope, e
 // on each topic), with the trace context of ctx in its headers (a child of
 // the span in ctx, or a new trace).
 func (e *Envelope) Message(ctx context.Context, topics Topics) (kafka.Message, error) {
-	topic, ok := topics.For(e.Type)
-	if !ok {
-		return kafka.Message{}, fmt.Errorf("publishing event %s: unknown type %q", e.EventID, e.Type)
+	if e.Producer == "" {
+		return kafka.Message{}, fmt.Errorf("publishing event %s: no producer", e.EventID)
 	}
+	topic := topics.Of(e.Producer)
 	value, err := json.Marshal(e)
 	if err != nil {
 		return kafka.Message{}, fmt.Errorf("encoding event %s: %w", e.EventID, err)
@@ -171,13 +170,19 @@ func As[T Payload](e *Envelope) (T, error) {
 	if e.Type != p.EventType() {
 		return p, fmt.Errorf("%w: event %s is a %s, not a %s", ErrMalformed, e.EventID, e.Type, p.EventType())
 	}
+	err := e.decode(&p)
+	return p, err
+}
+
+// decode decodes the payload into p, checking the schema version.
+func (e *Envelope) decode(p any) error {
 	if v := e.Type.SchemaVersion(); e.SchemaVersion > v {
-		return p, fmt.Errorf("%w: event %s is %s v%d; this software reads up to v%d", ErrUnsupportedVersion, e.EventID, e.Type, e.SchemaVersion, v)
+		return fmt.Errorf("%w: event %s is %s v%d; this software reads up to v%d", ErrUnsupportedVersion, e.EventID, e.Type, e.SchemaVersion, v)
 	}
-	if err := json.Unmarshal(e.Data, &p); err != nil {
-		return p, fmt.Errorf("%w: %s payload of event %s: %v", ErrMalformed, e.Type, e.EventID, err)
+	if err := json.Unmarshal(e.Data, p); err != nil {
+		return fmt.Errorf("%w: %s payload of event %s: %v", ErrMalformed, e.Type, e.EventID, err)
 	}
-	return p, nil
+	return nil
 }
 
 // Header returns the value of the named header, or "".

@@ -1,34 +1,60 @@
 package events
 
-import "strings"
+import (
+	"strings"
 
-// Service names a service of the choreography: the producer of a topic and
-// the owner of a consumer group.
-type Service string
-
-// The services.
-const (
-	Orders    Service = "orders"
-	Inventory Service = "inventory"
-	Payment   Service = "payment"
-	Shipping  Service = "shipping"
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
-// Services returns every service, in the order of the saga's steps after the
-// order service.
-func Services() []Service { return []Service{Orders, Inventory, Payment, Shipping} }
+// Service names a service of the choreography: the producer of a topic and
+// the owner of a consumer group. Besides the order service, each step's
+// service is named like its step.
+type Service string
+
+// The order service, and the services of the default saga's steps.
+const (
+	Orders    Service = "orders"
+	Inventory         = Service(domain.StepInventory)
+	Payment           = Service(domain.StepPayment)
+	Shipping          = Service(domain.StepShipping)
+)
+
+// ServiceOf returns the service that owns a step.
+func ServiceOf(step domain.StepName) Service { return Service(step) }
+
+// ServicesOf returns every service of saga g: the order service, then each
+// step's in saga order.
+func ServicesOf(g *saga.Saga) []Service {
+	out := []Service{Orders}
+	for _, name := range g.Names() {
+		out = append(out, ServiceOf(name))
+	}
+	return out
+}
+
+// Services returns every service of the default saga.
+func Services() []Service { return ServicesOf(saga.Default()) }
 
 // Type names an event.
 type Type string
 
-// The event types, grouped by the service that produces them.
+// The order service's events.
 const (
 	OrderPlaced          Type = "OrderPlaced"
 	OrderCancelRequested Type = "OrderCancelRequested"
 	OrderCompleted       Type = "OrderCompleted"
 	OrderFailed          Type = "OrderFailed"
 	OrderCancelled       Type = "OrderCancelled"
+)
 
+// OrderTypes returns the order service's event types.
+func OrderTypes() []Type {
+	return []Type{OrderPlaced, OrderCancelRequested, OrderCompleted, OrderFailed, OrderCancelled}
+}
+
+// The event types of the default saga's steps (see TypesOf).
+const (
 	InventoryReserved  Type = "InventoryReserved"
 	InventoryRejected  Type = "InventoryRejected"
 	InventoryReleased  Type = "InventoryReleased"
@@ -43,42 +69,11 @@ const (
 	ShipmentCancelled Type = "ShipmentCancelled"
 )
 
-// Types returns every event type this version of the software knows.
-func Types() []Type {
-	return []Type{
-		OrderPlaced, OrderCancelRequested, OrderCompleted, OrderFailed, OrderCancelled,
-		InventoryReserved, InventoryRejected, InventoryReleased, InventoryCommitted,
-		PaymentCompleted, PaymentDeclined, PaymentRefunded,
-		ShipmentCreated, ShipmentFailed, ShipmentCancelled,
-	}
-}
-
-// Producer returns the service that emits events of type t, and false for a
-// type this version does not know.
-func (t Type) Producer() (Service, bool) {
-	switch t {
-	case OrderPlaced, OrderCancelRequested, OrderCompleted, OrderFailed, OrderCancelled:
-		return Orders, true
-	case InventoryReserved, InventoryRejected, InventoryReleased, InventoryCommitted:
-		return Inventory, true
-	case PaymentCompleted, PaymentDeclined, PaymentRefunded:
-		return Payment, true
-	case ShipmentCreated, ShipmentFailed, ShipmentCancelled:
-		return Shipping, true
-	}
-	return "", false
-}
-
 // SchemaVersion returns the version of t's payload this software writes
-// and the newest it reads; 0 for an unknown type. A change that old readers
-// cannot ignore (a renamed, removed or re-typed field) bumps it; adding an
-// optional field does not.
-func (t Type) SchemaVersion() int {
-	if _, ok := t.Producer(); ok {
-		return 1
-	}
-	return 0
-}
+// and the newest it reads. A change that old readers cannot ignore (a
+// renamed, removed or re-typed field) bumps it; adding an optional field
+// does not.
+func (t Type) SchemaVersion() int { return 1 }
 
 // DefaultTopicPrefix is the prefix of the topic names when none is set.
 const DefaultTopicPrefix = "ordersaga"
@@ -99,23 +94,18 @@ func (t Topics) prefix() string {
 // Of returns the topic the service publishes to.
 func (t Topics) Of(s Service) string { return t.prefix() + "." + string(s) }
 
-// For returns the topic events of type et are published to, and false for an
-// unknown type.
-func (t Topics) For(et Type) (string, bool) {
-	s, ok := et.Producer()
-	if !ok {
-		return "", false
-	}
-	return t.Of(s), true
-}
-
 // DeadLetter returns the dead-letter topic.
 func (t Topics) DeadLetter() string { return t.prefix() + ".deadletter" }
 
-// All returns every topic of the deployment, for creating them up front.
-func (t Topics) All() []string {
-	all := make([]string, 0, len(Services())+1)
-	for _, s := range Services() {
+// All returns every topic of a deployment of the default saga, for
+// creating them up front.
+func (t Topics) All() []string { return t.AllOf(saga.Default()) }
+
+// AllOf returns every topic of a deployment of saga g.
+func (t Topics) AllOf(g *saga.Saga) []string {
+	services := ServicesOf(g)
+	all := make([]string, 0, len(services)+1)
+	for _, s := range services {
 		all = append(all, t.Of(s))
 	}
 	return append(all, t.DeadLetter())

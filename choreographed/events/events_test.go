@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -25,35 +27,107 @@ func placed() events.OrderPlacedData {
 	}
 }
 
-func TestEveryType_HasAProducerTopicAndVersion(t *testing.T) {
-	topics := events.Topics{Prefix: "shop"}
+func TestTable_EveryTypeHasOneProducerAndVersion(t *testing.T) {
+	table := events.NewTable(nil)
 	seen := map[events.Type]bool{}
-	for _, et := range events.Types() {
+	for _, et := range table.Types() {
 		if seen[et] {
 			t.Errorf("%s listed twice", et)
 		}
 		seen[et] = true
-		s, ok := et.Producer()
-		if !ok {
+		if _, ok := table.Producer(et); !ok {
 			t.Errorf("%s has no producer", et)
-		}
-		topic, ok := topics.For(et)
-		if !ok || topic != "shop."+string(s) {
-			t.Errorf("%s goes to %q, want shop.%s", et, topic, s)
 		}
 		if et.SchemaVersion() < 1 {
 			t.Errorf("%s has schema version %d", et, et.SchemaVersion())
 		}
 	}
-	if _, ok := events.Type("Nope").Producer(); ok {
+	if len(seen) != 5+4+3+3 {
+		t.Errorf("the default saga has %d event types, want 15: %v", len(seen), table.Types())
+	}
+	if s, ok := table.Producer(events.PaymentDeclined); !ok || s != events.Payment {
+		t.Errorf("PaymentDeclined is produced by %q", s)
+	}
+	if _, ok := table.Producer("Nope"); ok {
 		t.Error("unknown type has a producer")
 	}
-	all := topics.All()
+	all := (events.Topics{Prefix: "shop"}).All()
 	if len(all) != 5 || all[len(all)-1] != "shop.deadletter" {
 		t.Errorf("All() = %v", all)
 	}
 	if got := (events.Topics{}).Of(events.Payment); got != "ordersaga.payment" {
 		t.Errorf("default prefix topic = %q", got)
+	}
+}
+
+func TestTable_TriggersChainTheStepsForwardAndCompensationsBackward(t *testing.T) {
+	table := events.NewTable(nil)
+	for step, want := range map[domain.StepName]events.Type{
+		domain.StepInventory: events.OrderPlaced, domain.StepPayment: events.InventoryReserved, domain.StepShipping: events.PaymentCompleted,
+	} {
+		if got := table.ActionTrigger(step); got != want {
+			t.Errorf("the %s action is triggered by %s, want %s", step, got, want)
+		}
+	}
+	for step, want := range map[domain.StepName][]events.Type{
+		domain.StepInventory: {events.PaymentDeclined, events.PaymentRefunded},
+		domain.StepPayment:   {events.ShipmentFailed, events.ShipmentCancelled},
+		domain.StepShipping:  {events.OrderCancelRequested},
+	} {
+		if got := table.UndoTriggers(step); !slices.Equal(got, want) {
+			t.Errorf("the %s compensation is triggered by %v, want %v", step, got, want)
+		}
+	}
+	ref, ok := table.Lookup(events.PaymentRefunded)
+	if !ok || ref.Step.Name != domain.StepPayment || ref.Kind != events.KindUndone {
+		t.Errorf("PaymentRefunded = %+v %v", ref, ok)
+	}
+}
+
+func TestTable_ANewStepGetsEventsNamedAfterItAndJoinsTheChains(t *testing.T) {
+	g, err := saga.Default().Insert(domain.StepPayment, saga.Step{Name: "loyalty_points", Action: "Award", Compensation: "Revoke",
+		Refusals: []domain.FailureReason{"frozen"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := events.NewTable(g)
+	ts := events.TypesOf(saga.Step{Name: "loyalty_points"})
+	if ts.Done != "LoyaltyPointsDone" || ts.Refused != "LoyaltyPointsRefused" || ts.Undone != "LoyaltyPointsUndone" || ts.Completed != "" {
+		t.Fatalf("types = %+v", ts)
+	}
+	if got := table.ActionTrigger(domain.StepShipping); got != ts.Done {
+		t.Errorf("shipping now starts on %s, want %s", got, ts.Done)
+	}
+	if got := table.UndoTriggers(domain.StepPayment); !slices.Equal(got, []events.Type{ts.Refused, ts.Undone}) {
+		t.Errorf("payment's compensation starts on %v", got)
+	}
+	if s, ok := table.Producer(ts.Undone); !ok || s != "loyalty_points" {
+		t.Errorf("producer of %s = %q", ts.Undone, s)
+	}
+	if all := (events.Topics{}).AllOf(g); !slices.Contains(all, "ordersaga.loyalty_points") {
+		t.Errorf("topics %v lack the new step's", all)
+	}
+}
+
+func TestStepEvent_CarriesTheOrderForward(t *testing.T) {
+	in := saga.Input{OrderID: "o-1", CustomerID: "c-1", Items: []domain.Item{{SKU: "mug", Quantity: 2}},
+		ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Berlin", PostalCode: "10115", Country: "DE"}}
+	pricing := events.PricingOf([]domain.PricedItem{{SKU: "mug", Quantity: 2, PriceCents: 5}}, 10)
+	e, err := events.New(events.Carrying(events.InventoryReserved, domain.StepInventory, in, &pricing), "o-1", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Producer != events.Inventory || e.Type != events.InventoryReserved {
+		t.Fatalf("envelope = %+v", e)
+	}
+	ref, _ := events.NewTable(nil).Lookup(e.Type)
+	p, err := events.AsStep(e, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.Input("o-1")
+	if got.CustomerID != "c-1" || got.TotalCents != 10 || got.ShipTo != in.ShipTo || len(got.Items) != 1 {
+		t.Fatalf("carried input = %+v", got)
 	}
 }
 
@@ -68,7 +142,7 @@ func TestNew_InheritsCorrelationAndNamesItsCause(t *testing.T) {
 	if first.Producer != events.Orders || first.SchemaVersion != 1 || first.Type != events.OrderPlaced {
 		t.Fatalf("first event = %+v", first)
 	}
-	next, err := events.New(events.InventoryRejectedData{Reason: domain.ReasonOutOfStock}, "o-1", first, t0.Add(time.Second))
+	next, err := events.New(events.StepEvent{Type: events.InventoryRejected, Step: domain.StepInventory, Reason: domain.ReasonOutOfStock}, "o-1", first, t0.Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +191,7 @@ func TestMessage_RoundTripsThroughDecodeAndAs(t *testing.T) {
 	if p.CustomerID != "c-1" || len(p.Items) != 1 || p.Items[0].Quantity != 2 || p.ShipTo.Country != "DE" {
 		t.Fatalf("payload = %+v", p)
 	}
-	if _, err := events.As[events.PaymentDeclinedData](got); !errors.Is(err, events.ErrMalformed) {
+	if _, err := events.As[events.OrderFailedData](got); !errors.Is(err, events.ErrMalformed) {
 		t.Fatalf("As with the wrong type: err = %v, want ErrMalformed", err)
 	}
 }
@@ -170,7 +244,7 @@ func TestTrace_ContinuesTheTraceOfTheMessageBeingHandled(t *testing.T) {
 	if got, want := events.TraceID(ctx), tp1[3:35]; got != want {
 		t.Fatalf("extracted trace id %q, want %q", got, want)
 	}
-	next, _ := events.New(events.InventoryRejectedData{Reason: domain.ReasonOutOfStock}, "o-1", first, t0)
+	next, _ := events.New(events.StepEvent{Type: events.InventoryRejected, Step: domain.StepInventory, Reason: domain.ReasonOutOfStock}, "o-1", first, t0)
 	m2, err := next.Message(ctx, events.Topics{})
 	if err != nil {
 		t.Fatal(err)

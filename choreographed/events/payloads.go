@@ -2,13 +2,22 @@ package events
 
 import (
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
-// Payload is the data part of an event. Each event type has one payload
-// type; EventType ties them together.
+// Payload is the data part of an event: its type and producer, and the
+// data encoded as JSON. The order service's events each have a payload
+// type of their own; every step event's payload is a StepEvent.
 type Payload interface {
 	EventType() Type
+	EventProducer() Service
 }
+
+// orderEvent marks a payload of the order service's events.
+type orderEvent struct{}
+
+// EventProducer implements Payload.
+func (orderEvent) EventProducer() Service { return Orders }
 
 // Item is an order line as it travels in events.
 type Item struct {
@@ -41,103 +50,33 @@ type Pricing struct {
 	TotalCents domain.Cents `json:"total_cents"`
 }
 
-// Outcome says what a compensation found.
-type Outcome string
-
-// Outcomes of a compensation.
-const (
-	// OutcomeUndone: the step's action had taken effect and is now undone
-	// (or was undone before: compensations repeat harmlessly).
-	OutcomeUndone Outcome = "undone"
-	// OutcomeTombstone: the action had not run; a tombstone now makes a
-	// late action a no-op.
-	OutcomeTombstone Outcome = "tombstone"
-	// OutcomeRefused: the action had refused (a business failure); there
-	// was nothing to undo.
-	OutcomeRefused Outcome = "refused"
-)
-
-// Compensation is the payload common to the compensation events.
-type Compensation struct {
-	Outcome Outcome `json:"outcome"`
-	// Cause is why the compensation ran: "cancelled" for the cancel chain,
-	// else the failure reason of the step that refused.
-	Cause domain.FailureReason `json:"cause"`
-}
-
 // OrderPlacedData: the order service stored a new order.
 type OrderPlacedData struct {
+	orderEvent
 	CustomerID string  `json:"customer_id"`
 	Items      []Item  `json:"items"`
 	ShipTo     Address `json:"ship_to"`
 }
 
 // OrderCancelRequestedData: the client asked to cancel the order.
-type OrderCancelRequestedData struct{}
+type OrderCancelRequestedData struct{ orderEvent }
 
 // OrderCompletedData: every step is done; the order is completed.
 type OrderCompletedData struct {
+	orderEvent
 	TrackingNumber string       `json:"tracking_number"`
 	TotalCents     domain.Cents `json:"total_cents"`
 }
 
 // OrderFailedData: a step refused and the steps before it are compensated.
 type OrderFailedData struct {
+	orderEvent
 	Reason domain.FailureReason `json:"reason"`
 }
 
 // OrderCancelledData: the cancel chain finished; every done step is
 // compensated.
-type OrderCancelledData struct{}
-
-// InventoryReservedData: inventory holds every item of the order.
-type InventoryReservedData struct {
-	CustomerID string  `json:"customer_id"`
-	ShipTo     Address `json:"ship_to"`
-	Pricing
-}
-
-// InventoryRejectedData: inventory refused the order (out of stock).
-type InventoryRejectedData struct {
-	Reason domain.FailureReason `json:"reason"`
-}
-
-// InventoryReleasedData: inventory compensated its step.
-type InventoryReleasedData struct{ Compensation }
-
-// InventoryCommittedData: the order completed and its units left for good.
-type InventoryCommittedData struct{}
-
-// PaymentCompletedData: the order's total was charged.
-type PaymentCompletedData struct {
-	CustomerID string  `json:"customer_id"`
-	ShipTo     Address `json:"ship_to"`
-	Pricing
-}
-
-// PaymentDeclinedData: payment refused the charge.
-type PaymentDeclinedData struct {
-	Reason domain.FailureReason `json:"reason"`
-	Pricing
-}
-
-// PaymentRefundedData: payment compensated its step.
-type PaymentRefundedData struct{ Compensation }
-
-// ShipmentCreatedData: the order shipped.
-type ShipmentCreatedData struct {
-	TrackingNumber string `json:"tracking_number"`
-	Pricing
-}
-
-// ShipmentFailedData: shipping refused the order (country not served).
-type ShipmentFailedData struct {
-	Reason domain.FailureReason `json:"reason"`
-	Pricing
-}
-
-// ShipmentCancelledData: shipping compensated its step.
-type ShipmentCancelledData struct{ Compensation }
+type OrderCancelledData struct{ orderEvent }
 
 // EventType implements Payload.
 func (OrderPlacedData) EventType() Type { return OrderPlaced }
@@ -154,35 +93,63 @@ func (OrderFailedData) EventType() Type { return OrderFailed }
 // EventType implements Payload.
 func (OrderCancelledData) EventType() Type { return OrderCancelled }
 
-// EventType implements Payload.
-func (InventoryReservedData) EventType() Type { return InventoryReserved }
+// StepEvent is the payload of every step event: done, refused, undone and
+// completed. A step's action runs on the order it carries forward (the
+// customer, items, address and, once priced, the pricing), so no service
+// needs another's database; a refusal adds the reason, a compensation its
+// outcome and cause, and a step that ships the order its tracking number.
+type StepEvent struct {
+	// Type is the event's type and Step the step that produced it; they
+	// travel in the envelope, not in the payload.
+	Type Type            `json:"-"`
+	Step domain.StepName `json:"-"`
+
+	CustomerID     string               `json:"customer_id,omitempty"`
+	Items          []Item               `json:"items,omitempty"`
+	ShipTo         *Address             `json:"ship_to,omitempty"`
+	Pricing        *Pricing             `json:"pricing,omitempty"`
+	TrackingNumber string               `json:"tracking_number,omitempty"`
+	Reason         domain.FailureReason `json:"reason,omitempty"`  // refused: why
+	Outcome        saga.Undo            `json:"outcome,omitempty"` // undone: what the compensation found
+	// Cause is why a compensation ran: "cancelled" for the cancel chain,
+	// else the reason of the step that refused.
+	Cause domain.FailureReason `json:"cause,omitempty"`
+}
 
 // EventType implements Payload.
-func (InventoryRejectedData) EventType() Type { return InventoryRejected }
+func (p StepEvent) EventType() Type { return p.Type }
 
-// EventType implements Payload.
-func (InventoryReleasedData) EventType() Type { return InventoryReleased }
+// EventProducer implements Payload.
+func (p StepEvent) EventProducer() Service { return ServiceOf(p.Step) }
 
-// EventType implements Payload.
-func (InventoryCommittedData) EventType() Type { return InventoryCommitted }
+// Input returns the saga input the event carries forward for orderID.
+func (p StepEvent) Input(orderID string) saga.Input {
+	in := saga.Input{OrderID: orderID, CustomerID: p.CustomerID, Items: DomainItems(p.Items)}
+	if p.ShipTo != nil {
+		in.ShipTo = p.ShipTo.Domain()
+	}
+	if p.Pricing != nil {
+		in.TotalCents = p.Pricing.TotalCents
+	}
+	return in
+}
 
-// EventType implements Payload.
-func (PaymentCompletedData) EventType() Type { return PaymentCompleted }
+// Carrying returns a step event of type typ from step carrying the order
+// in (and, when known, its pricing) forward.
+func Carrying(typ Type, step domain.StepName, in saga.Input, pricing *Pricing) StepEvent {
+	to := AddressOf(in.ShipTo)
+	return StepEvent{Type: typ, Step: step, CustomerID: in.CustomerID, Items: ItemsOf(in.Items), ShipTo: &to, Pricing: pricing}
+}
 
-// EventType implements Payload.
-func (PaymentDeclinedData) EventType() Type { return PaymentDeclined }
-
-// EventType implements Payload.
-func (PaymentRefundedData) EventType() Type { return PaymentRefunded }
-
-// EventType implements Payload.
-func (ShipmentCreatedData) EventType() Type { return ShipmentCreated }
-
-// EventType implements Payload.
-func (ShipmentFailedData) EventType() Type { return ShipmentFailed }
-
-// EventType implements Payload.
-func (ShipmentCancelledData) EventType() Type { return ShipmentCancelled }
+// AsStep decodes the payload of a step event, checking the schema version.
+// Errors wrap ErrMalformed or ErrUnsupportedVersion.
+func AsStep(e *Envelope, ref StepEventRef) (StepEvent, error) {
+	p := StepEvent{Type: e.Type, Step: ref.Step.Name}
+	if err := e.decode(&p); err != nil {
+		return StepEvent{}, err
+	}
+	return p, nil
+}
 
 // ItemsOf converts domain items to their wire form.
 func ItemsOf(items []domain.Item) []Item {

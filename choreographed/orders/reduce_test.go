@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/choreographed/events"
+	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
 var t0 = time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
@@ -18,11 +20,47 @@ func newOrder(t *testing.T) *domain.Order {
 	o, err := domain.NewOrder(domain.PlaceOrder{
 		OrderID: "o-1", CustomerID: "c-1", Items: []domain.Item{{SKU: "mug", Quantity: 2}},
 		ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Berlin", PostalCode: "10115", Country: "DE"},
-	}, t0)
+	}, saga.Default().Names(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// step returns a step event of type typ (of the default saga) carrying p.
+func step(typ events.Type, p events.StepEvent) events.StepEvent {
+	ref, ok := events.NewTable(nil).Lookup(typ)
+	if !ok {
+		panic("no step event " + typ)
+	}
+	p.Type, p.Step = typ, ref.Step.Name
+	return p
+}
+
+// priced is a step event of type typ carrying the pricing.
+func priced(typ events.Type) events.StepEvent {
+	pr := pricing
+	return step(typ, events.StepEvent{CustomerID: "c-1", Pricing: &pr})
+}
+
+// tracked is a done event of type typ carrying the pricing and a tracking
+// number.
+func tracked(typ events.Type, tracking string) events.StepEvent {
+	p := priced(typ)
+	p.TrackingNumber = tracking
+	return p
+}
+
+// refused is a refusal event of type typ for reason.
+func refused(typ events.Type, reason domain.FailureReason) events.StepEvent {
+	p := priced(typ)
+	p.Reason = reason
+	return p
+}
+
+// undone is a compensation event of type typ that found u.
+func undone(typ events.Type, u saga.Undo, cause domain.FailureReason) events.StepEvent {
+	return step(typ, events.StepEvent{Outcome: u, Cause: cause})
 }
 
 func ev(t *testing.T, p events.Payload) *events.Envelope {
@@ -32,10 +70,6 @@ func ev(t *testing.T, p events.Payload) *events.Envelope {
 		t.Fatal(err)
 	}
 	return e
-}
-
-func comp(o events.Outcome, cause domain.FailureReason) events.Compensation {
-	return events.Compensation{Outcome: o, Cause: cause}
 }
 
 // permutations calls fn with every order of the events.
@@ -66,6 +100,7 @@ type want struct {
 func check(t *testing.T, cancel bool, es []*events.Envelope, w want) {
 	t.Helper()
 	n := 0
+	r := New(events.NewTable(nil), nil, outbox.Emitter{}, nil)
 	permutations(es, func(seq []*events.Envelope) {
 		n++
 		o := newOrder(t)
@@ -78,11 +113,11 @@ func check(t *testing.T, cancel bool, es []*events.Envelope, w want) {
 		var order []events.Type
 		for _, e := range seq {
 			order = append(order, e.Type)
-			ch, err := changeOf(e)
+			ch, err := r.changeOf(e)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := reduce(o, ch, e.OccurredAt)
+			p, err := r.reduce(o, ch, e.OccurredAt)
 			if err != nil {
 				t.Fatalf("%v: reduce %s: %v", order, e.Type, err)
 			}
@@ -116,44 +151,44 @@ const (
 
 func TestReduce_HappyPath_CompletesInAnyArrivalOrder(t *testing.T) {
 	check(t, false, []*events.Envelope{
-		ev(t, events.InventoryReservedData{CustomerID: "c-1", Pricing: pricing}),
-		ev(t, events.PaymentCompletedData{CustomerID: "c-1", Pricing: pricing}),
-		ev(t, events.ShipmentCreatedData{TrackingNumber: "TRK1", Pricing: pricing}),
+		ev(t, priced(events.InventoryReserved)),
+		ev(t, priced(events.PaymentCompleted)),
+		ev(t, tracked(events.ShipmentCreated, "TRK1")),
 	}, want{status: domain.StatusCompleted, steps: [3]domain.StepStatus{done, done, done}, final: events.OrderCompleted})
 }
 
 func TestReduce_OutOfStock_FailsAtOnce(t *testing.T) {
 	check(t, false, []*events.Envelope{
-		ev(t, events.InventoryRejectedData{Reason: domain.ReasonOutOfStock}),
+		ev(t, refused(events.InventoryRejected, domain.ReasonOutOfStock)),
 	}, want{status: domain.StatusFailed, reason: domain.ReasonOutOfStock, steps: [3]domain.StepStatus{failed, skipped, skipped}, final: events.OrderFailed})
 }
 
 func TestReduce_PaymentDeclined_FailsOnlyOnceInventoryIsReleased(t *testing.T) {
 	check(t, false, []*events.Envelope{
-		ev(t, events.InventoryReservedData{Pricing: pricing}),
-		ev(t, events.PaymentDeclinedData{Reason: domain.ReasonPaymentDeclined, Pricing: pricing}),
-		ev(t, events.InventoryReleasedData{Compensation: comp(events.OutcomeUndone, domain.ReasonPaymentDeclined)}),
+		ev(t, priced(events.InventoryReserved)),
+		ev(t, refused(events.PaymentDeclined, domain.ReasonPaymentDeclined)),
+		ev(t, undone(events.InventoryReleased, saga.Undone, domain.ReasonPaymentDeclined)),
 	}, want{status: domain.StatusFailed, reason: domain.ReasonPaymentDeclined, steps: [3]domain.StepStatus{compensated, failed, skipped}, final: events.OrderFailed})
 }
 
 func TestReduce_ShippingUnavailable_FailsOnlyOnceEveryStepBeforeIsCompensated(t *testing.T) {
 	check(t, false, []*events.Envelope{
-		ev(t, events.InventoryReservedData{Pricing: pricing}),
-		ev(t, events.PaymentCompletedData{Pricing: pricing}),
-		ev(t, events.ShipmentFailedData{Reason: domain.ReasonShippingUnavailable, Pricing: pricing}),
-		ev(t, events.PaymentRefundedData{Compensation: comp(events.OutcomeUndone, domain.ReasonShippingUnavailable)}),
-		ev(t, events.InventoryReleasedData{Compensation: comp(events.OutcomeUndone, domain.ReasonShippingUnavailable)}),
+		ev(t, priced(events.InventoryReserved)),
+		ev(t, priced(events.PaymentCompleted)),
+		ev(t, refused(events.ShipmentFailed, domain.ReasonShippingUnavailable)),
+		ev(t, undone(events.PaymentRefunded, saga.Undone, domain.ReasonShippingUnavailable)),
+		ev(t, undone(events.InventoryReleased, saga.Undone, domain.ReasonShippingUnavailable)),
 	}, want{status: domain.StatusFailed, reason: domain.ReasonShippingUnavailable, steps: [3]domain.StepStatus{compensated, compensated, failed}, final: events.OrderFailed})
 }
 
 func TestReduce_CancelAfterShipment_NeverCompletesAndCompensatesEveryStep(t *testing.T) {
 	check(t, true, []*events.Envelope{
-		ev(t, events.InventoryReservedData{Pricing: pricing}),
-		ev(t, events.PaymentCompletedData{Pricing: pricing}),
-		ev(t, events.ShipmentCreatedData{TrackingNumber: "TRK1", Pricing: pricing}),
-		ev(t, events.ShipmentCancelledData{Compensation: comp(events.OutcomeUndone, domain.ReasonCancelled)}),
-		ev(t, events.PaymentRefundedData{Compensation: comp(events.OutcomeUndone, domain.ReasonCancelled)}),
-		ev(t, events.InventoryReleasedData{Compensation: comp(events.OutcomeUndone, domain.ReasonCancelled)}),
+		ev(t, priced(events.InventoryReserved)),
+		ev(t, priced(events.PaymentCompleted)),
+		ev(t, tracked(events.ShipmentCreated, "TRK1")),
+		ev(t, undone(events.ShipmentCancelled, saga.Undone, domain.ReasonCancelled)),
+		ev(t, undone(events.PaymentRefunded, saga.Undone, domain.ReasonCancelled)),
+		ev(t, undone(events.InventoryReleased, saga.Undone, domain.ReasonCancelled)),
 	}, want{status: domain.StatusCancelled, reason: domain.ReasonCancelled, steps: [3]domain.StepStatus{compensated, compensated, compensated}, final: events.OrderCancelled})
 }
 
@@ -161,19 +196,45 @@ func TestReduce_CancelWhilePaymentInFlight_TombstonesSkipTheStepsThatNeverRan(t 
 	// Shipping and payment compensated before their actions: tombstones.
 	// The late charge is a no-op and emits nothing.
 	check(t, true, []*events.Envelope{
-		ev(t, events.InventoryReservedData{Pricing: pricing}),
-		ev(t, events.ShipmentCancelledData{Compensation: comp(events.OutcomeTombstone, domain.ReasonCancelled)}),
-		ev(t, events.PaymentRefundedData{Compensation: comp(events.OutcomeTombstone, domain.ReasonCancelled)}),
-		ev(t, events.InventoryReleasedData{Compensation: comp(events.OutcomeUndone, domain.ReasonCancelled)}),
+		ev(t, priced(events.InventoryReserved)),
+		ev(t, undone(events.ShipmentCancelled, saga.Tombstone, domain.ReasonCancelled)),
+		ev(t, undone(events.PaymentRefunded, saga.Tombstone, domain.ReasonCancelled)),
+		ev(t, undone(events.InventoryReleased, saga.Undone, domain.ReasonCancelled)),
 	}, want{status: domain.StatusCancelled, reason: domain.ReasonCancelled, steps: [3]domain.StepStatus{compensated, skipped, skipped}, final: events.OrderCancelled})
 }
 
 func TestReduce_CancelRacingADecline_EndsCancelledWithThePaymentFailed(t *testing.T) {
 	check(t, true, []*events.Envelope{
-		ev(t, events.InventoryReservedData{Pricing: pricing}),
-		ev(t, events.PaymentDeclinedData{Reason: domain.ReasonPaymentDeclined, Pricing: pricing}),
-		ev(t, events.InventoryReleasedData{Compensation: comp(events.OutcomeUndone, domain.ReasonPaymentDeclined)}),
-		ev(t, events.ShipmentCancelledData{Compensation: comp(events.OutcomeTombstone, domain.ReasonCancelled)}),
-		ev(t, events.PaymentRefundedData{Compensation: comp(events.OutcomeRefused, domain.ReasonCancelled)}),
+		ev(t, priced(events.InventoryReserved)),
+		ev(t, refused(events.PaymentDeclined, domain.ReasonPaymentDeclined)),
+		ev(t, undone(events.InventoryReleased, saga.Undone, domain.ReasonPaymentDeclined)),
+		ev(t, undone(events.ShipmentCancelled, saga.Tombstone, domain.ReasonCancelled)),
+		ev(t, undone(events.PaymentRefunded, saga.WasRefused, domain.ReasonCancelled)),
 	}, want{status: domain.StatusCancelled, reason: domain.ReasonCancelled, steps: [3]domain.StepStatus{compensated, failed, skipped}, final: events.OrderCancelled})
+}
+
+func TestReduce_ARefusalWithAnotherReason_FailsWithTheReasonGiven(t *testing.T) {
+	check(t, false, []*events.Envelope{
+		ev(t, priced(events.InventoryReserved)),
+		ev(t, refused(events.PaymentDeclined, "card_expired")),
+		ev(t, undone(events.InventoryReleased, saga.Undone, "card_expired")),
+	}, want{status: domain.StatusFailed, reason: "card_expired", steps: [3]domain.StepStatus{compensated, failed, skipped}, final: events.OrderFailed})
+}
+
+func TestReduce_Completed_RecordsTheTrackingNumber(t *testing.T) {
+	o := newOrder(t)
+	r := New(events.NewTable(nil), nil, outbox.Emitter{}, nil)
+	for _, p := range []events.Payload{priced(events.InventoryReserved), priced(events.PaymentCompleted), tracked(events.ShipmentCreated, "TRK9")} {
+		e := ev(t, p)
+		ch, err := r.changeOf(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.reduce(o, ch, e.OccurredAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := o.State(); s.Status != domain.StatusCompleted || s.TrackingNumber != "TRK9" {
+		t.Fatalf("order %s tracking %q, want completed TRK9", s.Status, s.TrackingNumber)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/orders"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/timeline"
 )
@@ -37,18 +38,19 @@ const (
 // transaction that publishes or handles it, once per event id. It
 // implements httpapi.Timeline.
 type Timeline struct {
+	table *events.Table
 	store *orders.Store
 	now   func() time.Time
 }
 
-// NewTimeline returns the timeline kept next to the order store (whose
-// database has Migrations applied); now is the clock of consumption times
-// (time.Now when nil).
-func NewTimeline(store *orders.Store, now func() time.Time) *Timeline {
+// NewTimeline returns the timeline of the saga of table t kept next to the
+// order store (whose database has Migrations applied); now is the clock of
+// consumption times (time.Now when nil).
+func NewTimeline(t *events.Table, store *orders.Store, now func() time.Time) *Timeline {
 	if now == nil {
 		now = time.Now
 	}
-	return &Timeline{store: store, now: now}
+	return &Timeline{table: t, store: store, now: now}
 }
 
 // Recording returns em recording in the timeline every event it emits.
@@ -84,7 +86,7 @@ func (t *Timeline) record(_ context.Context, tx *sqldb.Tx, e *events.Envelope, d
 	}
 	p.seen[e.EventID] = true
 	p.rows = append(p.rows, []any{e.OrderID, e.EventID, string(e.Type), string(e.Producer), direction,
-		e.OccurredAt.UnixMicro(), handledAt.UnixMicro(), outcomeOf(e)})
+		e.OccurredAt.UnixMicro(), handledAt.UnixMicro(), t.outcomeOf(e)})
 	return nil
 }
 
@@ -127,32 +129,23 @@ func insertTimeline(ctx context.Context, tx *sqldb.Tx, rows [][]any) error {
 // outcomeOf returns what an event reports: the reason of a refusal or of a
 // failed order, the outcome of a compensation; "" for other events, and
 // for a payload that cannot be decoded.
-func outcomeOf(e *events.Envelope) string {
-	var s string
-	switch e.Type {
-	case events.InventoryRejected:
-		p, _ := events.As[events.InventoryRejectedData](e)
-		s = string(p.Reason)
-	case events.PaymentDeclined:
-		p, _ := events.As[events.PaymentDeclinedData](e)
-		s = string(p.Reason)
-	case events.ShipmentFailed:
-		p, _ := events.As[events.ShipmentFailedData](e)
-		s = string(p.Reason)
-	case events.OrderFailed:
+func (t *Timeline) outcomeOf(e *events.Envelope) string {
+	if e.Type == events.OrderFailed {
 		p, _ := events.As[events.OrderFailedData](e)
-		s = string(p.Reason)
-	case events.InventoryReleased:
-		p, _ := events.As[events.InventoryReleasedData](e)
-		s = string(p.Outcome)
-	case events.PaymentRefunded:
-		p, _ := events.As[events.PaymentRefundedData](e)
-		s = string(p.Outcome)
-	case events.ShipmentCancelled:
-		p, _ := events.As[events.ShipmentCancelledData](e)
-		s = string(p.Outcome)
+		return string(p.Reason)
 	}
-	return s
+	ref, ok := t.table.Lookup(e.Type)
+	if !ok {
+		return ""
+	}
+	p, _ := events.AsStep(e, ref)
+	switch ref.Kind {
+	case events.KindRefused:
+		return string(p.Reason)
+	case events.KindUndone:
+		return string(p.Outcome)
+	}
+	return ""
 }
 
 // Timeline returns what happened to the order, sorted by time (see
@@ -178,7 +171,7 @@ func (t *Timeline) Timeline(ctx context.Context, orderID string) ([]timeline.Ent
 			return nil, fmt.Errorf("reading the timeline of order %s: %w", orderID, err)
 		}
 		r.occurredAt, r.handledAt = time.UnixMicro(occurred).UTC(), time.UnixMicro(handled).UTC()
-		out = append(out, r.entries()...)
+		out = append(out, r.entries(t.table)...)
 		n++
 	}
 	if err := rows.Err(); err != nil {
@@ -211,7 +204,7 @@ type recorded struct {
 //   - consumed: the step the event reports at its occurred_at (by its
 //     producer), event_published then, and event_consumed when the order
 //     service handled it.
-func (r recorded) entries() []timeline.Entry {
+func (r recorded) entries(t *events.Table) []timeline.Entry {
 	pub := timeline.Entry{At: r.occurredAt, Service: string(r.producer), Kind: timeline.KindEventPublished, Event: string(r.typ)}
 	final := func(s domain.Status, detail string) timeline.Entry {
 		return timeline.Entry{At: r.occurredAt, Service: string(events.Orders), Kind: timeline.KindOrderFinal, Status: s, Detail: detail}
@@ -230,7 +223,7 @@ func (r recorded) entries() []timeline.Entry {
 		return []timeline.Entry{pub}
 	}
 	var out []timeline.Entry
-	if step, kind, detail, ok := r.step(); ok {
+	if step, kind, detail, ok := r.step(t); ok {
 		out = append(out, timeline.Entry{At: r.occurredAt, Service: string(r.producer), Kind: kind, Step: step, Detail: detail})
 	}
 	return append(out, pub, timeline.Entry{At: r.handledAt, Service: string(events.Orders), Kind: timeline.KindEventConsumed, Event: string(r.typ)})
@@ -240,31 +233,24 @@ func (r recorded) entries() []timeline.Entry {
 // done, failed (detail: the reason) or compensated (detail: undone, or
 // nothing to undo). A compensation that found the step refused reports
 // nothing: the step stays failed.
-func (r recorded) step() (domain.StepName, timeline.Kind, string, bool) {
-	var step domain.StepName
-	switch r.producer {
-	case events.Inventory:
-		step = domain.StepInventory
-	case events.Payment:
-		step = domain.StepPayment
-	case events.Shipping:
-		step = domain.StepShipping
-	default:
+func (r recorded) step(t *events.Table) (domain.StepName, timeline.Kind, string, bool) {
+	ref, ok := t.Lookup(r.typ)
+	if !ok {
 		return "", "", "", false
 	}
-	switch r.typ {
-	case events.InventoryReserved, events.PaymentCompleted, events.ShipmentCreated:
-		return step, timeline.KindStepDone, "", true
-	case events.InventoryRejected, events.PaymentDeclined, events.ShipmentFailed:
-		return step, timeline.KindStepFailed, r.outcome, true
-	case events.InventoryReleased, events.PaymentRefunded, events.ShipmentCancelled:
-		switch events.Outcome(r.outcome) {
-		case events.OutcomeRefused:
+	switch ref.Kind {
+	case events.KindDone:
+		return ref.Step.Name, timeline.KindStepDone, "", true
+	case events.KindRefused:
+		return ref.Step.Name, timeline.KindStepFailed, r.outcome, true
+	case events.KindUndone:
+		switch saga.Undo(r.outcome) {
+		case saga.WasRefused:
 			return "", "", "", false
-		case events.OutcomeTombstone:
-			return step, timeline.KindStepCompensated, timeline.DetailTombstone, true
+		case saga.Tombstone:
+			return ref.Step.Name, timeline.KindStepCompensated, timeline.DetailTombstone, true
 		}
-		return step, timeline.KindStepCompensated, timeline.DetailUndone, true
+		return ref.Step.Name, timeline.KindStepCompensated, timeline.DetailUndone, true
 	}
 	return "", "", "", false
 }

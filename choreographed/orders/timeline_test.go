@@ -18,6 +18,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/orders"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 	"github.com/ordersaga/ordersaga/shared/timeline"
@@ -61,9 +62,9 @@ func onBothEngines(t *testing.T, cases map[string]func(t *testing.T, s *service)
 			db := sqltest.Open(t, d, orders.Migrations(), outbox.Migrations(d), chorders.Migrations(d))
 			c := &clock{t: t0}
 			store := orders.New(db)
-			tl := chorders.NewTimeline(store, c.now)
+			tl := chorders.NewTimeline(events.NewTable(nil), store, c.now)
 			emit := tl.Recording(outbox.Emitter{Outbox: outbox.New(c.now), Now: c.now})
-			routes := chorders.New(store, emit, tl).Routes()
+			routes := chorders.New(events.NewTable(nil), store, emit, tl).Routes()
 			for _, name := range slices.Sorted(maps.Keys(cases)) {
 				t.Run(name, func(t *testing.T) {
 					cases[name](t, &service{t: t, db: db, store: store, timeline: tl, flow: flow.New(store, emit, c.now), routes: routes, clock: c})
@@ -73,13 +74,20 @@ func onBothEngines(t *testing.T, cases map[string]func(t *testing.T, s *service)
 	}
 }
 
+// stepEvent returns p as a step event of type typ of the default saga.
+func stepEvent(typ events.Type, p events.StepEvent) events.StepEvent {
+	ref, _ := events.NewTable(nil).Lookup(typ)
+	p.Type, p.Step = typ, ref.Step.Name
+	return p
+}
+
 // place places order id to country.
 func (s *service) place(id, country string) {
 	s.t.Helper()
 	o, err := domain.NewOrder(domain.PlaceOrder{
 		OrderID: id, CustomerID: "c-1", Items: []domain.Item{{SKU: "mug", Quantity: 2}},
 		ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Berlin", PostalCode: "10115", Country: country},
-	}, s.clock.now())
+	}, saga.Default().Names(), s.clock.now())
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -154,13 +162,12 @@ func TestTimeline_RecordsWhatTheOrderServicePublishedAndConsumed(t *testing.T) {
 }
 
 func shippingUnavailable(t *testing.T, s *service) {
-	undone := events.Compensation{Outcome: events.OutcomeUndone, Cause: domain.ReasonShippingUnavailable}
 	s.place("aq", "AQ")
-	s.consume(s.event("aq", events.InventoryReservedData{CustomerID: "c-1", Pricing: priced}))
-	s.consume(s.event("aq", events.PaymentCompletedData{CustomerID: "c-1", Pricing: priced}))
-	s.consume(s.event("aq", events.ShipmentFailedData{Reason: domain.ReasonShippingUnavailable, Pricing: priced}))
-	s.consume(s.event("aq", events.PaymentRefundedData{Compensation: undone}))
-	released := s.event("aq", events.InventoryReleasedData{Compensation: undone})
+	s.consume(s.event("aq", stepEvent(events.InventoryReserved, events.StepEvent{CustomerID: "c-1", Pricing: &priced})))
+	s.consume(s.event("aq", stepEvent(events.PaymentCompleted, events.StepEvent{CustomerID: "c-1", Pricing: &priced})))
+	s.consume(s.event("aq", stepEvent(events.ShipmentFailed, events.StepEvent{Reason: domain.ReasonShippingUnavailable, Pricing: &priced})))
+	s.consume(s.event("aq", stepEvent(events.PaymentRefunded, events.StepEvent{Outcome: saga.Undone, Cause: domain.ReasonShippingUnavailable})))
+	released := s.event("aq", stepEvent(events.InventoryReleased, events.StepEvent{Outcome: saga.Undone, Cause: domain.ReasonShippingUnavailable}))
 	s.consume(released)
 	// A redelivery past the inbox adds nothing.
 	s.consume(released)
@@ -190,9 +197,9 @@ func shippingUnavailable(t *testing.T, s *service) {
 
 func consumedOutOfOrder(t *testing.T, s *service) {
 	s.place("late", "DE")
-	reserved := s.event("late", events.InventoryReservedData{CustomerID: "c-1", Pricing: priced})
-	charged := s.event("late", events.PaymentCompletedData{CustomerID: "c-1", Pricing: priced})
-	shipped := s.event("late", events.ShipmentCreatedData{TrackingNumber: "TRK-1", Pricing: priced})
+	reserved := s.event("late", stepEvent(events.InventoryReserved, events.StepEvent{CustomerID: "c-1", Pricing: &priced}))
+	charged := s.event("late", stepEvent(events.PaymentCompleted, events.StepEvent{CustomerID: "c-1", Pricing: &priced}))
+	shipped := s.event("late", stepEvent(events.ShipmentCreated, events.StepEvent{TrackingNumber: "TRK-1", Pricing: &priced}))
 	// The three topics deliver in another order than the events happened.
 	s.consume(shipped, charged, reserved)
 
@@ -218,14 +225,14 @@ func cancelledEarly(t *testing.T, s *service) {
 	if _, err := s.flow.Cancel(context.Background(), "cancel"); err != nil {
 		t.Fatal(err)
 	}
-	cancelled := func(o events.Outcome) events.Compensation {
-		return events.Compensation{Outcome: o, Cause: domain.ReasonCancelled}
+	cancelled := func(typ events.Type, u saga.Undo) events.StepEvent {
+		return stepEvent(typ, events.StepEvent{Outcome: u, Cause: domain.ReasonCancelled})
 	}
-	s.consume(s.event("cancel", events.InventoryRejectedData{Reason: domain.ReasonOutOfStock}))
-	s.consume(s.event("cancel", events.ShipmentCancelledData{Compensation: cancelled(events.OutcomeTombstone)}))
+	s.consume(s.event("cancel", stepEvent(events.InventoryRejected, events.StepEvent{Reason: domain.ReasonOutOfStock})))
+	s.consume(s.event("cancel", cancelled(events.ShipmentCancelled, saga.Tombstone)))
 	// Every step is now failed or skipped: the order ends cancelled here.
-	s.consume(s.event("cancel", events.PaymentRefundedData{Compensation: cancelled(events.OutcomeTombstone)}))
-	s.consume(s.event("cancel", events.InventoryReleasedData{Compensation: cancelled(events.OutcomeRefused)}))
+	s.consume(s.event("cancel", cancelled(events.PaymentRefunded, saga.Tombstone)))
+	s.consume(s.event("cancel", cancelled(events.InventoryReleased, saga.WasRefused)))
 
 	expectLines(t, s.lines("cancel"), []string{
 		"orders order_placed",
@@ -249,7 +256,7 @@ func cancelledEarly(t *testing.T, s *service) {
 
 func rolledBack(t *testing.T, s *service) {
 	s.place("rollback", "DE")
-	e := s.event("rollback", events.InventoryReservedData{CustomerID: "c-1", Pricing: priced})
+	e := s.event("rollback", stepEvent(events.InventoryReserved, events.StepEvent{CustomerID: "c-1", Pricing: &priced}))
 	failed := errors.New("the batch failed later")
 	err := s.db.InTx(context.Background(), func(tx *sqldb.Tx) error {
 		if err := s.routes[e.Type](context.Background(), tx, e); err != nil {
@@ -271,7 +278,7 @@ func unknownOrEmpty(t *testing.T, s *service) {
 	o, err := domain.NewOrder(domain.PlaceOrder{
 		OrderID: "old", CustomerID: "c-1", Items: []domain.Item{{SKU: "mug", Quantity: 1}},
 		ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Berlin", PostalCode: "10115", Country: "DE"},
-	}, t0)
+	}, saga.Default().Names(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/orders"
 	"github.com/ordersaga/ordersaga/shared/payment"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/shipping"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
@@ -55,7 +56,8 @@ func TestSplit_EachServiceInItsOwnProcess_CompletesWithAChainOfEventsAnyClientCa
 			t.Fatalf("%s: %v", m.Value, err)
 		}
 		byType[e.Type] = e
-		if topic, _ := (events.Topics{Prefix: splitPrefix}).For(e.Type); m.Topic != topic {
+		producer, _ := events.NewTable(nil).Producer(e.Type)
+		if topic := (events.Topics{Prefix: splitPrefix}).Of(producer); m.Topic != topic || e.Producer != producer {
 			t.Errorf("%s on topic %s, want %s", e.Type, m.Topic, topic)
 		}
 		if events.Header(m.Headers, events.HeaderEventType) != string(e.Type) || events.Header(m.Headers, events.HeaderEventID) != e.EventID {
@@ -284,7 +286,7 @@ func TestSplit_CrashBetweenCommitAndPublish_OutboxDeliversAfterRestart(t *testin
 	fl := flow.New(store, outbox.Emitter{Outbox: outbox.New(nil), Topics: events.Topics{Prefix: splitPrefix}}, nil)
 	req := f.request("crash", ada, "CA", line{mug, 3})
 	o, err := domain.NewOrder(domain.PlaceOrder{OrderID: req.OrderID, CustomerID: ada,
-		Items: []domain.Item{{SKU: mug, Quantity: 3}}, ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Toronto", PostalCode: "M5V", Country: "CA"}}, time.Now())
+		Items: []domain.Item{{SKU: mug, Quantity: 3}}, ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Toronto", PostalCode: "M5V", Country: "CA"}}, saga.Default().Names(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

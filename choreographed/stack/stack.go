@@ -33,11 +33,10 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/choreographed/flow"
 	"github.com/ordersaga/ordersaga/choreographed/inbox"
-	chinventory "github.com/ordersaga/ordersaga/choreographed/inventory"
 	chorders "github.com/ordersaga/ordersaga/choreographed/orders"
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
-	chpayment "github.com/ordersaga/ordersaga/choreographed/payment"
-	chshipping "github.com/ordersaga/ordersaga/choreographed/shipping"
+	"github.com/ordersaga/ordersaga/choreographed/reactions"
+	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/sagametrics"
@@ -97,8 +96,8 @@ type Config struct {
 	TracerProvider trace.TracerProvider
 }
 
-// reactions is a service's part of the choreography.
-type reactions interface {
+// reactor is a service's part of the choreography.
+type reactor interface {
 	Subscriptions() []events.Service
 	Routes() consumer.Routes
 }
@@ -195,18 +194,16 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 		return nil, fmt.Errorf("choreographed stack: %w", err)
 	}
 	s.node.Instrument(sagaMetrics)
-	if err := broker.EnsureTopics(ctx, cfg.Brokers, topics.All(), cfg.Topics); err != nil {
+	table := events.NewTable(s.node.Saga)
+	if err := broker.EnsureTopics(ctx, cfg.Brokers, topics.AllOf(s.node.Saga), cfg.Topics); err != nil {
 		return nil, fmt.Errorf("choreographed stack: %w", err)
 	}
 	s.writer = broker.NewWriter(cfg.Brokers, s.log)
 	relayMetrics := outbox.NewMetrics(cfg.Registry)
 	consumerMetrics := consumer.NewMetrics(cfg.Registry)
 
-	for _, role := range node.AllRoles() {
+	for _, role := range s.node.Roles() {
 		db := s.node.DBs[role]
-		if db == nil {
-			continue
-		}
 		if err := db.Migrate(ctx, outbox.Migrations(db.Dialect())); err != nil {
 			return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
 		}
@@ -216,22 +213,17 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 		svc := events.Service(role)
 		p := &part{service: svc, db: db, outbox: outbox.New(cfg.Now)}
 		emit := outbox.Emitter{Outbox: p.outbox, Topics: topics, Now: cfg.Now}
-		var r reactions
-		switch role {
-		case node.RoleOrders:
+		var r reactor
+		if role == node.RoleOrders {
 			if err := db.Migrate(ctx, chorders.Migrations(db.Dialect())); err != nil {
 				return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
 			}
-			s.timeline = chorders.NewTimeline(s.node.Orders, cfg.Now)
+			s.timeline = chorders.NewTimeline(table, s.node.Orders, cfg.Now)
 			emit = s.timeline.Recording(emit)
-			r = chorders.New(s.node.Orders, emit, s.timeline)
+			r = chorders.New(table, s.node.Orders, emit, s.timeline)
 			s.flow = flow.New(s.node.Orders, emit, cfg.Now)
-		case node.RoleInventory:
-			r = chinventory.New(s.node.Inventory, emit)
-		case node.RolePayment:
-			r = chpayment.New(s.node.Payment, emit)
-		case node.RoleShipping:
-			r = chshipping.New(s.node.Shipping, emit)
+		} else if r, err = reactions.New(table, s.node.Participants[domain.StepName(role)], emit); err != nil {
+			return nil, fmt.Errorf("choreographed stack: %w", err)
 		}
 		var pub outbox.Publisher = s.writer
 		if cfg.WrapPublisher != nil {
@@ -262,7 +254,7 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 // of the services it follows, and applies their events with the chain
 //
 //	[Config.Middleware] → DeadLetter → Retry → Recover → Transactional([Trace →] Dedup → log → reaction)
-func (s *Stack) newConsumer(p *part, r reactions, m *consumer.Metrics) (*consumer.Consumer, error) {
+func (s *Stack) newConsumer(p *part, r reactor, m *consumer.Metrics) (*consumer.Consumer, error) {
 	group := s.cfg.GroupPrefix + "." + string(p.service)
 	var topics []string
 	for _, from := range r.Subscriptions() {
@@ -306,6 +298,7 @@ func (s *Stack) logEvents(group string) consumer.TxMiddleware {
 func (s *Stack) buildHTTP() {
 	d := httpapi.Deps{
 		Variant:  Variant,
+		Steps:    s.node.Saga.Names(),
 		Ready:    s.readiness(),
 		Registry: s.cfg.Registry,
 		Logger:   s.log,
@@ -337,7 +330,7 @@ func (s *Stack) buildHTTP() {
 func (s *Stack) readiness() []httpapi.Check {
 	return []httpapi.Check{
 		{Name: "database", Check: s.node.Ping},
-		{Name: "kafka", Check: func(ctx context.Context) error { return broker.Ping(ctx, s.cfg.Brokers, s.topics.All()) }},
+		{Name: "kafka", Check: func(ctx context.Context) error { return broker.Ping(ctx, s.cfg.Brokers, s.topics.AllOf(s.node.Saga)) }},
 	}
 }
 

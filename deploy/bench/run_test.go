@@ -51,7 +51,15 @@ func (f *fakeFlow) Place(ctx context.Context, o *domain.Order) (*domain.Order, b
 			if country == refusedCountry {
 				return o.Fail(domain.ReasonShippingUnavailable, time.Now())
 			}
-			return o.Complete("TRK-"+id, time.Now())
+			for _, step := range o.State().Steps {
+				if err := o.MarkStep(step.Step, domain.StepDone, time.Now()); err != nil {
+					return err
+				}
+			}
+			if err := o.Contribute(domain.Contribution{TrackingNumber: "TRK-" + id}, time.Now()); err != nil {
+				return err
+			}
+			return o.Complete(time.Now())
 		})
 	})
 	return stored, true, nil

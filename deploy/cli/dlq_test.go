@@ -77,7 +77,7 @@ func TestDLQ_ListThenReplay_RepublishesToTheOriginalTopic(t *testing.T) {
 	// A poison message of the payment topic, and a good event that kept
 	// failing, as the consumers dead-letter them.
 	poison := kafka.Message{Topic: topics.Of(events.Payment), Key: []byte("order-poison"), Value: []byte("\xff\xfe not an event")}
-	e, err := events.New(events.InventoryCommittedData{}, "order-7", nil, time.Now())
+	e, err := events.New(events.StepEvent{Type: events.InventoryCommitted, Step: "inventory"}, "order-7", nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

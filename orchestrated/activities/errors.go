@@ -1,8 +1,9 @@
-// Package activities holds the saga's activities, one struct per service,
-// each holding the service it runs against. Activity names are the names
-// of the shared saga's actions and compensations (saga.ReserveInventory,
-// saga.ReleaseInventory, …) and, for the order store, the names in
-// orchestrated/workflow (RecordStep, CompleteOrder, …).
+// Package activities holds the saga's activities: Step, which runs any
+// step's action, compensation and completion against the service that
+// carries it out, and OrderActivities, the order-store updates. A step's
+// activities are registered under the names of the saga's actions
+// (saga.ReserveInventory, saga.ReleaseInventory, …); the order store's
+// under the names in orchestrated/workflow (RecordStep, CompleteOrder, …).
 //
 // Errors: a business refusal is a non-retryable application error of the
 // stable type of workflow.RefusalType; an action that arrives after its

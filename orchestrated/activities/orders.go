@@ -29,8 +29,11 @@ func (a *OrderActivities) now() time.Time {
 func (a *OrderActivities) RecordStep(ctx context.Context, rec workflow.StepRecord) error {
 	_, err := a.Store.Update(ctx, rec.OrderID, func(o *domain.Order) error {
 		at := a.now()
-		if len(rec.Prices) > 0 && !o.Status().Final() {
-			if err := o.SetPrices(rec.Prices, at); err != nil {
+		if rec.Status == domain.StepFailed && rec.Reason != "" {
+			return o.Refuse(rec.Step, rec.Reason, at)
+		}
+		if rec.Status == domain.StepDone && !o.Status().Final() {
+			if err := o.Contribute(domain.Contribution{Prices: rec.Prices, TrackingNumber: rec.TrackingNumber}, at); err != nil {
 				return err
 			}
 		}
@@ -39,9 +42,15 @@ func (a *OrderActivities) RecordStep(ctx context.Context, rec workflow.StepRecor
 	return storeError(err)
 }
 
-// CompleteOrder makes the order completed with its tracking number.
+// CompleteOrder makes the order completed.
 func (a *OrderActivities) CompleteOrder(ctx context.Context, c workflow.Completion) error {
-	_, err := a.Store.Update(ctx, c.OrderID, func(o *domain.Order) error { return o.Complete(c.TrackingNumber, a.now()) })
+	_, err := a.Store.Update(ctx, c.OrderID, func(o *domain.Order) error {
+		at := a.now()
+		if err := o.Contribute(domain.Contribution{TrackingNumber: c.TrackingNumber}, at); err != nil {
+			return err
+		}
+		return o.Complete(at)
+	})
 	return storeError(err)
 }
 

@@ -48,10 +48,17 @@ type Store interface {
 type Reader struct {
 	temporal Temporal
 	store    Store
+	saga     *saga.Saga
 }
 
-// New returns a reader of the sagas' histories in t, for the orders of s.
-func New(t Temporal, s Store) *Reader { return &Reader{temporal: t, store: s} }
+// New returns a reader of the histories in t of sagas g (saga.Default()
+// when nil), for the orders of s.
+func New(t Temporal, s Store, g *saga.Saga) *Reader {
+	if g == nil {
+		g = saga.Default()
+	}
+	return &Reader{temporal: t, store: s, saga: g}
+}
 
 // Timeline returns what happened to the order, sorted by time. An order
 // whose saga has no history has what the order store tells: order_placed at
@@ -71,7 +78,7 @@ func (r *Reader) Timeline(ctx context.Context, orderID string) ([]timeline.Entry
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "the order's saga history cannot be read")
 	}
-	entries := Entries(orderID, events)
+	entries := Entries(r.saga, orderID, events)
 	for i := range entries {
 		// A result this package could not decode: the store knows.
 		if entries[i].Kind == timeline.KindOrderFinal && entries[i].Status == "" {
@@ -133,30 +140,23 @@ type activity struct {
 
 // classify tells what the activity named name is to the saga; false for
 // an activity that is no step's (the order-store updates).
-func classify(name string) (domain.StepName, role, bool) {
-	for _, s := range saga.Steps() {
-		switch name {
-		case workflow.ActivityName(s.Action):
-			return s.Name, roleAction, true
-		case workflow.ActivityName(s.Compensation):
-			return s.Name, roleCompensation, true
-		}
+func classify(g *saga.Saga, name string) (domain.StepName, role, bool) {
+	s, ok := g.StepOfAction(saga.Action(name))
+	switch {
+	case !ok:
+		return "", 0, false
+	case name == workflow.ActivityName(s.Action):
+		return s.Name, roleAction, true
+	case name == workflow.ActivityName(s.Compensation):
+		return s.Name, roleCompensation, true
 	}
-	if name == workflow.ActivityName(saga.Completion) {
-		q := workflow.TaskQueueOfActivity(name)
-		for _, s := range saga.Steps() {
-			if workflow.TaskQueueOf(s.Name) == q {
-				return s.Name, roleCompletion, true
-			}
-		}
-	}
-	return "", 0, false
+	return s.Name, roleCompletion, true
 }
 
 // Entries tells the timeline of the order from its saga's history events,
 // sorted by time. The order's final status is decoded from the workflow's
 // result; it is empty when the result cannot be decoded.
-func Entries(orderID string, events []*historypb.HistoryEvent) []timeline.Entry {
+func Entries(g *saga.Saga, orderID string, events []*historypb.HistoryEvent) []timeline.Entry {
 	dc := converter.GetDefaultDataConverter()
 	orders := string(workflow.TaskQueueOrders)
 	scheduled := map[int64]*activity{}
@@ -171,11 +171,11 @@ func Entries(orderID string, events []*historypb.HistoryEvent) []timeline.Entry 
 		case e.GetActivityTaskScheduledEventAttributes() != nil:
 			a := e.GetActivityTaskScheduledEventAttributes()
 			name := a.GetActivityType().GetName()
-			step, rl, ok := classify(name)
+			step, rl, ok := classify(g, name)
 			if !ok {
 				continue
 			}
-			act := &activity{name: name, step: step, role: rl, service: serviceOf(name, a.GetTaskQueue().GetName())}
+			act := &activity{name: name, step: step, role: rl, service: serviceOf(g, name, a.GetTaskQueue().GetName())}
 			scheduled[e.GetEventId()] = act
 			kind := timeline.KindStepStarted
 			if rl == roleCompensation {
@@ -217,7 +217,7 @@ func Entries(orderID string, events []*historypb.HistoryEvent) []timeline.Entry 
 		case e.GetActivityTaskFailedEventAttributes() != nil:
 			a := e.GetActivityTaskFailedEventAttributes()
 			if act := scheduled[a.GetScheduledEventId()]; act != nil {
-				out = append(out, act.failed(at, failureReason(act.step, a.GetFailure().GetApplicationFailureInfo().GetType())))
+				out = append(out, act.failed(at, failureReason(g, act.step, a.GetFailure().GetApplicationFailureInfo().GetType())))
 			}
 
 		case e.GetActivityTaskTimedOutEventAttributes() != nil:
@@ -245,11 +245,11 @@ func Entries(orderID string, events []*historypb.HistoryEvent) []timeline.Entry 
 
 // serviceOf returns the service that runs an activity: its task queue's,
 // or the saga's own choice when the history names no task queue.
-func serviceOf(name, taskQueue string) string {
+func serviceOf(g *saga.Saga, name, taskQueue string) string {
 	if taskQueue != "" {
 		return taskQueue
 	}
-	return string(workflow.TaskQueueOfActivity(name))
+	return string(workflow.TaskQueueOfActivity(g, name))
 }
 
 // describe returns the activity's name, marked when it is the completion,
@@ -274,9 +274,11 @@ func (a *activity) failed(at time.Time, reason domain.FailureReason) timeline.En
 // failureReason maps the error type of a failed action onto the order's
 // failure reason: the step's refusal, cancelled for an action that came
 // after its compensation, and otherwise the saga giving up.
-func failureReason(step domain.StepName, errType string) domain.FailureReason {
-	if s, ok := saga.StepOf(step); ok && errType != "" && errType == workflow.RefusalType(s.Refusal) {
-		return s.Refusal
+func failureReason(g *saga.Saga, step domain.StepName, errType string) domain.FailureReason {
+	if s, ok := g.Step(step); ok {
+		if reason, ok := workflow.RefusalOf(s, errType); ok {
+			return reason
+		}
 	}
 	if errType == workflow.ErrTypeCompensated {
 		return domain.ReasonCancelled

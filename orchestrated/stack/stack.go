@@ -170,7 +170,7 @@ func build(ctx context.Context, cfg Config, n *node.Node, ownsNode bool) (_ *Sta
 	n.Instrument(sagaMetrics)
 	var interceptors []interceptor.ClientInterceptor
 	if cfg.TracerProvider != nil {
-		ti, terr := tracing.NewInterceptor(cfg.TracerProvider)
+		ti, terr := tracing.NewInterceptor(cfg.TracerProvider, n.Saga)
 		if terr != nil {
 			return nil, fmt.Errorf("building the orchestrated stack: %w", terr)
 		}
@@ -224,9 +224,10 @@ func build(ctx context.Context, cfg Config, n *node.Node, ownsNode bool) (_ *Sta
 func (s *Stack) apiDeps() httpapi.Deps {
 	d := httpapi.Deps{
 		Variant:  Variant,
+		Steps:    s.node.Saga.Names(),
 		Orders:   s.node.Orders,
 		Flow:     s.flow,
-		Timeline: history.New(s.client, s.node.Orders),
+		Timeline: history.New(s.client, s.node.Orders, s.node.Saga),
 		Ready:    s.cfg.Ready,
 		Registry: s.cfg.Registry,
 		Logger:   s.log,

@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -36,20 +37,24 @@ const tracerName = "github.com/ordersaga/ordersaga/orchestrated/tracing"
 // ID in.
 const workflowIDTag = "temporalWorkflowID"
 
-// NewInterceptor returns the tracing interceptor over tp. Set it in
-// client.Options.Interceptors.
-func NewInterceptor(tp trace.TracerProvider) (interceptor.Interceptor, error) {
+// NewInterceptor returns the tracing interceptor over tp for the sagas g
+// (saga.Default() when nil). Set it in client.Options.Interceptors.
+func NewInterceptor(tp trace.TracerProvider, g *saga.Saga) (interceptor.Interceptor, error) {
 	t, err := otelcontrib.NewTracer(otelcontrib.TracerOptions{Tracer: tp.Tracer(tracerName)})
 	if err != nil {
 		return nil, fmt.Errorf("creating the temporal tracer: %w", err)
 	}
-	return interceptor.NewTracingInterceptor(orderTracer{Tracer: t}), nil
+	if g == nil {
+		g = saga.Default()
+	}
+	return interceptor.NewTracingInterceptor(orderTracer{Tracer: t, saga: g}), nil
 }
 
 // orderTracer is the SDK's OpenTelemetry tracer with the order's tags on
 // every span and the project's log keys for the ids.
 type orderTracer struct {
 	interceptor.Tracer
+	saga *saga.Saga
 }
 
 // StartSpan starts the span with order_id and service among its tags.
@@ -60,16 +65,16 @@ func (t orderTracer) StartSpan(opts *interceptor.TracerStartSpanOptions) (interc
 	if id, ok := workflow.OrderIDOf(opts.Tags[workflowIDTag]); ok {
 		o.Tags[string(telemetry.AttrOrderID)] = id
 	}
-	o.Tags[string(telemetry.AttrService)] = serviceOf(opts.Operation, opts.Name)
+	o.Tags[string(telemetry.AttrService)] = t.serviceOf(opts.Operation, opts.Name)
 	return t.Tracer.StartSpan(&o)
 }
 
 // serviceOf returns the service whose work a span is: the activity's own
 // service for RunActivity; otherwise the order service, which starts,
 // runs, updates and queries the saga.
-func serviceOf(operation, name string) string {
+func (t orderTracer) serviceOf(operation, name string) string {
 	if operation == "RunActivity" {
-		return string(workflow.TaskQueueOfActivity(name))
+		return string(workflow.TaskQueueOfActivity(t.saga, name))
 	}
 	return string(workflow.TaskQueueOrders)
 }

@@ -1,8 +1,8 @@
 // Package worker wires the saga's Temporal workers for the roles a process
 // hosts: the order service runs the OrderSaga workflow and the order-store
-// activities on workflow.TaskQueueOrders; the inventory, payment and
-// shipping services each run their step's activities on their own task
-// queue, next to their own database.
+// activities on workflow.TaskQueueOrders; each service that carries out a
+// step runs that step's activities on the step's task queue, next to its
+// own database.
 package worker
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	sdkworkflow "go.temporal.io/sdk/workflow"
@@ -61,17 +62,21 @@ func New(c client.Client, n *node.Node, opts Options) (*Workers, error) {
 	w := &Workers{}
 	if n.Orders != nil {
 		ow := w.add(c, workflow.TaskQueueOrders, opts)
-		ow.RegisterWorkflowWithOptions(workflow.OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
+		ow.RegisterWorkflowWithOptions(workflow.New(n.Saga).OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
 		ow.RegisterActivity(&activities.OrderActivities{Store: n.Orders, Now: opts.Now})
 	}
-	if n.Inventory != nil {
-		w.add(c, workflow.TaskQueueInventory, opts).RegisterActivity(&activities.InventoryActivities{Service: n.Inventory})
-	}
-	if n.Payment != nil {
-		w.add(c, workflow.TaskQueuePayment, opts).RegisterActivity(&activities.PaymentActivities{Service: n.Payment})
-	}
-	if n.Shipping != nil {
-		w.add(c, workflow.TaskQueueShipping, opts).RegisterActivity(&activities.ShippingActivities{Service: n.Shipping})
+	for _, step := range n.Saga.Steps() {
+		p, ok := n.Participants[step.Name]
+		if !ok {
+			continue
+		}
+		a := &activities.Step{Participant: p}
+		sw := w.add(c, workflow.TaskQueueOf(step.Name), opts)
+		sw.RegisterActivityWithOptions(a.Act, activity.RegisterOptions{Name: workflow.ActivityName(step.Action)})
+		sw.RegisterActivityWithOptions(a.Undo, activity.RegisterOptions{Name: workflow.ActivityName(step.Compensation)})
+		if step.Completion != "" {
+			sw.RegisterActivityWithOptions(a.Complete, activity.RegisterOptions{Name: workflow.ActivityName(step.Completion)})
+		}
 	}
 	if len(w.list) == 0 {
 		return nil, errors.New("building workers: the node hosts no role")

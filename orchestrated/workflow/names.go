@@ -28,31 +28,14 @@ const Name = "OrderSaga"
 // TaskQueue names a Temporal task queue. Each service polls its own.
 type TaskQueue string
 
-// The task queues: the order service runs the workflow and the order-store
-// activities; each other service runs its step's activities where its
-// database is.
-const (
-	TaskQueueOrders    TaskQueue = "orders"
-	TaskQueueInventory TaskQueue = "inventory"
-	TaskQueuePayment   TaskQueue = "payment"
-	TaskQueueShipping  TaskQueue = "shipping"
-)
+// TaskQueueOrders is the order service's task queue: it runs the workflow
+// and the order-store activities. Each step's service runs its step's
+// activities on the task queue named like the step (TaskQueueOf), next to
+// its own database.
+const TaskQueueOrders TaskQueue = "orders"
 
 // TaskQueueOf returns the task queue of the service that owns a step.
-func TaskQueueOf(step domain.StepName) TaskQueue {
-	switch step {
-	case domain.StepInventory:
-		return TaskQueueInventory
-	case domain.StepPayment:
-		return TaskQueuePayment
-	case domain.StepShipping:
-		return TaskQueueShipping
-	}
-	return TaskQueueOrders
-}
-
-// completionStep is the step whose service runs saga.Completion.
-const completionStep = domain.StepInventory
+func TaskQueueOf(step domain.StepName) TaskQueue { return TaskQueue(step) }
 
 // WorkflowID returns the workflow ID of an order's saga. One order has one
 // saga: starting it again with this ID finds the one that exists.
@@ -97,10 +80,8 @@ func OrderStatusKey() temporal.SearchAttributeKeyKeyword {
 
 // Error types of the application errors activities and the cancel update
 // report. They are stable: the workflow and the order API branch on them.
+// A step's refusal has the type RefusalType gives its reason.
 const (
-	ErrTypeOutOfStock          = "OutOfStock"
-	ErrTypePaymentDeclined     = "PaymentDeclined"
-	ErrTypeShippingUnavailable = "ShippingUnavailable"
 	// ErrTypeCompensated: an action arrived after its compensation ran, so
 	// it did nothing; the saga was cancelled meanwhile.
 	ErrTypeCompensated = "Compensated"
@@ -111,23 +92,34 @@ const (
 	ErrTypeNotCancellable = "NotCancellable"
 )
 
-// RefusalType returns the error type of a step's business refusal.
+// RefusalType returns the error type of a step's business refusal: the
+// reason in CamelCase (out_of_stock → OutOfStock).
 func RefusalType(reason domain.FailureReason) string {
-	switch reason {
-	case domain.ReasonOutOfStock:
-		return ErrTypeOutOfStock
-	case domain.ReasonPaymentDeclined:
-		return ErrTypePaymentDeclined
-	case domain.ReasonShippingUnavailable:
-		return ErrTypeShippingUnavailable
+	var b strings.Builder
+	for _, w := range strings.Split(string(reason), "_") {
+		if w != "" {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
 	}
-	return ""
+	return b.String()
+}
+
+// RefusalOf returns the reason of a step's refusal from the error type an
+// activity reported, and false when the type is none of the step's
+// refusals.
+func RefusalOf(step saga.Step, errType string) (domain.FailureReason, bool) {
+	for _, r := range step.Refusals {
+		if errType != "" && RefusalType(r) == errType {
+			return r, true
+		}
+	}
+	return "", false
 }
 
 // ReasonGaveUp is the failure reason of an order whose step kept failing
 // with faults until its retry budget (ActionTimeout) ran out; every step is
 // compensated first.
-const ReasonGaveUp domain.FailureReason = "step_unavailable"
+const ReasonGaveUp = domain.ReasonStepUnavailable
 
 // The activities besides the saga's actions and compensations (whose names
 // are the saga.Action values): the order-store updates, run by the order
@@ -139,26 +131,18 @@ const (
 	ActivityCancelOrder   = "CancelOrder"
 )
 
-// activityName returns the activity name of a saga action.
-func activityName(a saga.Action) string { return string(a) }
-
 // ActivityName returns the activity type name of a saga action, a
-// compensation or the completion, as the workers register it and the
+// compensation or a completion, as the workers register it and the
 // workflow history names it.
-func ActivityName(a saga.Action) string { return activityName(a) }
+func ActivityName(a saga.Action) string { return string(a) }
 
 // TaskQueueOfActivity returns the task queue of the service that runs an
-// activity: a step's action and compensation run on the step's service,
-// the completion on the inventory service, the order-store updates (and
-// any other name) on the order service.
-func TaskQueueOfActivity(name string) TaskQueue {
-	for _, s := range saga.Steps() {
-		if name == activityName(s.Action) || name == activityName(s.Compensation) {
-			return TaskQueueOf(s.Name)
-		}
-	}
-	if name == activityName(saga.Completion) {
-		return TaskQueueOf(completionStep)
+// activity of saga g: a step's action, compensation and completion run on
+// the step's service, the order-store updates (and any other name) on the
+// order service.
+func TaskQueueOfActivity(g *saga.Saga, name string) TaskQueue {
+	if s, ok := g.StepOfAction(saga.Action(name)); ok {
+		return TaskQueueOf(s.Name)
 	}
 	return TaskQueueOrders
 }

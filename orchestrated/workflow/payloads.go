@@ -29,12 +29,16 @@ type StepRecord struct {
 	OrderID string
 	Step    domain.StepName
 	Status  domain.StepStatus
-	// Prices, when set, are stored with the step (the inventory step prices
-	// the order).
-	Prices []domain.PricedItem
+	// Prices and TrackingNumber, when set, are what a done step
+	// contributes to the order (see saga.Outcome).
+	Prices         []domain.PricedItem
+	TrackingNumber string
+	// Reason is why a failed step refused.
+	Reason domain.FailureReason
 }
 
-// Completion records a completed order.
+// Completion records a completed order. TrackingNumber, recorded with the
+// shipping step since, is still read from sagas started before.
 type Completion struct {
 	OrderID        string
 	TrackingNumber string

@@ -12,8 +12,26 @@ import (
 	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
-// OrderSaga runs the saga of one order: each step of saga.Steps() in turn,
-// then saga.Completion, recording progress in the order store as it goes.
+// Saga is the OrderSaga workflow of one saga definition. Register its
+// OrderSaga method under the name Name.
+type Saga struct {
+	def *saga.Saga
+}
+
+// New returns the workflow that runs saga g (saga.Default() when nil).
+func New(g *saga.Saga) *Saga {
+	if g == nil {
+		g = saga.Default()
+	}
+	return &Saga{def: g}
+}
+
+// Definition returns the saga the workflow runs.
+func (w *Saga) Definition() *saga.Saga { return w.def }
+
+// OrderSaga runs the saga of one order: each step of the saga in turn, then
+// the completion of every step that has one, recording progress in the
+// order store as it goes.
 //
 // A step's compensation is registered right after the step succeeds. When
 // a step refuses (a business failure), or a cancel arrives (the
@@ -24,8 +42,8 @@ import (
 // compensations are safe before or without their action, which then becomes
 // a no-op. Once every compensation ran, the order's final status is
 // recorded, so a client that sees it final sees every effect undone.
-func OrderSaga(ctx workflow.Context, in saga.Input) (Result, error) {
-	r := newRun(ctx, in)
+func (w *Saga) OrderSaga(ctx workflow.Context, in saga.Input) (Result, error) {
+	r := newRun(ctx, w.def, in)
 	if err := r.registerHandlers(ctx); err != nil {
 		return Result{}, err
 	}
@@ -34,6 +52,7 @@ func OrderSaga(ctx workflow.Context, in saga.Input) (Result, error) {
 
 // run is the state of one saga execution. Only workflow code touches it.
 type run struct {
+	def    *saga.Saga
 	in     saga.Input
 	phase  Phase
 	status domain.Status
@@ -49,19 +68,18 @@ type run struct {
 	// are undone from the last.
 	compensations []saga.Step
 	tracking      string
-	// books runs the order-store updates. It is disconnected from the
+	// recorder runs the order-store updates. It is disconnected from the
 	// workflow's context: the record of what happened must be written even
 	// when the workflow is cancelled.
-	books workflow.Context
+	recorder workflow.Context
 }
 
-func newRun(ctx workflow.Context, in saga.Input) *run {
-	r := &run{in: in, phase: PhaseRunning, status: domain.StatusPending}
-	for _, s := range saga.Steps() {
-		r.steps = append(r.steps, StepView{Step: s.Name, Status: domain.StepPending})
+func newRun(ctx workflow.Context, def *saga.Saga, in saga.Input) *run {
+	r := &run{def: def, in: in, phase: PhaseRunning, status: domain.StatusPending}
+	for _, name := range def.Names() {
+		r.steps = append(r.steps, StepView{Step: name, Status: domain.StepPending})
 	}
-	books, _ := workflow.NewDisconnectedContext(ctx)
-	r.books = books
+	r.recorder, _ = workflow.NewDisconnectedContext(ctx)
 	return r
 }
 
@@ -122,7 +140,7 @@ func (r *run) stopRequested(ctx workflow.Context) bool {
 
 // execute runs the steps, then the completion or the compensations.
 func (r *run) execute(ctx workflow.Context) (Result, error) {
-	for _, step := range saga.Steps() {
+	for _, step := range r.def.Steps() {
 		if r.stopRequested(ctx) {
 			return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
 		}
@@ -154,17 +172,15 @@ func (r *run) runAction(ctx workflow.Context, step saga.Step) (saga.Outcome, err
 
 	summary := fmt.Sprintf("order %s: %s step", r.in.OrderID, step.Name)
 	var out saga.Outcome
-	err := workflow.ExecuteActivity(actionOptions(stepCtx, TaskQueueOf(step.Name), summary), activityName(step.Action), r.in).Get(stepCtx, &out)
+	err := workflow.ExecuteActivity(actionOptions(stepCtx, TaskQueueOf(step.Name), summary), ActivityName(step.Action), r.in).Get(stepCtx, &out)
 	return out, err
 }
 
 // recordDone keeps what the step found out and records the step done.
 func (r *run) recordDone(step saga.Step, out saga.Outcome) error {
-	rec := StepRecord{OrderID: r.in.OrderID, Step: step.Name, Status: domain.StepDone}
-	if len(out.Prices) > 0 {
-		r.in.TotalCents = out.TotalCents
-		rec.Prices = out.Prices
-	}
+	rec := StepRecord{OrderID: r.in.OrderID, Step: step.Name, Status: domain.StepDone,
+		Prices: out.Prices, TrackingNumber: out.TrackingNumber}
+	r.in = out.Apply(r.in)
 	if out.TrackingNumber != "" {
 		r.tracking = out.TrackingNumber
 	}
@@ -182,16 +198,17 @@ func (r *run) stop(ctx workflow.Context, step saga.Step, err error) (Result, err
 		r.compensations = append(r.compensations, step)
 		r.cancelRequested = true
 		return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
-	case hasErrorType(err, RefusalType(step.Refusal)):
+	case refused(step, err) != "":
 		// Refused: the step left nothing to undo.
-		log.Info("Step refused", "order_id", r.in.OrderID, "Step", step.Name, "Reason", step.Refusal)
-		if err := r.recordStep(StepRecord{OrderID: r.in.OrderID, Step: step.Name, Status: domain.StepFailed}); err != nil {
+		reason := refused(step, err)
+		log.Info("Step refused", "order_id", r.in.OrderID, "Step", step.Name, "Reason", reason)
+		if err := r.recordStep(StepRecord{OrderID: r.in.OrderID, Step: step.Name, Status: domain.StepFailed, Reason: reason}); err != nil {
 			return Result{}, err
 		}
 		if r.cancelRequested {
 			return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
 		}
-		return r.unwind(ctx, domain.StatusFailed, step.Refusal)
+		return r.unwind(ctx, domain.StatusFailed, reason)
 	case hasErrorType(err, ErrTypeCompensated):
 		// The step's compensation already ran: the order was cancelled
 		// meanwhile.
@@ -210,6 +227,16 @@ func (r *run) stop(ctx workflow.Context, step saga.Step, err error) (Result, err
 	}
 }
 
+// refused returns the reason of the step's refusal err reports, or "".
+func refused(step saga.Step, err error) domain.FailureReason {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) {
+		return ""
+	}
+	reason, _ := RefusalOf(step, app.Type())
+	return reason
+}
+
 // hasErrorType reports whether err carries an application error of type t.
 func hasErrorType(err error, t string) bool {
 	var app *temporal.ApplicationError
@@ -226,7 +253,7 @@ func (r *run) unwind(ctx workflow.Context, status domain.Status, reason domain.F
 		step := r.compensations[i]
 		summary := fmt.Sprintf("order %s: undo %s step", r.in.OrderID, step.Name)
 		var c Compensation
-		err := workflow.ExecuteActivity(untilDoneOptions(dctx, TaskQueueOf(step.Name), summary), activityName(step.Compensation), r.in.OrderID).Get(dctx, &c)
+		err := workflow.ExecuteActivity(untilDoneOptions(dctx, TaskQueueOf(step.Name), summary), ActivityName(step.Compensation), r.in.OrderID).Get(dctx, &c)
 		if err != nil {
 			return Result{}, fmt.Errorf("compensating the %s step of order %s: %w", step.Name, r.in.OrderID, err)
 		}
@@ -251,15 +278,18 @@ func (r *run) unwind(ctx workflow.Context, status domain.Status, reason domain.F
 	return r.finish(dctx, status, reason), nil
 }
 
-// complete runs the completion and records the order completed. From here
-// on the order can no longer be cancelled.
+// complete runs the completion of every step that has one, in step
+// order, and records the order completed. From here on the order can no
+// longer be cancelled.
 func (r *run) complete(ctx workflow.Context) (Result, error) {
 	r.phase = PhaseCompleting
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	summary := fmt.Sprintf("order %s: complete", r.in.OrderID)
-	err := workflow.ExecuteActivity(untilDoneOptions(dctx, TaskQueueOf(completionStep), summary), activityName(saga.Completion), r.in.OrderID).Get(dctx, nil)
-	if err != nil {
-		return Result{}, fmt.Errorf("completing order %s: %w", r.in.OrderID, err)
+	for _, step := range r.def.Completions() {
+		summary := fmt.Sprintf("order %s: complete %s step", r.in.OrderID, step.Name)
+		err := workflow.ExecuteActivity(untilDoneOptions(dctx, TaskQueueOf(step.Name), summary), ActivityName(step.Completion), r.in.OrderID).Get(dctx, nil)
+		if err != nil {
+			return Result{}, fmt.Errorf("completing the %s step of order %s: %w", step.Name, r.in.OrderID, err)
+		}
 	}
 	if err := r.record(ActivityCompleteOrder, "completed", Completion{OrderID: r.in.OrderID, TrackingNumber: r.tracking}); err != nil {
 		return Result{}, err
@@ -300,7 +330,7 @@ func (r *run) recordStep(rec StepRecord) error {
 // service, until it succeeds.
 func (r *run) record(activity, what string, arg any) error {
 	summary := fmt.Sprintf("order %s: record %s", r.in.OrderID, what)
-	if err := workflow.ExecuteLocalActivity(recordOptions(r.books, summary), activity, arg).Get(r.books, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(recordOptions(r.recorder, summary), activity, arg).Get(r.recorder, nil); err != nil {
 		return fmt.Errorf("recording %s for order %s: %w", what, r.in.OrderID, err)
 	}
 	return nil

@@ -1,16 +1,38 @@
 package domain
 
-import "errors"
+import (
+	"errors"
+)
+
+// Refusal is a business refusal of a saga step: the step took no effect and
+// the order fails with Reason. A service may refuse with any reason its
+// step declares; callers find it with ReasonOf.
+type Refusal struct {
+	Reason  FailureReason
+	Message string
+}
+
+// Error implements error.
+func (r *Refusal) Error() string { return r.Message }
+
+// Refuse returns a refusal with reason and a message for logs.
+func Refuse(reason FailureReason, message string) *Refusal {
+	return &Refusal{Reason: reason, Message: message}
+}
 
 // Sentinel outcomes of the domain. Business failures of a saga step wrap one
-// of these; callers test with errors.Is.
+// of these refusals; callers test with errors.Is, or ReasonOf for any
+// refusal.
 var (
 	// ErrOutOfStock: a sku is unknown or has too little available stock.
-	ErrOutOfStock = errors.New("out of stock")
+	ErrOutOfStock = Refuse(ReasonOutOfStock, "out of stock")
 	// ErrPaymentDeclined: the customer is unknown or has too little credit.
-	ErrPaymentDeclined = errors.New("payment declined")
+	ErrPaymentDeclined = Refuse(ReasonPaymentDeclined, "payment declined")
 	// ErrShippingUnavailable: the destination country is not served.
-	ErrShippingUnavailable = errors.New("shipping unavailable")
+	ErrShippingUnavailable = Refuse(ReasonShippingUnavailable, "shipping unavailable")
+)
+
+var (
 	// ErrCompensated: the action arrived after its compensation already ran
 	// (or was recorded as a tombstone); the action was not carried out.
 	ErrCompensated = errors.New("already compensated")
@@ -20,16 +42,12 @@ var (
 	ErrFinal = errors.New("order is final")
 )
 
-// ReasonOf returns the failure reason a business error stands for, and false
-// when err is not a business failure of a saga step.
+// ReasonOf returns the failure reason of a business refusal in err's
+// chain, and false when err holds none.
 func ReasonOf(err error) (FailureReason, bool) {
-	switch {
-	case errors.Is(err, ErrOutOfStock):
-		return ReasonOutOfStock, true
-	case errors.Is(err, ErrPaymentDeclined):
-		return ReasonPaymentDeclined, true
-	case errors.Is(err, ErrShippingUnavailable):
-		return ReasonShippingUnavailable, true
+	var r *Refusal
+	if errors.As(err, &r) && r.Reason != "" {
+		return r.Reason, true
 	}
 	return "", false
 }

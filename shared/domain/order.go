@@ -127,6 +127,14 @@ type StepState struct {
 	Step   StepName
 	Status StepStatus
 	At     time.Time
+	// Reason is why a failed step refused.
+	Reason FailureReason
+}
+
+// Contribution is what a done step adds to its order.
+type Contribution struct {
+	Prices         []PricedItem // the priced lines (the step that prices the order)
+	TrackingNumber string       // the shipment's (the step that ships the order)
 }
 
 // Order is the order aggregate. Its fields are unexported: it changes only
@@ -155,15 +163,18 @@ type OrderState struct {
 	UpdatedAt       time.Time
 }
 
-// NewOrder validates the request and returns a pending order with every step
-// pending.
-func NewOrder(p PlaceOrder, now time.Time) (*Order, error) {
+// NewOrder validates the request and returns a pending order with each of
+// the saga's steps (see saga.Saga.Names) pending.
+func NewOrder(p PlaceOrder, stepNames []StepName, now time.Time) (*Order, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if len(stepNames) == 0 {
+		return nil, fmt.Errorf("order %s: no steps", p.OrderID)
+	}
 	now = now.UTC()
-	steps := make([]StepState, 0, 3)
-	for _, name := range []StepName{StepInventory, StepPayment, StepShipping} {
+	steps := make([]StepState, 0, len(stepNames))
+	for _, name := range stepNames {
 		steps = append(steps, StepState{Step: name, Status: StepPending, At: now})
 	}
 	return &Order{s: OrderState{
@@ -265,6 +276,50 @@ func (o *Order) SetPrices(prices []PricedItem, at time.Time) error {
 	return nil
 }
 
+// Contribute records what a done step adds to the order: the prices (once)
+// and the tracking number.
+func (o *Order) Contribute(c Contribution, at time.Time) error {
+	if len(c.Prices) > 0 && o.s.TotalCents == nil {
+		if err := o.SetPrices(c.Prices, at); err != nil {
+			return err
+		}
+	}
+	if c.TrackingNumber != "" && o.s.TrackingNumber != c.TrackingNumber {
+		if err := o.checkOpen(); err != nil {
+			return err
+		}
+		o.s.TrackingNumber = c.TrackingNumber
+		o.touch(at)
+	}
+	return nil
+}
+
+// Refuse records that a step refused for reason: the step is failed, and
+// the order fails with that reason once the steps before it are
+// compensated (see Fail).
+func (o *Order) Refuse(name StepName, reason FailureReason, at time.Time) error {
+	if err := o.MarkStep(name, StepFailed, at); err != nil {
+		return err
+	}
+	for i := range o.s.Steps {
+		if o.s.Steps[i].Step == name && o.s.Steps[i].Reason == "" {
+			o.s.Steps[i].Reason = reason
+		}
+	}
+	return nil
+}
+
+// Refusal returns the first failed step and the reason it gave, and false
+// when no step refused.
+func (o *Order) Refusal() (StepName, FailureReason, bool) {
+	for _, st := range o.s.Steps {
+		if st.Status == StepFailed {
+			return st.Step, st.Reason, true
+		}
+	}
+	return "", "", false
+}
+
 // stepMoves lists the legal moves of a step's status.
 var stepMoves = map[StepStatus][]StepStatus{
 	StepPending:     {StepDone, StepFailed, StepCompensated, StepSkipped},
@@ -318,10 +373,10 @@ func (o *Order) RequestCancel(at time.Time) error {
 // CancelRequested reports whether the client asked to cancel the order.
 func (o *Order) CancelRequested() bool { return o.s.CancelRequested }
 
-// Complete makes the order completed with its tracking number. It refuses an
-// order that is final or that the client asked to cancel.
-func (o *Order) Complete(trackingNumber string, at time.Time) error {
-	if o.s.Status == StatusCompleted && o.s.TrackingNumber == trackingNumber {
+// Complete makes the order completed. It refuses an order that is final,
+// that the client asked to cancel, or whose steps are not all done.
+func (o *Order) Complete(at time.Time) error {
+	if o.s.Status == StatusCompleted {
 		return nil
 	}
 	if err := o.checkOpen(); err != nil {
@@ -330,13 +385,24 @@ func (o *Order) Complete(trackingNumber string, at time.Time) error {
 	if o.s.CancelRequested {
 		return errs.E(errs.Conflict, "order %s was asked to cancel", o.s.OrderID)
 	}
-	if trackingNumber == "" {
-		return fmt.Errorf("completing order %s: empty tracking number", o.s.OrderID)
+	for _, st := range o.s.Steps {
+		if st.Status != StepDone {
+			return fmt.Errorf("completing order %s: step %s is %s", o.s.OrderID, st.Step, st.Status)
+		}
 	}
 	o.s.Status = StatusCompleted
-	o.s.TrackingNumber = trackingNumber
 	o.touch(at)
 	return nil
+}
+
+// AllDone reports whether every step of the order is done.
+func (o *Order) AllDone() bool {
+	for _, st := range o.s.Steps {
+		if st.Status != StepDone {
+			return false
+		}
+	}
+	return true
 }
 
 // Fail makes the order failed for a business reason; steps that never ran

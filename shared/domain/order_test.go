@@ -13,6 +13,19 @@ import (
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
+// steps are the steps of the orders these tests place.
+var steps = []domain.StepName{domain.StepInventory, domain.StepPayment, domain.StepShipping}
+
+// doneAll marks every step of o done.
+func doneAll(t *testing.T, o *domain.Order) {
+	t.Helper()
+	for _, s := range steps {
+		if err := o.MarkStep(s, domain.StepDone, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func validRequest() domain.PlaceOrder {
 	return domain.PlaceOrder{
 		OrderID:    "o-1",
@@ -24,7 +37,7 @@ func validRequest() domain.PlaceOrder {
 
 func newOrder(t *testing.T) *domain.Order {
 	t.Helper()
-	o, err := domain.NewOrder(validRequest(), t0)
+	o, err := domain.NewOrder(validRequest(), steps, t0)
 	if err != nil {
 		t.Fatalf("NewOrder: %v", err)
 	}
@@ -79,7 +92,7 @@ func TestValidate_ReportsEveryBadFieldByItsAPIName(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(c.want, ",") {
 				t.Fatalf("fields = %v, want %v", got, c.want)
 			}
-			if _, err := domain.NewOrder(p, t0); err == nil {
+			if _, err := domain.NewOrder(p, steps, t0); err == nil {
 				t.Fatal("NewOrder accepted an invalid request")
 			}
 		})
@@ -188,7 +201,7 @@ func TestFail_SkipsStepsThatNeverRanAndFreezesTheOrder(t *testing.T) {
 		t.Fatalf("repeated Fail: %v", err)
 	}
 	for name, err := range map[string]error{
-		"complete": o.Complete("T1", t0),
+		"complete": o.Complete(t0),
 		"cancel":   o.Cancel(t0),
 		"reprice":  o.SetPrices(nil, t0),
 		"request":  o.RequestCancel(t0),
@@ -211,7 +224,8 @@ func TestRequestCancel_BlocksCompletionAndIsIdempotent(t *testing.T) {
 	if !o.CancelRequested() {
 		t.Fatal("cancel not recorded")
 	}
-	if err := o.Complete("T1", t0); !errs.Is(err, errs.Conflict) {
+	doneAll(t, o)
+	if err := o.Complete(t0); !errs.Is(err, errs.Conflict) {
 		t.Fatalf("complete after cancel request: err = %v, want conflict", err)
 	}
 	if err := o.Cancel(t0); err != nil {
@@ -225,16 +239,26 @@ func TestRequestCancel_BlocksCompletionAndIsIdempotent(t *testing.T) {
 	}
 }
 
-func TestComplete_SetsTrackingOnceAndRefusesCancelAfterwards(t *testing.T) {
+func TestComplete_NeedsEveryStepDoneAndRefusesCancelAfterwards(t *testing.T) {
 	o := newOrder(t)
-	if err := o.Complete("", t0); err == nil {
-		t.Fatal("empty tracking number accepted")
-	}
-	if err := o.Complete("T1", t0); err != nil {
+	if err := o.MarkStep(domain.StepInventory, domain.StepDone, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Complete("T1", t0); err != nil {
+	if err := o.Complete(t0); err == nil {
+		t.Fatal("completed with steps pending")
+	}
+	doneAll(t, o)
+	if err := o.Contribute(domain.Contribution{TrackingNumber: "T1"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Complete(t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Complete(t0); err != nil {
 		t.Fatalf("repeated complete: %v", err)
+	}
+	if s := o.State(); s.Status != domain.StatusCompleted || s.TrackingNumber != "T1" {
+		t.Fatalf("state = %s, tracking %q", s.Status, s.TrackingNumber)
 	}
 	if err := o.RequestCancel(t0); !errs.Is(err, errs.Conflict) {
 		t.Fatalf("cancel of completed: err = %v, want conflict", err)
@@ -286,6 +310,58 @@ func TestValidCountry(t *testing.T) {
 		if domain.ValidCountry(c) {
 			t.Errorf("%q accepted", c)
 		}
+	}
+}
+
+func TestNewOrder_HasTheStepsItIsGiven(t *testing.T) {
+	o, err := domain.NewOrder(validRequest(), []domain.StepName{"inventory", "loyalty"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := o.State(); len(s.Steps) != 2 || s.Steps[1].Step != "loyalty" {
+		t.Fatalf("steps = %+v", s.Steps)
+	}
+	if _, err := domain.NewOrder(validRequest(), nil, t0); err == nil {
+		t.Fatal("an order with no steps was made")
+	}
+}
+
+func TestRefuse_RecordsTheReasonTheStepGave(t *testing.T) {
+	o := newOrder(t)
+	if _, _, ok := o.Refusal(); ok {
+		t.Fatal("a new order reports a refusal")
+	}
+	_ = o.MarkStep(domain.StepInventory, domain.StepDone, t0)
+	if err := o.Refuse(domain.StepPayment, "card_expired", t0); err != nil {
+		t.Fatal(err)
+	}
+	step, reason, ok := o.Refusal()
+	if !ok || step != domain.StepPayment || reason != "card_expired" {
+		t.Fatalf("Refusal() = %s %s %v", step, reason, ok)
+	}
+	if st, _ := o.Step(domain.StepPayment); st.Status != domain.StepFailed || st.Reason != "card_expired" {
+		t.Fatalf("payment step = %+v", st)
+	}
+}
+
+func TestContribute_PricesOnceAndRecordsTracking(t *testing.T) {
+	o := newOrder(t)
+	prices := []domain.PricedItem{{SKU: "mug", Quantity: 2, PriceCents: 5}}
+	if err := o.Contribute(domain.Contribution{Prices: prices}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Contribute(domain.Contribution{Prices: []domain.PricedItem{{SKU: "mug", Quantity: 2, PriceCents: 7}}, TrackingNumber: "T9"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if s := o.State(); *s.TotalCents != 10 || s.TrackingNumber != "T9" {
+		t.Fatalf("total %d tracking %q, want 10 and T9", *s.TotalCents, s.TrackingNumber)
+	}
+}
+
+func TestReasonOf_FindsAnyRefusal(t *testing.T) {
+	custom := fmt.Errorf("awarding: %w", domain.Refuse("loyalty_frozen", "account frozen"))
+	if r, ok := domain.ReasonOf(custom); !ok || r != "loyalty_frozen" {
+		t.Fatalf("ReasonOf(custom refusal) = %q %v", r, ok)
 	}
 }
 

@@ -1,5 +1,7 @@
 package domain
 
+import "regexp"
+
 // Status is an order's lifecycle status.
 type Status string
 
@@ -30,17 +32,27 @@ const (
 	ReasonPaymentDeclined     FailureReason = "payment_declined"
 	ReasonShippingUnavailable FailureReason = "shipping_unavailable"
 	ReasonCancelled           FailureReason = "cancelled"
+	// ReasonStepUnavailable: a step kept failing with faults past its
+	// deadline; every step was compensated.
+	ReasonStepUnavailable FailureReason = "step_unavailable"
 )
 
 // StepName names a step of the order saga.
 type StepName string
 
-// The saga's steps, in the order they run.
+// The default saga's steps, in the order they run (see package saga).
 const (
 	StepInventory StepName = "inventory"
 	StepPayment   StepName = "payment"
 	StepShipping  StepName = "shipping"
 )
+
+var stepNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
+
+// ValidStepName reports whether name can name a step and its service: a
+// lower-case word of at most 31 characters, usable in a task queue, a topic
+// and a database name.
+func ValidStepName(name StepName) bool { return stepNamePattern.MatchString(string(name)) }
 
 // StepStatus is where one step of one order stands.
 type StepStatus string

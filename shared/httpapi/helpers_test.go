@@ -21,6 +21,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
 // t0 is the fixed clock of the tests.
@@ -224,7 +225,7 @@ func placeOrder(orderID string) domain.PlaceOrder {
 // newOrder returns a pending order created at t0.
 func newOrder(tb testing.TB, id string) *domain.Order {
 	tb.Helper()
-	o, err := domain.NewOrder(placeOrder(id), t0)
+	o, err := domain.NewOrder(placeOrder(id), saga.Default().Names(), t0)
 	if err != nil {
 		tb.Fatalf("new order: %v", err)
 	}
@@ -241,7 +242,8 @@ func completedOrder(tb testing.TB, id string) *domain.Order {
 	for _, s := range []domain.StepName{domain.StepInventory, domain.StepPayment, domain.StepShipping} {
 		must(tb, o.MarkStep(s, domain.StepDone, at))
 	}
-	must(tb, o.Complete("TRK-1", at))
+	must(tb, o.Contribute(domain.Contribution{TrackingNumber: "TRK-1"}, at))
+	must(tb, o.Complete(at))
 	return o
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/inventory"
 	"github.com/ordersaga/ordersaga/shared/orders"
 	"github.com/ordersaga/ordersaga/shared/payment"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -95,6 +96,7 @@ type Deps struct {
 	Logger   *slog.Logger         // nil: logs are discarded
 	Now      func() time.Time     // nil: time.Now
 	NewID    func() string        // order ids when the client sends none; nil → a UUID (github.com/google/uuid)
+	Steps    []domain.StepName    // the steps of a new order: the saga's (nil → saga.Default().Names())
 
 	// TracerProvider gives each request a server span (see
 	// traceRequests); nil: no tracing.
@@ -122,6 +124,9 @@ func newRouter(d Deps) *gin.Engine {
 	}
 	if d.NewID == nil {
 		d.NewID = uuid.NewString
+	}
+	if len(d.Steps) == 0 {
+		d.Steps = saga.Default().Names()
 	}
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()

@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/timeline"
 )
 
@@ -186,5 +187,45 @@ func TestOpenAPI_ListsEveryTimelineKind(t *testing.T) {
 	}
 	if !slices.Equal(kind.Enum, want) {
 		t.Fatalf("TimelineEntry.kind enum %q, want %q", kind.Enum, want)
+	}
+}
+
+// enumOf returns the enum of a property of a schema of the document.
+func enumOf(tb testing.TB, doc openAPIDoc, schema, property string) []string {
+	tb.Helper()
+	var p struct {
+		Enum []string `yaml:"enum"`
+	}
+	node := doc.Components.Schemas[schema].Properties[property]
+	if err := node.Decode(&p); err != nil {
+		tb.Fatalf("%s.%s: %v", schema, property, err)
+	}
+	return p.Enum
+}
+
+func TestOpenAPI_EnumsFollowTheSaga(t *testing.T) {
+	doc := loadOpenAPI(t)
+	g := saga.Default()
+	var steps, services, reasons []string
+	services = append(services, "orders")
+	for _, name := range g.Names() {
+		steps = append(steps, string(name))
+		services = append(services, string(name))
+	}
+	for _, r := range g.Reasons() {
+		reasons = append(reasons, string(r))
+	}
+	for _, c := range []struct {
+		schema, property string
+		want             []string
+	}{
+		{"Step", "step", steps},
+		{"TimelineEntry", "step", steps},
+		{"TimelineEntry", "service", services},
+		{"Order", "failure_reason", reasons},
+	} {
+		if got := enumOf(t, doc, c.schema, c.property); !slices.Equal(got, c.want) {
+			t.Errorf("%s.%s enum %q, want %q (from the saga)", c.schema, c.property, got, c.want)
+		}
 	}
 }

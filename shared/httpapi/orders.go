@@ -58,7 +58,7 @@ func (a *api) placeOrder(c *gin.Context) {
 		return
 	}
 	c.Set(orderIDKey, p.OrderID)
-	o, err := domain.NewOrder(p, a.Now())
+	o, err := domain.NewOrder(p, a.Steps, a.Now())
 	if err != nil {
 		a.fail(c, err)
 		return

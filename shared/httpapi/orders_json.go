@@ -104,9 +104,8 @@ func toOrderJSON(o *domain.Order) orderJSON {
 			Name: s.ShipTo.Name, Line1: s.ShipTo.Line1, Line2: s.ShipTo.Line2,
 			City: s.ShipTo.City, PostalCode: s.ShipTo.PostalCode, Country: s.ShipTo.Country,
 		},
-		TrackingNumber: s.TrackingNumber,
-		CreatedAt:      timestamp(s.CreatedAt),
-		UpdatedAt:      timestamp(s.UpdatedAt),
+		CreatedAt: timestamp(s.CreatedAt),
+		UpdatedAt: timestamp(s.UpdatedAt),
 	}
 	for _, it := range s.Items {
 		line := orderItemJSON{SKU: it.SKU, Quantity: it.Quantity}
@@ -122,6 +121,9 @@ func toOrderJSON(o *domain.Order) orderJSON {
 	}
 	if s.Status == domain.StatusFailed || s.Status == domain.StatusCancelled {
 		out.FailureReason = s.FailureReason
+	}
+	if s.Status == domain.StatusCompleted {
+		out.TrackingNumber = s.TrackingNumber
 	}
 	for _, st := range s.Steps {
 		out.Steps = append(out.Steps, stepJSON{Step: st.Step, Status: st.Status, At: timestamp(st.At)})

@@ -11,6 +11,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
 const pendingJSON = `{"order_id": "o-1", "customer_id": "c-1",
@@ -231,7 +232,7 @@ func TestGetOrder_Unknown_Answers404(t *testing.T) {
 func TestListOrders_PagesNewestFirst(t *testing.T) {
 	h := newHarness(t)
 	for i, id := range []string{"a", "b", "c"} {
-		o, err := domain.NewOrder(placeOrder(id), t0.Add(time.Duration(i)*time.Minute))
+		o, err := domain.NewOrder(placeOrder(id), saga.Default().Names(), t0.Add(time.Duration(i)*time.Minute))
 		must(t, err)
 		h.put(o)
 	}

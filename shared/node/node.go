@@ -12,13 +12,16 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/inventory"
 	"github.com/ordersaga/ordersaga/shared/orders"
+	"github.com/ordersaga/ordersaga/shared/participant"
 	"github.com/ordersaga/ordersaga/shared/payment"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/sagametrics"
@@ -37,8 +40,9 @@ const (
 	RoleShipping  Role = "shipping"
 )
 
-// AllRoles returns every role, in a stable order.
-func AllRoles() []Role { return []Role{RoleOrders, RoleInventory, RolePayment, RoleShipping} }
+// AllRoles returns every role of the default saga: the order service,
+// then each step's service in saga order.
+func AllRoles() []Role { return RolesOf(saga.Default()) }
 
 // Config says what a node hosts and where its databases are.
 type Config struct {
@@ -51,19 +55,37 @@ type Config struct {
 	Countries []string
 	// FaultSeed seeds the fault injectors.
 	FaultSeed uint64
+	// Saga is the saga the node's services run (saga.Default() when nil).
+	Saga *saga.Saga
+	// Participants are services the caller built for steps of Saga beyond
+	// the built-in inventory, payment and shipping services (a new step's
+	// service, on its own database, migrated): the node hosts them as the
+	// roles of their steps, and does not close their databases.
+	Participants participant.Set
 }
 
 // Node is what one process hosts. Services of roles not hosted are nil.
 type Node struct {
-	Orders    *orders.Store
-	Inventory *inventory.Service
-	Payment   *payment.Service
-	Shipping  *shipping.Service
+	// Saga is the saga the services run.
+	Saga *saga.Saga
+	// Participants are the hosted services that carry out saga steps,
+	// by step.
+	Participants participant.Set
+	Orders       *orders.Store
+	Inventory    *inventory.Service
+	Payment      *payment.Service
+	Shipping     *shipping.Service
 	// DBs holds the open database of each hosted role.
 	DBs map[Role]*sqldb.DB
 	// Faults holds the fault injector of each hosted service
 	// ("inventory", "payment", "shipping").
 	Faults faults.Set
+	// roles are the hosted roles, the order service first, then the steps
+	// in saga order.
+	roles []Role
+	// borrowed are the databases of Config.Participants, closed by the
+	// caller.
+	borrowed map[Role]bool
 }
 
 // Open opens and migrates the databases of the hosted roles and builds
@@ -72,26 +94,28 @@ func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Node, err e
 	if now == nil {
 		now = time.Now
 	}
-	roles := cfg.Roles
-	if len(roles) == 0 {
-		roles = AllRoles()
+	g := cfg.Saga
+	if g == nil {
+		g = saga.Default()
 	}
-	n := &Node{DBs: make(map[Role]*sqldb.DB, len(roles)), Faults: faults.Set{}}
+	roles, err := hostedRoles(g, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening node: %w", err)
+	}
+	n := &Node{Saga: g, Participants: participant.Set{}, DBs: make(map[Role]*sqldb.DB, len(roles)),
+		Faults: faults.Set{}, roles: roles, borrowed: map[Role]bool{}}
 	defer func() {
 		if err != nil {
 			_ = n.Close()
 		}
 	}()
-	// Check the whole configuration before opening anything.
 	for _, r := range roles {
-		if _, ok := Migrations(r); !ok {
-			return nil, fmt.Errorf("opening node: unknown role %q", r)
+		if p, ok := cfg.Participants[domain.StepName(r)]; ok {
+			n.DBs[r] = p.DB()
+			n.borrowed[r] = true
+			n.Participants[p.Step()] = p
+			continue
 		}
-		if cfg.Databases[r] == "" {
-			return nil, fmt.Errorf("opening node: no database for role %s", r)
-		}
-	}
-	for _, r := range roles {
 		if n.DBs[r] != nil {
 			continue
 		}
@@ -108,51 +132,108 @@ func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Node, err e
 			return nil, fmt.Errorf("migrating %s database: %w", r, err)
 		}
 	}
-	// Each injector draws from its own stream of the seed, so one service's
-	// calls do not shift another's choices.
-	injector := func(r Role, stream uint64) *faults.Injector {
-		in := faults.New(string(r), cfg.FaultSeed+stream)
-		n.Faults[string(r)] = in
-		return in
-	}
 	if db := n.DBs[RoleOrders]; db != nil {
 		n.Orders = orders.New(db)
 	}
-	if db := n.DBs[RoleInventory]; db != nil {
-		n.Inventory = inventory.New(db, injector(RoleInventory, 1), now)
-	}
-	if db := n.DBs[RolePayment]; db != nil {
-		n.Payment = payment.New(db, injector(RolePayment, 2), now)
-	}
-	if db := n.DBs[RoleShipping]; db != nil {
-		n.Shipping = shipping.New(db, shipping.Config{Countries: cfg.Countries}, injector(RoleShipping, 3), now)
+	services := builtinServices()
+	for i, r := range AllRoles() {
+		db, svc := n.DBs[r], services[r]
+		if db == nil || n.borrowed[r] || svc.build == nil {
+			continue
+		}
+		// Each injector draws from its own stream of the seed, so one
+		// service's calls do not shift another's choices.
+		in := faults.New(string(r), cfg.FaultSeed+uint64(i))
+		n.Faults[string(r)] = in
+		p := svc.build(n, db, in, cfg, now)
+		n.Participants[p.Step()] = p
 	}
 	return n, nil
 }
 
-// Migrations returns the migrations of a role's database, for tools that
-// apply or revert them without opening a node; false for an unknown role.
-func Migrations(r Role) (sqldb.Migrations, bool) {
-	switch r {
-	case RoleOrders:
-		return orders.Migrations(), true
-	case RoleInventory:
-		return inventory.Migrations(), true
-	case RolePayment:
-		return payment.Migrations(), true
-	case RoleShipping:
-		return shipping.Migrations(), true
+// builtin is a built-in service: its database's migrations and how to
+// build it on that database (the order service has no build: it carries
+// out no step).
+type builtin struct {
+	migrations func() sqldb.Migrations
+	build      func(n *Node, db *sqldb.DB, f *faults.Injector, cfg Config, now func() time.Time) participant.Participant
+}
+
+// builtinServices returns the services of the built-in roles: the order
+// service and the service of each step of the default saga. A new step's
+// service is one more entry.
+func builtinServices() map[Role]builtin {
+	return map[Role]builtin{
+		RoleOrders: {migrations: orders.Migrations},
+		RoleInventory: {inventory.Migrations, func(n *Node, db *sqldb.DB, f *faults.Injector, _ Config, now func() time.Time) participant.Participant {
+			n.Inventory = inventory.New(db, f, now)
+			return n.Inventory
+		}},
+		RolePayment: {payment.Migrations, func(n *Node, db *sqldb.DB, f *faults.Injector, _ Config, now func() time.Time) participant.Participant {
+			n.Payment = payment.New(db, f, now)
+			return n.Payment
+		}},
+		RoleShipping: {shipping.Migrations, func(n *Node, db *sqldb.DB, f *faults.Injector, cfg Config, now func() time.Time) participant.Participant {
+			n.Shipping = shipping.New(db, shipping.Config{Countries: cfg.Countries}, f, now)
+			return n.Shipping
+		}},
 	}
-	return sqldb.Migrations{}, false
+}
+
+// hostedRoles checks the configuration and returns the roles to host: the
+// order service first, then the saga's steps in order; Config.Roles when
+// set, every role of the saga otherwise.
+func hostedRoles(g *saga.Saga, cfg Config) ([]Role, error) {
+	all := RolesOf(g)
+	roles := cfg.Roles
+	if len(roles) == 0 {
+		roles = all
+	}
+	for _, r := range roles {
+		if !slices.Contains(all, r) {
+			return nil, fmt.Errorf("role %q is neither the order service nor a step of the saga", r)
+		}
+		if _, ok := cfg.Participants[domain.StepName(r)]; ok {
+			continue
+		}
+		if _, ok := Migrations(r); !ok {
+			return nil, fmt.Errorf("step %s has no built-in service: give its participant in Config.Participants", r)
+		}
+		if cfg.Databases[r] == "" {
+			return nil, fmt.Errorf("no database for role %s", r)
+		}
+	}
+	slices.SortStableFunc(roles, func(a, b Role) int { return slices.Index(all, a) - slices.Index(all, b) })
+	return slices.Compact(roles), nil
+}
+
+// RolesOf returns the roles of a saga's deployment: the order service,
+// then the service of each step in saga order.
+func RolesOf(g *saga.Saga) []Role {
+	roles := []Role{RoleOrders}
+	for _, name := range g.Names() {
+		roles = append(roles, Role(name))
+	}
+	return roles
+}
+
+// Roles returns the roles the node hosts: the order service first (when
+// hosted), then the steps in saga order.
+func (n *Node) Roles() []Role { return slices.Clone(n.roles) }
+
+// Migrations returns the migrations of a built-in role's database, for
+// tools that apply or revert them without opening a node; false for an
+// unknown role.
+func Migrations(r Role) (sqldb.Migrations, bool) {
+	svc, ok := builtinServices()[r]
+	if !ok {
+		return sqldb.Migrations{}, false
+	}
+	return svc.migrations(), true
 }
 
 // Hosts reports whether the node hosts role.
 func (n *Node) Hosts(r Role) bool { return n.DBs[r] != nil }
-
-// Participants returns the saga participants hosted by the node.
-func (n *Node) Participants() saga.Participants {
-	return saga.Participants{Inventory: n.Inventory, Payment: n.Payment, Shipping: n.Shipping}
-}
 
 // Instrument makes the node's order store and services record the saga
 // metrics m (see package sagametrics): the order store its final statuses
@@ -180,7 +261,7 @@ func (n *Node) Instrument(m *sagametrics.Metrics) {
 // Ping checks that every database of the node answers.
 func (n *Node) Ping(ctx context.Context) error {
 	var errList []error
-	for _, r := range AllRoles() {
+	for _, r := range n.roles {
 		if db := n.DBs[r]; db != nil {
 			if err := db.PingContext(ctx); err != nil {
 				errList = append(errList, fmt.Errorf("%s database %s: %w", r, db.Name(), err))
@@ -193,8 +274,8 @@ func (n *Node) Ping(ctx context.Context) error {
 // Close closes the node's databases.
 func (n *Node) Close() error {
 	var errList []error
-	for _, r := range AllRoles() {
-		if db := n.DBs[r]; db != nil {
+	for _, r := range n.roles {
+		if db := n.DBs[r]; db != nil && !n.borrowed[r] {
 			if err := db.Close(); err != nil {
 				errList = append(errList, fmt.Errorf("closing %s database: %w", r, err))
 			}

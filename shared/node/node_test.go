@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -88,9 +89,12 @@ func TestOpen_AllRoles_MigratesAndServesEveryService(t *testing.T) {
 	if len(n.Faults) != 3 {
 		t.Errorf("got %d fault injectors, want 3", len(n.Faults))
 	}
-	p := n.Participants()
-	if p.Inventory != n.Inventory || p.Payment != n.Payment || p.Shipping != n.Shipping {
+	p := n.Participants
+	if len(p) != 3 || p[domain.StepInventory] != n.Inventory || p[domain.StepPayment] != n.Payment || p[domain.StepShipping] != n.Shipping {
 		t.Errorf("participants %+v are not the node's services", p)
+	}
+	if got := n.Roles(); !slices.Equal(got, node.AllRoles()) {
+		t.Errorf("roles = %v, want %v", got, node.AllRoles())
 	}
 	if err := n.Ping(ctx); err != nil {
 		t.Fatalf("ping: %v", err)
@@ -157,8 +161,8 @@ func TestOpen_SomeRoles_BuildsOnlyThoseServices(t *testing.T) {
 	if n.Faults["payment"] == nil || n.Faults["shipping"] == nil {
 		t.Errorf("fault injectors = %v, want payment and shipping", n.Faults)
 	}
-	if p := n.Participants(); p.Inventory != nil || p.Payment == nil || p.Shipping == nil {
-		t.Errorf("participants = %+v", p)
+	if p := n.Participants; len(p) != 2 || p[domain.StepPayment] == nil || p[domain.StepShipping] == nil {
+		t.Errorf("participants = %+v, want payment and shipping", p)
 	}
 	if !n.Shipping.Serves("BR") {
 		t.Errorf("shipping does not serve the configured extra country BR")

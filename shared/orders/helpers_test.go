@@ -37,7 +37,7 @@ func request(id string) domain.PlaceOrder {
 // newOrder returns a new order for the request, placed at at.
 func newOrder(tb testing.TB, p domain.PlaceOrder, at time.Time) *domain.Order {
 	tb.Helper()
-	o, err := domain.NewOrder(p, at)
+	o, err := domain.NewOrder(p, []domain.StepName{domain.StepInventory, domain.StepPayment, domain.StepShipping}, at)
 	if err != nil {
 		tb.Fatalf("new order %s: %v", p.OrderID, err)
 	}
@@ -95,4 +95,13 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// completeWith records tracking and makes the order completed; its steps
+// must be done.
+func completeWith(o *domain.Order, tracking string, at time.Time) error {
+	if err := o.Contribute(domain.Contribution{TrackingNumber: tracking}, at); err != nil {
+		return err
+	}
+	return o.Complete(at)
 }

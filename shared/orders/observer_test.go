@@ -138,8 +138,8 @@ func TestObserver_SeveralUpdatesInOneTransaction_CountedAfterTheCommit(t *testin
 				func(o *domain.Order) error { return o.MarkStep(domain.StepInventory, domain.StepDone, t0) },
 				func(o *domain.Order) error { return o.MarkStep(domain.StepPayment, domain.StepDone, t0) },
 				func(o *domain.Order) error { return o.MarkStep(domain.StepShipping, domain.StepDone, t0) },
-				func(o *domain.Order) error { return o.Complete("OSTRACKING0001", t0) },
-				func(o *domain.Order) error { return o.Complete("OSTRACKING0001", t0) },
+				func(o *domain.Order) error { return completeWith(o, "OSTRACKING0001", t0) },
+				func(o *domain.Order) error { return completeWith(o, "OSTRACKING0001", t0) },
 			} {
 				if _, err := store.UpdateTx(ctx, tx, "o-1", fn); err != nil {
 					return err

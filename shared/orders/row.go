@@ -68,7 +68,8 @@ type (
 	stepJSON struct {
 		Step   string `json:"step"`
 		Status string `json:"status"`
-		At     int64  `json:"at"` // unix microseconds
+		At     int64  `json:"at"`               // unix microseconds
+		Reason string `json:"reason,omitempty"` // why a failed step refused
 	}
 )
 
@@ -100,7 +101,7 @@ func toRow(s domain.OrderState) (orderRow, error) {
 	}
 	steps := make([]stepJSON, len(s.Steps))
 	for i, st := range s.Steps {
-		steps[i] = stepJSON{Step: string(st.Step), Status: string(st.Status), At: st.At.UnixMicro()}
+		steps[i] = stepJSON{Step: string(st.Step), Status: string(st.Status), At: st.At.UnixMicro(), Reason: string(st.Reason)}
 	}
 	var err error
 	if r.items, err = marshal(items); err != nil {
@@ -159,7 +160,8 @@ func (r *orderRow) toOrder() (*domain.Order, error) {
 		return nil, fmt.Errorf("decoding the steps of order %s: %w", r.orderID, err)
 	}
 	for _, st := range steps {
-		s.Steps = append(s.Steps, domain.StepState{Step: domain.StepName(st.Step), Status: domain.StepStatus(st.Status), At: fromMicros(st.At)})
+		s.Steps = append(s.Steps, domain.StepState{Step: domain.StepName(st.Step), Status: domain.StepStatus(st.Status), At: fromMicros(st.At),
+			Reason: domain.FailureReason(st.Reason)})
 	}
 	if r.prices.Valid {
 		var prices []priceJSON

@@ -50,7 +50,7 @@ func TestCreateAndGet_RoundTripEveryField(t *testing.T) {
 					return err
 				}
 			}
-			return o.Complete("OSABCDEFGHIJKL", at.Add(time.Minute))
+			return completeWith(o, "OSABCDEFGHIJKL", at.Add(time.Minute))
 		}
 		expected, err := domain.Restore(got)
 		if err != nil {
@@ -223,7 +223,7 @@ func TestUpdate_FnFails_StoresNothing(t *testing.T) {
 		// A refusal of the domain is returned as it is.
 		update(t, store, "o-1", func(o *domain.Order) error { return o.Fail(domain.ReasonOutOfStock, t0) })
 		failed := get(t, store, "o-1").State()
-		_, err = store.Update(ctx, "o-1", func(o *domain.Order) error { return o.Complete("OS1", t0) })
+		_, err = store.Update(ctx, "o-1", func(o *domain.Order) error { return completeWith(o, "OS1", t0) })
 		if !errors.Is(err, domain.ErrFinal) || !errs.Is(err, errs.Conflict) {
 			t.Fatalf("completing a failed order: err = %v, want ErrFinal conflict", err)
 		}
@@ -309,6 +309,22 @@ func TestCreate_ConflictMessageNamesNoInternals(t *testing.T) {
 		var e *errs.Error
 		if !errors.As(err, &e) || strings.Contains(e.Message, "fingerprint") || strings.Contains(e.Message, "c-1") {
 			t.Fatalf("conflict = %v", err)
+		}
+	})
+}
+
+func TestUpdate_RefusedStep_KeepsTheReasonTheServiceGave(t *testing.T) {
+	eachDB(t, func(t *testing.T, _ *sqldb.DB, store *orders.Store) {
+		create(t, store, "o-1", t0)
+		update(t, store, "o-1", func(o *domain.Order) error {
+			if err := o.MarkStep(domain.StepInventory, domain.StepDone, t0); err != nil {
+				return err
+			}
+			return o.Refuse(domain.StepPayment, "card_expired", t0)
+		})
+		step, reason, ok := get(t, store, "o-1").Refusal()
+		if !ok || step != domain.StepPayment || reason != "card_expired" {
+			t.Fatalf("stored refusal = %s %q %v, want payment card_expired", step, reason, ok)
 		}
 	})
 }

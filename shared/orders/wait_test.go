@@ -50,7 +50,7 @@ func completeOrder(o *domain.Order) error {
 			return err
 		}
 	}
-	return o.Complete("OSABCDEFGHIJKL", t0)
+	return completeWith(o, "OSABCDEFGHIJKL", t0)
 }
 
 func TestWaitFinal_OrderCompletedInProcess_WakesAtOnce(t *testing.T) {

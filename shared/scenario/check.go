@@ -74,50 +74,64 @@ func expectProblem(tb testing.TB, what string, r response, status int, fields ..
 // anyOf is the set of step statuses a check accepts.
 type anyOf []domain.StepStatus
 
-// want is the final state a scenario expects of one order. Steps lists,
-// for inventory, payment and shipping in turn, the statuses accepted.
-type want struct {
-	status domain.Status
-	reason domain.FailureReason
-	steps  [3]anyOf
+// Want is the final state a scenario expects of one order: its status and
+// reason, and the step at which the saga stopped ("" when it completed),
+// from which each step's expected status follows for any saga (see
+// stepsWanted).
+type Want struct {
+	status    domain.Status
+	reason    domain.FailureReason
+	stoppedAt domain.StepName
 }
-
-// stepOrder is the saga's steps in the order they run.
-var stepOrder = [3]domain.StepName{domain.StepInventory, domain.StepPayment, domain.StepShipping}
 
 // Expected final states.
 var (
-	wantCompleted = want{status: domain.StatusCompleted,
-		steps: [3]anyOf{{domain.StepDone}, {domain.StepDone}, {domain.StepDone}}}
-	wantOutOfStock = want{status: domain.StatusFailed, reason: domain.ReasonOutOfStock,
-		steps: [3]anyOf{{domain.StepFailed}, {domain.StepSkipped}, {domain.StepSkipped}}}
-	wantPaymentDeclined = want{status: domain.StatusFailed, reason: domain.ReasonPaymentDeclined,
-		steps: [3]anyOf{{domain.StepCompensated}, {domain.StepFailed}, {domain.StepSkipped}}}
-	wantShippingUnavailable = want{status: domain.StatusFailed, reason: domain.ReasonShippingUnavailable,
-		steps: [3]anyOf{{domain.StepCompensated}, {domain.StepCompensated}, {domain.StepFailed}}}
+	wantOutOfStock          = WantRefused(domain.StepInventory, domain.ReasonOutOfStock)
+	wantPaymentDeclined     = WantRefused(domain.StepPayment, domain.ReasonPaymentDeclined)
+	wantShippingUnavailable = WantRefused(domain.StepShipping, domain.ReasonShippingUnavailable)
 )
 
-// wantCancelledAt is a cancelled order's expected state when the cancel
-// arrived while the step at index i ran: earlier steps compensated, that
-// step compensated (it may have taken effect) or skipped, later ones
+// WantCompleted is a completed order's expected state: every step done.
+func WantCompleted() Want { return Want{status: domain.StatusCompleted} }
+
+// WantRefused is a failed order's expected state when step refused with
+// reason: the steps before it compensated, it failed, the later ones
 // skipped.
-func wantCancelledAt(i int) want {
-	w := want{status: domain.StatusCancelled, reason: domain.ReasonCancelled}
-	for j := range w.steps {
-		switch {
-		case j < i:
-			w.steps[j] = anyOf{domain.StepCompensated}
-		case j == i:
-			w.steps[j] = anyOf{domain.StepCompensated, domain.StepSkipped}
-		default:
-			w.steps[j] = anyOf{domain.StepSkipped}
-		}
-	}
-	return w
+func WantRefused(step domain.StepName, reason domain.FailureReason) Want {
+	return Want{status: domain.StatusFailed, reason: reason, stoppedAt: step}
 }
 
-// expectOrder reports through tb how the named order of r differs from w.
-func expectOrder(tb testing.TB, r Result, name string, w want) {
+// WantCancelledAt is a cancelled order's expected state when the cancel
+// arrived while step ran: earlier steps compensated, that step compensated
+// (it may have taken effect) or skipped, later ones skipped.
+func WantCancelledAt(step domain.StepName) Want {
+	return Want{status: domain.StatusCancelled, reason: domain.ReasonCancelled, stoppedAt: step}
+}
+
+// stepsWanted returns, for each of the saga's steps in turn, the statuses
+// w accepts.
+func (w Want) stepsWanted(steps []domain.StepName) []anyOf {
+	out := make([]anyOf, len(steps))
+	stopped := slices.Index(steps, w.stoppedAt)
+	for i := range steps {
+		switch {
+		case w.status == domain.StatusCompleted:
+			out[i] = anyOf{domain.StepDone}
+		case i < stopped:
+			out[i] = anyOf{domain.StepCompensated}
+		case i == stopped && w.status == domain.StatusFailed:
+			out[i] = anyOf{domain.StepFailed}
+		case i == stopped:
+			out[i] = anyOf{domain.StepCompensated, domain.StepSkipped}
+		default:
+			out[i] = anyOf{domain.StepSkipped}
+		}
+	}
+	return out
+}
+
+// ExpectOrder reports through tb how the named order of r differs from w.
+func ExpectOrder(tb testing.TB, r Result, name string, w Want) {
 	tb.Helper()
 	o, ok := r.Orders[name]
 	if !ok {
@@ -129,16 +143,17 @@ func expectOrder(tb testing.TB, r Result, name string, w want) {
 			name, o.ID, o.Status, o.FailureReason, w.status, w.reason, o.Steps)
 	}
 	got := Order{Steps: o.Steps}
-	for i, step := range stepOrder {
-		if s := got.step(step); !slices.Contains(w.steps[i], s) {
-			tb.Errorf("order %s (%s): step %s is %q, want one of %v (steps %v)", name, o.ID, step, s, w.steps[i], o.Steps)
+	steps := r.stepNames()
+	for i, accepted := range w.stepsWanted(steps) {
+		if s := got.step(steps[i]); !slices.Contains(accepted, s) {
+			tb.Errorf("order %s (%s): step %s is %q, want one of %v (steps %v)", name, o.ID, steps[i], s, accepted, o.Steps)
 		}
 	}
 }
 
-// expectStock reports through tb when the product's stock did not change by
+// ExpectStock reports through tb when the product's stock did not change by
 // delta units.
-func expectStock(tb testing.TB, r Result, product string, delta int64) {
+func ExpectStock(tb testing.TB, r Result, product string, delta int64) {
 	tb.Helper()
 	p, ok := r.Products[product]
 	if !ok {
@@ -150,9 +165,9 @@ func expectStock(tb testing.TB, r Result, product string, delta int64) {
 	}
 }
 
-// expectCredit reports through tb when the customer's credit did not change
+// ExpectCredit reports through tb when the customer's credit did not change
 // by delta cents.
-func expectCredit(tb testing.TB, r Result, customer string, delta int64) {
+func ExpectCredit(tb testing.TB, r Result, customer string, delta int64) {
 	tb.Helper()
 	c, ok := r.Customers[customer]
 	if !ok {

@@ -630,6 +630,7 @@ func (e *Env) result(names []string) Result {
 		Scenario:    e.scenario,
 		Target:      e.tg.Name,
 		FinalWithin: e.tg.FinalWithin,
+		Steps:       e.tg.Saga.Names(),
 		Orders:      make(map[string]OrderResult, len(names)),
 		Products:    make(map[string]ProductResult, len(ps)),
 		Customers:   customers,

@@ -27,6 +27,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/inventory"
 	"github.com/ordersaga/ordersaga/shared/orders"
 	"github.com/ordersaga/ordersaga/shared/payment"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
 // bugs are the reference fake's deliberate defects; the zero value is a
@@ -140,7 +141,7 @@ func (f *fakeStack) run(id string) {
 	defer f.sagas.Done()
 	time.Sleep(f.bugs.stall)
 	var done []domain.StepName
-	for _, step := range stepOrder {
+	for _, step := range saga.Default().Names() {
 		if f.cancelRequested(id) {
 			f.stop(id, done, "", "")
 			return
@@ -287,7 +288,8 @@ func (f *fakeStack) complete(id string) bool {
 			f.products[it.SKU] = p
 		}
 	}
-	must(o.Complete(f.tracking[id], time.Now()))
+	must(o.Contribute(domain.Contribution{TrackingNumber: f.tracking[id]}, time.Now()))
+	must(o.Complete(time.Now()))
 	f.notify()
 	return true
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
 // Result is the final state a scenario left on a stack once it was quiet.
@@ -25,10 +26,21 @@ type Result struct {
 	// (orders racing for stock); Compare then compares only how many
 	// orders it placed, and logs the other differences.
 	Racy bool
+	// Steps are the steps of the saga the target runs, in order (the
+	// default saga's when nil).
+	Steps []domain.StepName
 
 	Orders    map[string]OrderResult
 	Products  map[string]ProductResult
 	Customers map[string]CustomerResult
+}
+
+// stepNames returns the steps of the saga the target runs, in order.
+func (r Result) stepNames() []domain.StepName {
+	if len(r.Steps) == 0 {
+		return saga.Default().Names()
+	}
+	return r.Steps
 }
 
 // OrderResult is one order's final state.
@@ -172,8 +184,8 @@ func orderViolations(r Result, name string, o OrderResult) []violation {
 		out = append(out, violation{timing: true,
 			msg: fmt.Sprintf("invariant: order %s (%s) took %v to become final, over the bound %v", name, o.ID, o.Took, r.FinalWithin)})
 	}
-	if len(o.Steps) != len(stepOrder) {
-		add("order %s (%s) has steps %v, want inventory, payment and shipping", name, o.ID, o.Steps)
+	if steps := r.stepNames(); len(o.Steps) != len(steps) {
+		add("order %s (%s) has steps %v, want %v", name, o.ID, o.Steps, steps)
 	}
 	switch o.Status {
 	case domain.StatusCompleted:

@@ -27,9 +27,16 @@ func RunScenario(tb testing.TB, tg Target, sc Scenario) Result {
 // Results of the scenarios that ran to the end (for CompareResults).
 func Run(t *testing.T, tg Target) []Result {
 	t.Helper()
+	return RunScenarios(t, tg, Scenarios())
+}
+
+// RunScenarios is Run with the scenarios given: the suite's, or a new
+// feature's (see package loyaltytest).
+func RunScenarios(t *testing.T, tg Target, scs []Scenario) []Result {
+	t.Helper()
 	tg = tg.withDefaults()
 	var out []Result
-	for _, sc := range Scenarios() {
+	for _, sc := range scs {
 		t.Run(sc.Name, func(t *testing.T) {
 			out = append(out, RunScenario(t, tg, sc))
 		})

@@ -28,9 +28,9 @@ func Scenarios() []Scenario {
 		{"out_of_stock", outOfStock},
 		{"payment_declined", paymentDeclined},
 		{"shipping_unavailable", shippingUnavailable},
-		{"cancel_during_inventory", cancelDuring(0)},
-		{"cancel_during_payment", cancelDuring(1)},
-		{"cancel_during_shipping", cancelDuring(2)},
+		{"cancel_during_inventory", cancelDuring(domain.StepInventory)},
+		{"cancel_during_payment", cancelDuring(domain.StepPayment)},
+		{"cancel_during_shipping", cancelDuring(domain.StepShipping)},
 		{"cancel_final_or_unknown", cancelFinalOrUnknown},
 		{"duplicate_post", duplicatePost},
 		{"concurrent_race", concurrentRace},
@@ -106,7 +106,7 @@ func happyPath(tb testing.TB, e *Env) Result {
 	res := e.Finish()
 	prices := map[string]int64{mug: 1250, tee: 2000}
 	for _, name := range []string{"plain", "waited", "generated"} {
-		expectOrder(tb, res, name, wantCompleted)
+		ExpectOrder(tb, res, name, WantCompleted())
 		o := res.Orders[name]
 		var total int64
 		for _, it := range o.Items {
@@ -123,9 +123,9 @@ func happyPath(tb testing.TB, e *Env) Result {
 			tb.Errorf("order %s: customer_id %q, want %q", name, o.CustomerID, ada)
 		}
 	}
-	expectStock(tb, res, "mug", -3)
-	expectStock(tb, res, "tee", -4)
-	expectCredit(tb, res, "ada", -(3*1250 + 4*2000))
+	ExpectStock(tb, res, "mug", -3)
+	ExpectStock(tb, res, "tee", -4)
+	ExpectCredit(tb, res, "ada", -(3*1250 + 4*2000))
 	expectListed(tb, e, domain.StatusCompleted, res.Orders["plain"].ID, res.Orders["waited"].ID, res.Orders["generated"].ID)
 	return res
 }
@@ -199,12 +199,12 @@ func outOfStock(tb testing.TB, e *Env) Result {
 	e.Place("too_many", e.Request("too_many", ada, "DE", Line{mug, 3}))
 	e.Place("exact_stock", e.Request("exact_stock", ada, "DE", Line{last, 3}))
 	res := e.Finish()
-	expectOrder(tb, res, "missing_sku", wantOutOfStock)
-	expectOrder(tb, res, "too_many", wantOutOfStock)
-	expectOrder(tb, res, "exact_stock", wantCompleted)
-	expectStock(tb, res, "mug", 0)
-	expectStock(tb, res, "last", -3)
-	expectCredit(tb, res, "ada", -3*700)
+	ExpectOrder(tb, res, "missing_sku", wantOutOfStock)
+	ExpectOrder(tb, res, "too_many", wantOutOfStock)
+	ExpectOrder(tb, res, "exact_stock", WantCompleted())
+	ExpectStock(tb, res, "mug", 0)
+	ExpectStock(tb, res, "last", -3)
+	ExpectCredit(tb, res, "ada", -3*700)
 	if p := res.Products["last"]; p.Available != 0 {
 		tb.Errorf("product %s: available %d after selling its whole stock, want 0", p.SKU, p.Available)
 	}
@@ -223,12 +223,12 @@ func paymentDeclined(tb testing.TB, e *Env) Result {
 	e.Place("too_little_credit", e.Request("too_little_credit", poor, "DE", Line{mug, 1}))
 	e.Place("exact_credit", e.Request("exact_credit", exact, "DE", Line{mug, 2}))
 	res := e.Finish()
-	expectOrder(tb, res, "unknown_customer", wantPaymentDeclined)
-	expectOrder(tb, res, "too_little_credit", wantPaymentDeclined)
-	expectOrder(tb, res, "exact_credit", wantCompleted)
-	expectStock(tb, res, "mug", -2)
-	expectCredit(tb, res, "poor", 0)
-	expectCredit(tb, res, "exact", -2000)
+	ExpectOrder(tb, res, "unknown_customer", wantPaymentDeclined)
+	ExpectOrder(tb, res, "too_little_credit", wantPaymentDeclined)
+	ExpectOrder(tb, res, "exact_credit", WantCompleted())
+	ExpectStock(tb, res, "mug", -2)
+	ExpectCredit(tb, res, "poor", 0)
+	ExpectCredit(tb, res, "exact", -2000)
 	return res
 }
 
@@ -241,26 +241,25 @@ func shippingUnavailable(tb testing.TB, e *Env) Result {
 	ada := e.Customer("ada", 10_000)
 	e.Place("antarctica", e.Request("antarctica", ada, "AQ", Line{mug, 2}))
 	res := e.Finish()
-	expectOrder(tb, res, "antarctica", wantShippingUnavailable)
-	expectStock(tb, res, "mug", 0)
-	expectCredit(tb, res, "ada", 0)
+	ExpectOrder(tb, res, "antarctica", wantShippingUnavailable)
+	ExpectStock(tb, res, "mug", 0)
+	ExpectCredit(tb, res, "ada", 0)
 	return res
 }
 
-// cancelDuring returns the scenario that holds an order at step i (the
+// cancelDuring returns the scenario that holds an order at step (the
 // step's service slowed by holdLatency), cancels it there (202), and
 // expects it cancelled with every done step compensated and nothing held.
 // Cancelling it again answers 202 and changes nothing.
-func cancelDuring(i int) func(testing.TB, *Env) Result {
-	step := stepOrder[i]
+func cancelDuring(step domain.StepName) func(testing.TB, *Env) Result {
 	return func(tb testing.TB, e *Env) Result {
 		tb.Helper()
 		mug := e.Product("mug", 800, 5)
 		ada := e.Customer("ada", 10_000)
 		e.SetFaults(Faults{string(step): {LatencyMS: holdLatency.Milliseconds()}})
 		e.Place("held", e.Request("held", ada, "DE", Line{mug, 2}))
-		if i > 0 {
-			e.WaitStep("held", stepOrder[i-1], domain.StepDone)
+		if prev, ok := e.tg.Saga.Before(step); ok {
+			e.WaitStep("held", prev.Name, domain.StepDone)
 		}
 		r := e.Cancel("held")
 		if r.Status != http.StatusAccepted {
@@ -274,9 +273,9 @@ func cancelDuring(i int) func(testing.TB, *Env) Result {
 			tb.Errorf("cancel answered order %q, want %q", o.OrderID, e.OrderID("held"))
 		}
 		res := e.Finish()
-		expectOrder(tb, res, "held", wantCancelledAt(i))
-		expectStock(tb, res, "mug", 0)
-		expectCredit(tb, res, "ada", 0)
+		ExpectOrder(tb, res, "held", WantCancelledAt(step))
+		ExpectStock(tb, res, "mug", 0)
+		ExpectCredit(tb, res, "ada", 0)
 
 		again := e.Cancel("held")
 		if again.Status != http.StatusAccepted {
@@ -305,10 +304,10 @@ func cancelFinalOrUnknown(tb testing.TB, e *Env) Result {
 	expectProblem(tb, "cancel of a failed order", e.Cancel("failed"), http.StatusConflict)
 	expectProblem(tb, "cancel of an unknown order", e.CancelID(e.ID("no-such-order")), http.StatusNotFound)
 	res := e.Finish()
-	expectOrder(tb, res, "completed", wantCompleted)
-	expectOrder(tb, res, "failed", wantOutOfStock)
-	expectStock(tb, res, "mug", -1)
-	expectCredit(tb, res, "ada", -900)
+	ExpectOrder(tb, res, "completed", WantCompleted())
+	ExpectOrder(tb, res, "failed", wantOutOfStock)
+	ExpectStock(tb, res, "mug", -1)
+	ExpectCredit(tb, res, "ada", -900)
 	return res
 }
 
@@ -404,10 +403,10 @@ func duplicatePost(tb testing.TB, e *Env) Result {
 	}
 
 	res := e.Finish()
-	expectOrder(tb, res, "dup", wantCompleted)
-	expectOrder(tb, res, "same", wantCompleted)
-	expectStock(tb, res, "mug", -3)
-	expectCredit(tb, res, "ada", -3000)
+	ExpectOrder(tb, res, "dup", WantCompleted())
+	ExpectOrder(tb, res, "same", WantCompleted())
+	ExpectStock(tb, res, "mug", -3)
+	ExpectCredit(tb, res, "ada", -3000)
 	return res
 }
 
@@ -452,9 +451,9 @@ func concurrentRace(tb testing.TB, e *Env) Result {
 				poorCompleted++
 			}
 		case o.Status == domain.StatusFailed && o.FailureReason == domain.ReasonOutOfStock:
-			expectOrder(tb, res, n, wantOutOfStock)
+			ExpectOrder(tb, res, n, wantOutOfStock)
 		case o.Status == domain.StatusFailed && o.FailureReason == domain.ReasonPaymentDeclined:
-			expectOrder(tb, res, n, wantPaymentDeclined)
+			ExpectOrder(tb, res, n, wantPaymentDeclined)
 		default:
 			tb.Errorf("order %s: %q %q, want completed, or failed for stock or credit", n, o.Status, o.FailureReason)
 		}
@@ -501,13 +500,13 @@ func transientFaults(rate float64) func(testing.TB, *Env) Result {
 		res := e.Finish()
 		var units, credit int64
 		for k, n := range names {
-			expectOrder(tb, res, n, wantCompleted)
+			ExpectOrder(tb, res, n, WantCompleted())
 			units += int64(k%3 + 1)
 			credit += 300 + 700*int64(k%3+1)
 		}
-		expectStock(tb, res, "mug", -transientOrders)
-		expectStock(tb, res, "tee", -units)
-		expectCredit(tb, res, "ada", -credit)
+		ExpectStock(tb, res, "mug", -transientOrders)
+		ExpectStock(tb, res, "tee", -units)
+		ExpectCredit(tb, res, "ada", -credit)
 		return res
 	}
 }
@@ -547,8 +546,8 @@ func burst(tb testing.TB, e *Env) Result {
 		}
 	}
 	for k := range kinds {
-		expectStock(tb, res, fmt.Sprintf("p%d", k), -units[k])
-		expectCredit(tb, res, fmt.Sprintf("c%d", k), -credit[k])
+		ExpectStock(tb, res, fmt.Sprintf("p%d", k), -units[k])
+		ExpectCredit(tb, res, fmt.Sprintf("c%d", k), -credit[k])
 	}
 	return res
 }

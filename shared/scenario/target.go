@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
 // Defaults of a Target's optional fields.
@@ -37,6 +39,9 @@ type Target struct {
 	// Concurrency is how many requests the suite keeps in flight when it
 	// places or polls many orders; 0 means DefaultClientConcurrency (16).
 	Concurrency int
+	// Saga is the saga the stack runs; nil means saga.Default(). The
+	// expected step lists follow from it.
+	Saga *saga.Saga
 }
 
 // withDefaults returns tg with every zero optional field set.
@@ -56,6 +61,9 @@ func (tg Target) withDefaults() Target {
 		tr.MaxIdleConns = 128
 		tr.MaxIdleConnsPerHost = 64
 		tg.Client = &http.Client{Timeout: 60 * time.Second, Transport: tr}
+	}
+	if tg.Saga == nil {
+		tg.Saga = saga.Default()
 	}
 	if tg.Name == "" {
 		tg.Name = tg.BaseURL

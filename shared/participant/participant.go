@@ -1,0 +1,110 @@
+// Package participant is the contract between the saga's steps (package
+// saga) and the services that carry them out, and the runners both
+// variants use to call them.
+//
+// A participant is one service owning one step: its action, its
+// compensation and its completion run in transactions of the service's own
+// database. The orchestrated variant runs each in a transaction of its own
+// (an activity: Act, Undo, Complete below); the choreographed variant runs
+// them inside the consumer's transaction, next to its inbox and outbox
+// writes (the participant's ActTx, UndoTx, CompleteTx).
+package participant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/faults"
+	"github.com/ordersaga/ordersaga/shared/saga"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+)
+
+// Participant carries out one step of the saga against its own database.
+type Participant interface {
+	// Step names the step it carries out (and so the service).
+	Step() domain.StepName
+	// DB is the service's own database.
+	DB() *sqldb.DB
+	// Faults is the service's fault injector (nil for none): after the
+	// commit of its own transaction a lost reply may be injected.
+	Faults() *faults.Injector
+	// ActTx runs the step's action for the order inside tx. A business
+	// refusal returns an error for which domain.ReasonOf reports the
+	// reason; an action that finds its compensation already ran returns
+	// one wrapping domain.ErrCompensated. Both are outcomes the caller
+	// commits (see Settled); any other error is a fault: roll back, retry.
+	// A repeated call returns the recorded outcome.
+	ActTx(ctx context.Context, tx *sqldb.Tx, in saga.Input) (saga.Outcome, error)
+	// UndoTx runs the step's compensation inside tx. It is safe to repeat
+	// and to run before, or without, the action; an error is a fault.
+	UndoTx(ctx context.Context, tx *sqldb.Tx, orderID string) (saga.Undo, error)
+	// CompleteTx runs the step's completion, once the order completed;
+	// a step without one does nothing. An error is a fault.
+	CompleteTx(ctx context.Context, tx *sqldb.Tx, orderID string) error
+}
+
+// Set is the participants one process hosts, by step.
+type Set map[domain.StepName]Participant
+
+// Settled reports whether err from ActTx is an outcome to commit (a refusal,
+// or an action arriving after its compensation) rather than a fault.
+func Settled(err error) bool {
+	_, refused := domain.ReasonOf(err)
+	return refused || errors.Is(err, domain.ErrCompensated)
+}
+
+// Act runs p's action in a transaction of its own (see ActTx for the
+// errors).
+func Act(ctx context.Context, p Participant, in saga.Input) (saga.Outcome, error) {
+	var (
+		out     saga.Outcome
+		outcome error
+	)
+	err := inOwnTx(ctx, p, "act", in.OrderID, func(tx *sqldb.Tx) error {
+		var err error
+		out, err = p.ActTx(ctx, tx, in)
+		if Settled(err) {
+			outcome = err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return saga.Outcome{}, err
+	}
+	return out, outcome
+}
+
+// Undo runs p's compensation in a transaction of its own.
+func Undo(ctx context.Context, p Participant, orderID string) (saga.Undo, error) {
+	var u saga.Undo
+	err := inOwnTx(ctx, p, "undo", orderID, func(tx *sqldb.Tx) error {
+		var err error
+		u, err = p.UndoTx(ctx, tx, orderID)
+		return err
+	})
+	return u, err
+}
+
+// Complete runs p's completion in a transaction of its own.
+func Complete(ctx context.Context, p Participant, orderID string) error {
+	return inOwnTx(ctx, p, "complete", orderID, func(tx *sqldb.Tx) error { return p.CompleteTx(ctx, tx, orderID) })
+}
+
+// inOwnTx runs fn in a transaction of p's database. After the commit it
+// asks p's fault injector once more: a failure then is a lost reply,
+// reported although the effect is durable, as a dropped connection would;
+// the caller's retry meets the recorded outcome.
+func inOwnTx(ctx context.Context, p Participant, op, orderID string, fn func(tx *sqldb.Tx) error) error {
+	if err := p.DB().InTx(ctx, fn); err != nil {
+		return fmt.Errorf("%s %s of order %s: %w", p.Step(), op, orderID, err)
+	}
+	if f := p.Faults(); f != nil {
+		if err := f.InjectLostReply(ctx, op); err != nil {
+			return fmt.Errorf("%s %s of order %s: reply lost after commit: %w", p.Step(), op, orderID, err)
+		}
+	}
+	return nil
+}
