@@ -13,9 +13,6 @@ import (
 // maxNameLength bounds product and customer names, in characters.
 const maxNameLength = 200
 
-// idRule is the message for an id that is not 1-64 of [A-Za-z0-9._-].
-const idRule = "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'"
-
 // fieldErrors collects a request's bad fields.
 type fieldErrors []errs.FieldError
 
@@ -44,7 +41,7 @@ func (f fieldErrors) err() error {
 
 func (f *fieldErrors) id(field, v string) {
 	if !domain.ValidID(v) {
-		f.add(field, idRule)
+		f.add(field, domain.IDRule)
 	}
 }
 

@@ -16,15 +16,12 @@ import (
 // MaxNameLength bounds a product's name, in characters.
 const MaxNameLength = 200
 
-// idRule says what an id must look like.
-const idRule = "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'"
-
 // validate lists every bad field of a product input, by API name.
 func (in ProductInput) validate() error {
 	var fields []errs.FieldError
 	add := func(field, msg string) { fields = append(fields, errs.FieldError{Field: field, Message: msg}) }
 	if !domain.ValidID(in.SKU) {
-		add("sku", idRule)
+		add("sku", domain.IDRule)
 	}
 	switch {
 	case strings.TrimSpace(in.Name) == "":
@@ -53,10 +50,19 @@ func (s *Service) SetProduct(ctx context.Context, in ProductInput) (Product, err
 	}
 	var p Product
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		// The upsert keeps what is reserved and makes the rest available;
-		// its WHERE refuses a stock below the reserved units, atomically
-		// with the reservations that race with it.
-		row := tx.QueryRowContext(ctx, `
+		cur, found, err := loadProduct(ctx, tx, in.SKU)
+		if err != nil {
+			return fmt.Errorf("setting product %s: %w", in.SKU, err)
+		}
+		if found {
+			if _, err := cur.Stock().Restock(in.Stock); err != nil {
+				return fmt.Errorf("setting product %s: %w", in.SKU, err)
+			}
+		}
+		// The upsert keeps what is reserved and makes the rest available.
+		// Its WHERE guards against the reservations that race with it: it
+		// refuses a stock below the units reserved when it runs.
+		p, err = scanProduct(tx.QueryRowContext(ctx, `
 			INSERT INTO products (sku, name, price_cents, available, reserved)
 			VALUES ($1, $2, $3, $4, 0)
 			ON CONFLICT (sku) DO UPDATE SET
@@ -65,15 +71,9 @@ func (s *Service) SetProduct(ctx context.Context, in ProductInput) (Product, err
 				available = excluded.available - products.reserved
 			WHERE products.reserved <= excluded.available
 			RETURNING `+productColumns,
-			in.SKU, in.Name, int64(in.PriceCents), in.Stock)
-		var err error
-		p, err = scanProduct(row)
+			in.SKU, in.Name, int64(in.PriceCents), in.Stock))
 		if errors.Is(err, sql.ErrNoRows) {
-			var reserved int64
-			if err := tx.QueryRowContext(ctx, `SELECT reserved FROM products WHERE sku = $1`, in.SKU).Scan(&reserved); err != nil {
-				return fmt.Errorf("reading reserved stock of product %s: %w", in.SKU, err)
-			}
-			return errs.E(errs.Conflict, "stock %d of product %s is below the %d units reserved by orders in flight", in.Stock, in.SKU, reserved)
+			return errs.E(errs.Conflict, "stock %d of product %s is below the units orders reserved while it was set", in.Stock, in.SKU)
 		}
 		if err != nil {
 			return fmt.Errorf("setting product %s: %w", in.SKU, err)
@@ -88,14 +88,26 @@ func (s *Service) SetProduct(ctx context.Context, in ProductInput) (Product, err
 
 // Product returns one product. Errors: errs.NotFound.
 func (s *Service) Product(ctx context.Context, sku string) (Product, error) {
-	p, err := scanProduct(s.db.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE sku = $1`, sku))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Product{}, errs.E(errs.NotFound, "product %s does not exist", sku)
-	}
+	p, found, err := loadProduct(ctx, s.db, sku)
 	if err != nil {
 		return Product{}, fmt.Errorf("reading product %s: %w", sku, err)
 	}
+	if !found {
+		return Product{}, errs.E(errs.NotFound, "product %s does not exist", sku)
+	}
 	return p, nil
+}
+
+// loadProduct reads one product, and reports whether it exists.
+func loadProduct(ctx context.Context, q querier, sku string) (Product, bool, error) {
+	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE sku = $1`, sku))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Product{}, false, nil
+	}
+	if err != nil {
+		return Product{}, false, err
+	}
+	return p, true, nil
 }
 
 // Products returns every product, by sku.

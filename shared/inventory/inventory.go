@@ -7,9 +7,12 @@
 // in any order of arrival: a Release before its Reserve leaves a tombstone,
 // and the late Reserve becomes a no-op reporting domain.ErrCompensated.
 //
-// Stock moves with conditional updates (available never drops below zero,
-// whatever the concurrency), touching products in sku order so concurrent
-// orders cannot deadlock.
+// The rules live in small types: Stock decides whether a product has the
+// units an order asks for, and Reservation which moves its status allows
+// (and what a tombstone means). The service reads the records, decides with
+// them, and writes with conditional updates that guard against a concurrent
+// writer (available never drops below zero, whatever the concurrency),
+// touching products in sku order so concurrent orders cannot deadlock.
 //
 // Fault injection: every saga operation (Reserve, Release, Commit and their
 // Tx forms) first asks the fault injector, which may add latency or fail the
@@ -24,6 +27,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
@@ -106,3 +110,45 @@ func (s *Service) SetStepMetrics(m *sagametrics.Steps) { s.steps = m }
 
 // undid reports whether a Release undid a reservation.
 func (r Reservation) undid() bool { return r.Status == Released && !r.Tombstone }
+
+// releaseTombstone returns the record a Release leaves for an order that has
+// no reservation: nothing was ever held, and a late Reserve finds the order
+// compensated (its Err wraps domain.ErrCompensated) and holds nothing.
+func releaseTombstone(orderID string, at time.Time) Reservation {
+	return Reservation{OrderID: orderID, Status: Released, Tombstone: true, UpdatedAt: at}
+}
+
+// release returns the reservation once released at at, and whether that
+// moves it: only a reserved order's units go back to stock. A reservation
+// released before (or a tombstone) or rejected stays as it is, with nothing
+// held; a committed one cannot be released, its units having left: an
+// errs.Conflict error.
+func (r Reservation) release(at time.Time) (Reservation, bool, error) {
+	switch r.Status {
+	case Reserved:
+		r.Status, r.UpdatedAt = Released, at
+		return r, true, nil
+	case Released, Rejected:
+		return r, false, nil
+	case Committed:
+		return r, false, errs.E(errs.Conflict, "order %s is committed: its units left the warehouse", r.OrderID)
+	}
+	return r, false, fmt.Errorf("releasing order %s: unknown reservation status %q", r.OrderID, r.Status)
+}
+
+// commit returns the reservation once committed at at, and whether that
+// moves it: only a reserved order's units leave the stock for good.
+// Committing again changes nothing; a rejected or released reservation
+// cannot be committed: an errs.Conflict error.
+func (r Reservation) commit(at time.Time) (Reservation, bool, error) {
+	switch r.Status {
+	case Reserved:
+		r.Status, r.UpdatedAt = Committed, at
+		return r, true, nil
+	case Committed:
+		return r, false, nil
+	case Rejected, Released:
+		return r, false, errs.E(errs.Conflict, "order %s cannot be committed: its reservation is %s", r.OrderID, r.Status)
+	}
+	return r, false, fmt.Errorf("committing order %s: unknown reservation status %q", r.OrderID, r.Status)
+}

@@ -3,7 +3,6 @@ package inventory
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,7 +26,7 @@ const (
 // Reserve holds every item of the order or none, pricing it from the
 // catalog, in its own transaction. See ReserveTx.
 func (s *Service) Reserve(ctx context.Context, orderID string, items []domain.Item) (Reservation, error) {
-	return s.inOwnTx(ctx, opReserve, orderID, func(tx *sqldb.Tx) (Reservation, error) {
+	return sqldb.InOwnTx(ctx, s.db, s.faults, string(opReserve), "order "+orderID, func(tx *sqldb.Tx) (Reservation, error) {
 		return s.ReserveTx(ctx, tx, orderID, items)
 	})
 }
@@ -58,7 +57,7 @@ func (s *Service) reserveTx(ctx context.Context, tx *sqldb.Tx, orderID string, i
 	// Claim the order id first with a rejection: a concurrent or earlier
 	// operation on the same order (a reserve, or a release leaving a
 	// tombstone) then wins, and this call returns its outcome.
-	rejected := Reservation{OrderID: orderID, Status: Rejected, UpdatedAt: micros(s.now())}
+	rejected := Reservation{OrderID: orderID, Status: Rejected, UpdatedAt: sqldb.Timestamp(s.now())}
 	claimed, err := insertReservation(ctx, tx, rejected)
 	if err != nil {
 		return Reservation{}, fmt.Errorf("reserving order %s: %w", orderID, err)
@@ -91,53 +90,83 @@ func (s *Service) reserveTx(ctx context.Context, tx *sqldb.Tx, orderID string, i
 
 // holdStock moves every item's quantity from available to reserved and
 // prices it, or moves nothing and reports held false when a sku is unknown
-// or short. Products are updated in sku order, so concurrent orders lock
-// them in the same order and cannot deadlock; each update is conditional on
-// enough being available, so stock never goes below zero. The priced lines
-// come back in the order of items.
+// or short. It reads the products and decides with Stock.Reserve before it
+// writes. Each update stays conditional on enough being available: the
+// guard against a concurrent order taking the units between the read and
+// the update, which then refuses this order as short. Products are updated
+// in sku order, so concurrent orders lock them in the same order and cannot
+// deadlock. The priced lines come back in the order of items.
 func holdStock(ctx context.Context, tx *sqldb.Tx, items []domain.Item) (priced []domain.PricedItem, total domain.Cents, held bool, err error) {
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
+	products, err := loadProducts(ctx, tx, items)
+	if err != nil {
+		return nil, 0, false, err
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(items[a].SKU, items[b].SKU) })
-
 	priced = make([]domain.PricedItem, len(items))
-	for n, i := range order {
-		it := items[i]
-		var price int64
-		err := tx.QueryRowContext(ctx, `
-			UPDATE products SET available = available - $2, reserved = reserved + $2
-			WHERE sku = $1 AND available >= $2
-			RETURNING price_cents`, it.SKU, it.Quantity).Scan(&price)
-		if errors.Is(err, sql.ErrNoRows) {
-			// Unknown or short: give back the units already moved, in the
-			// same transaction (cheaper than a savepoint on the path where
-			// every item is there).
-			for _, j := range order[:n] {
-				if err := updateOne(ctx, tx, `
-					UPDATE products SET available = available + $2, reserved = reserved - $2
-					WHERE sku = $1`, items[j].SKU, items[j].Quantity); err != nil {
-					return nil, 0, false, fmt.Errorf("giving back %d of %s: %w", items[j].Quantity, items[j].SKU, err)
-				}
-			}
-			return nil, 0, false, nil
+	for i, it := range items {
+		p, ok := products[it.SKU]
+		if !ok {
+			return nil, 0, false, nil // an unknown sku is out of stock
 		}
+		if _, err := p.Stock().Reserve(it.Quantity); errors.Is(err, domain.ErrOutOfStock) {
+			return nil, 0, false, nil
+		} else if err != nil {
+			return nil, 0, false, fmt.Errorf("holding %d of %s: %w", it.Quantity, it.SKU, err)
+		}
+		priced[i] = domain.PricedItem{SKU: it.SKU, Quantity: it.Quantity, PriceCents: p.PriceCents}
+	}
+	if total, err = orderTotal(priced); err != nil {
+		return nil, 0, false, err
+	}
+	sorted := bySKU(priced)
+	for n, it := range sorted {
+		moved, err := updateRows(ctx, tx, `
+			UPDATE products SET available = available - $2, reserved = reserved + $2
+			WHERE sku = $1 AND available >= $2`, it.SKU, it.Quantity)
 		if err != nil {
 			return nil, 0, false, fmt.Errorf("holding %d of %s: %w", it.Quantity, it.SKU, err)
 		}
-		priced[i] = domain.PricedItem{SKU: it.SKU, Quantity: it.Quantity, PriceCents: domain.Cents(price)}
+		if moved == 0 {
+			// The race the guard is for: a concurrent order took the
+			// units since the read, and this one is short after all.
+			// Give back the units already moved, in the same transaction
+			// (cheaper than a savepoint on the path where every item is
+			// there).
+			if err := returnStock(ctx, tx, sorted[:n]); err != nil {
+				return nil, 0, false, err
+			}
+			return nil, 0, false, nil
+		}
 	}
+	return priced, total, true, nil
+}
+
+// orderTotal adds up the priced lines. A total that does not fit in 64 bits
+// is an errs.Invalid error.
+func orderTotal(priced []domain.PricedItem) (domain.Cents, error) {
+	var total domain.Cents
 	for _, p := range priced {
 		line, err := p.PriceCents.Mul(p.Quantity)
 		if err == nil {
 			total, err = total.Add(line)
 		}
 		if err != nil {
-			return nil, 0, false, errs.Wrap(errs.Invalid, err, "the order's total is too large")
+			return 0, errs.Wrap(errs.Invalid, err, "the order's total is too large")
 		}
 	}
-	return priced, total, true, nil
+	return total, nil
+}
+
+// returnStock moves the items' quantities from reserved back to available,
+// in sku order.
+func returnStock(ctx context.Context, tx *sqldb.Tx, items []domain.PricedItem) error {
+	for _, it := range bySKU(items) {
+		if err := updateOne(ctx, tx, `
+			UPDATE products SET available = available + $2, reserved = reserved - $2
+			WHERE sku = $1`, it.SKU, it.Quantity); err != nil {
+			return fmt.Errorf("returning %d of %s: %w", it.Quantity, it.SKU, err)
+		}
+	}
+	return nil
 }
 
 // validateReserve checks what a reservation needs to be recorded at all.
@@ -145,7 +174,7 @@ func validateReserve(orderID string, items []domain.Item) error {
 	var fields []errs.FieldError
 	add := func(field, msg string) { fields = append(fields, errs.FieldError{Field: field, Message: msg}) }
 	if !domain.ValidID(orderID) {
-		add("order_id", idRule)
+		add("order_id", domain.IDRule)
 	}
 	if len(items) == 0 {
 		add("items", "must hold at least one item")
@@ -154,7 +183,7 @@ func validateReserve(orderID string, items []domain.Item) error {
 	for i, it := range items {
 		switch {
 		case !domain.ValidID(it.SKU):
-			add(fmt.Sprintf("items[%d].sku", i), idRule)
+			add(fmt.Sprintf("items[%d].sku", i), domain.IDRule)
 		case seen[it.SKU]:
 			add(fmt.Sprintf("items[%d].sku", i), "repeats a sku")
 		}
@@ -172,7 +201,7 @@ func validateReserve(orderID string, items []domain.Item) error {
 // Release returns the order's held units to available stock, in its own
 // transaction. See ReleaseTx.
 func (s *Service) Release(ctx context.Context, orderID string) (Reservation, error) {
-	return s.inOwnTx(ctx, opRelease, orderID, func(tx *sqldb.Tx) (Reservation, error) {
+	return sqldb.InOwnTx(ctx, s.db, s.faults, string(opRelease), "order "+orderID, func(tx *sqldb.Tx) (Reservation, error) {
 		return s.ReleaseTx(ctx, tx, orderID)
 	})
 }
@@ -192,10 +221,10 @@ func (s *Service) releaseTx(ctx context.Context, tx *sqldb.Tx, orderID string) (
 		return Reservation{}, err
 	}
 	if !domain.ValidID(orderID) {
-		return Reservation{}, invalidOrderID()
+		return Reservation{}, domain.InvalidID("order_id")
 	}
-	now := micros(s.now())
-	tomb := Reservation{OrderID: orderID, Status: Released, Tombstone: true, UpdatedAt: now}
+	now := sqldb.Timestamp(s.now())
+	tomb := releaseTombstone(orderID, now)
 	claimed, err := insertReservation(ctx, tx, tomb)
 	if err != nil {
 		return Reservation{}, fmt.Errorf("releasing order %s: %w", orderID, err)
@@ -203,22 +232,15 @@ func (s *Service) releaseTx(ctx context.Context, tx *sqldb.Tx, orderID string) (
 	if claimed {
 		return tomb, nil
 	}
-	r, moved, err := transition(ctx, tx, orderID, Reserved, Released, now)
+	r, moved, err := transition(ctx, tx, orderID, now, Reservation.release)
 	if err != nil {
 		return Reservation{}, fmt.Errorf("releasing order %s: %w", orderID, err)
 	}
 	if !moved {
-		if r.Status == Committed {
-			return Reservation{}, errs.E(errs.Conflict, "order %s is committed: its units left the warehouse", orderID)
-		}
 		return r, nil // released before, or rejected: nothing held
 	}
-	for _, it := range bySKU(r.Items) {
-		if err := updateOne(ctx, tx, `
-			UPDATE products SET available = available + $2, reserved = reserved - $2
-			WHERE sku = $1`, it.SKU, it.Quantity); err != nil {
-			return Reservation{}, fmt.Errorf("releasing order %s: returning %d of %s: %w", orderID, it.Quantity, it.SKU, err)
-		}
+	if err := returnStock(ctx, tx, r.Items); err != nil {
+		return Reservation{}, fmt.Errorf("releasing order %s: %w", orderID, err)
 	}
 	return r, nil
 }
@@ -226,7 +248,7 @@ func (s *Service) releaseTx(ctx context.Context, tx *sqldb.Tx, orderID string) (
 // Commit removes the order's held units for good when the order completes,
 // in its own transaction. See CommitTx.
 func (s *Service) Commit(ctx context.Context, orderID string) (Reservation, error) {
-	return s.inOwnTx(ctx, opCommit, orderID, func(tx *sqldb.Tx) (Reservation, error) {
+	return sqldb.InOwnTx(ctx, s.db, s.faults, string(opCommit), "order "+orderID, func(tx *sqldb.Tx) (Reservation, error) {
 		return s.CommitTx(ctx, tx, orderID)
 	})
 }
@@ -239,9 +261,9 @@ func (s *Service) CommitTx(ctx context.Context, tx *sqldb.Tx, orderID string) (R
 		return Reservation{}, err
 	}
 	if !domain.ValidID(orderID) {
-		return Reservation{}, invalidOrderID()
+		return Reservation{}, domain.InvalidID("order_id")
 	}
-	r, moved, err := transition(ctx, tx, orderID, Reserved, Committed, micros(s.now()))
+	r, moved, err := transition(ctx, tx, orderID, sqldb.Timestamp(s.now()), Reservation.commit)
 	if errs.Is(err, errs.NotFound) {
 		return Reservation{}, errs.E(errs.Conflict, "order %s has no reservation to commit", orderID)
 	}
@@ -249,10 +271,7 @@ func (s *Service) CommitTx(ctx context.Context, tx *sqldb.Tx, orderID string) (R
 		return Reservation{}, fmt.Errorf("committing order %s: %w", orderID, err)
 	}
 	if !moved {
-		if r.Status == Committed {
-			return r, nil
-		}
-		return Reservation{}, errs.E(errs.Conflict, "order %s cannot be committed: its reservation is %s", orderID, r.Status)
+		return r, nil // committed before
 	}
 	for _, it := range bySKU(r.Items) {
 		if err := updateOne(ctx, tx, `UPDATE products SET reserved = reserved - $2 WHERE sku = $1`, it.SKU, it.Quantity); err != nil {
@@ -269,30 +288,6 @@ func (s *Service) Reservation(ctx context.Context, orderID string) (Reservation,
 		return Reservation{}, fmt.Errorf("reading the reservation of order %s: %w", orderID, err)
 	}
 	return r, nil
-}
-
-// inOwnTx runs fn in a transaction of its own. After the commit it asks the
-// fault injector once more: a failure then is a lost reply, reported as
-// errs.Unavailable although the effect is durable, as a dropped connection
-// would; the caller's retry meets the recorded outcome.
-func (s *Service) inOwnTx(ctx context.Context, op operation, orderID string, fn func(tx *sqldb.Tx) (Reservation, error)) (Reservation, error) {
-	var r Reservation
-	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		var err error
-		r, err = fn(tx)
-		return err
-	})
-	if err != nil {
-		return Reservation{}, err
-	}
-	if err := s.faults.InjectLostReply(ctx, string(op)); err != nil {
-		return Reservation{}, fmt.Errorf("%s order %s: reply lost after commit: %w", op, orderID, err)
-	}
-	return r, nil
-}
-
-func invalidOrderID() error {
-	return errs.InvalidFields([]errs.FieldError{{Field: "order_id", Message: idRule}})
 }
 
 // bySKU returns a copy of items sorted by sku: the order in which every

@@ -19,9 +19,6 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// micros returns t in UTC at the microsecond precision the database keeps.
-func micros(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }
-
 // reservationColumns are the columns scanReservation reads, in its order.
 const reservationColumns = `order_id, status, total_cents, tombstone, updated_at`
 
@@ -129,37 +126,78 @@ func loadItems(ctx context.Context, q querier, orderID string) ([]domain.PricedI
 	return items, nil
 }
 
-// transition moves the order's reservation from one status to another and
-// returns it with its items, moved true. When the reservation is not in the
-// from status it changes nothing and returns it as it is, moved false.
-// The conditional update locks the record, so of concurrent transitions of
-// one order exactly one moves it. Errors: errs.NotFound.
-func transition(ctx context.Context, tx *sqldb.Tx, orderID string, from, to ReservationStatus, at time.Time) (r Reservation, moved bool, err error) {
-	r, err = scanReservation(tx.QueryRowContext(ctx, `
-		UPDATE reservations SET status = $3, updated_at = $4
-		WHERE order_id = $1 AND status = $2
-		RETURNING `+reservationColumns,
-		orderID, string(from), string(to), at.UnixMicro()))
-	if errors.Is(err, sql.ErrNoRows) {
-		r, err = loadReservation(ctx, tx, orderID)
-		return r, false, err
+// loadProducts reads the products of the items that exist, by sku.
+func loadProducts(ctx context.Context, q querier, items []domain.Item) (map[string]Product, error) {
+	var in strings.Builder
+	args := make([]any, len(items))
+	for i, it := range items {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		fmt.Fprintf(&in, "$%d", i+1)
+		args[i] = it.SKU
 	}
+	rows, err := q.QueryContext(ctx, `SELECT `+productColumns+` FROM products WHERE sku IN (`+in.String()+`)`, args...)
 	if err != nil {
-		return Reservation{}, false, fmt.Errorf("moving the reservation to %s: %w", to, err)
+		return nil, fmt.Errorf("reading the products: %w", err)
 	}
-	if r.Items, err = loadItems(ctx, tx, orderID); err != nil {
-		return Reservation{}, false, err
+	defer rows.Close()
+	products := make(map[string]Product, len(items))
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading the products: %w", err)
+		}
+		products[p.SKU] = p
 	}
-	return r, true, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the products: %w", err)
+	}
+	return products, nil
+}
+
+// transition moves the order's reservation as move decides from the record
+// it reads, and returns the reservation with its items, moved true when it
+// moved. The update stays conditional on the status read: the guard against
+// a concurrent transition of the same order, which locks the record and
+// moves it first; move then decides again on what that transition left.
+// Errors: errs.NotFound, and those of move.
+func transition(ctx context.Context, tx *sqldb.Tx, orderID string, at time.Time, move func(Reservation, time.Time) (Reservation, bool, error)) (Reservation, bool, error) {
+	for range 2 { // a status moves once, so a lost race settles it
+		cur, err := loadReservation(ctx, tx, orderID)
+		if err != nil {
+			return Reservation{}, false, err
+		}
+		next, moves, err := move(cur, at)
+		if err != nil || !moves {
+			return next, false, err
+		}
+		n, err := updateRows(ctx, tx, `
+			UPDATE reservations SET status = $3, updated_at = $4
+			WHERE order_id = $1 AND status = $2`,
+			orderID, string(cur.Status), string(next.Status), at.UnixMicro())
+		if err != nil {
+			return Reservation{}, false, fmt.Errorf("moving the reservation to %s: %w", next.Status, err)
+		}
+		if n == 1 {
+			return next, true, nil
+		}
+	}
+	return Reservation{}, false, fmt.Errorf("moving the reservation: its status kept changing")
+}
+
+// updateRows runs an update and returns how many rows it changed.
+func updateRows(ctx context.Context, tx *sqldb.Tx, query string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // updateOne runs an update that must change exactly one row.
 func updateOne(ctx context.Context, tx *sqldb.Tx, query string, args ...any) error {
-	res, err := tx.ExecContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
+	n, err := updateRows(ctx, tx, query, args...)
 	if err != nil {
 		return err
 	}

@@ -16,15 +16,12 @@ import (
 // MaxNameLength bounds a customer's name, in characters.
 const MaxNameLength = 200
 
-// idRule says what an id must look like.
-const idRule = "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'"
-
 // validate lists every bad field of a customer input, by API name.
 func (in CustomerInput) validate() error {
 	var fields []errs.FieldError
 	add := func(field, msg string) { fields = append(fields, errs.FieldError{Field: field, Message: msg}) }
 	if !domain.ValidID(in.ID) {
-		add("id", idRule)
+		add("id", domain.IDRule)
 	}
 	switch {
 	case strings.TrimSpace(in.Name) == "":
@@ -68,14 +65,26 @@ func (s *Service) SetCustomer(ctx context.Context, in CustomerInput) (Customer, 
 
 // Customer returns one customer. Errors: errs.NotFound.
 func (s *Service) Customer(ctx context.Context, id string) (Customer, error) {
-	c, err := scanCustomer(s.db.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Customer{}, errs.E(errs.NotFound, "customer %s does not exist", id)
-	}
+	c, found, err := loadCustomer(ctx, s.db, id)
 	if err != nil {
 		return Customer{}, fmt.Errorf("reading customer %s: %w", id, err)
 	}
+	if !found {
+		return Customer{}, errs.E(errs.NotFound, "customer %s does not exist", id)
+	}
 	return c, nil
+}
+
+// loadCustomer reads one customer, and reports whether it exists.
+func loadCustomer(ctx context.Context, q querier, id string) (Customer, bool, error) {
+	c, err := scanCustomer(q.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Customer{}, false, nil
+	}
+	if err != nil {
+		return Customer{}, false, err
+	}
+	return c, true, nil
 }
 
 // customerColumns are the columns scanCustomer reads, in its order.

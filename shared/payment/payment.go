@@ -7,8 +7,11 @@
 // before its Charge leaves a tombstone, and the late Charge becomes a no-op
 // reporting domain.ErrCompensated.
 //
-// Credit moves with a conditional update (it never drops below zero,
-// whatever the concurrency).
+// The rules live in small types: Account decides whether a customer's
+// credit covers a charge, and Payment whether a refund gives anything back
+// (and what a tombstone means). The service reads the records, decides with
+// them, and writes with conditional updates that guard against a concurrent
+// writer: credit never drops below zero, whatever the concurrency.
 //
 // Fault injection: every saga operation (Charge, Refund and their Tx forms)
 // first asks the fault injector, which may add latency or fail the call with
@@ -100,3 +103,25 @@ func (s *Service) SetStepMetrics(m *sagametrics.Steps) { s.steps = m }
 
 // undid reports whether a Refund gave a charge back.
 func (p Payment) undid() bool { return p.Status == Refunded && !p.Tombstone }
+
+// refundTombstone returns the record a Refund leaves for an order that has
+// no payment: nothing was ever charged, and a late Charge finds the order
+// compensated (its Err wraps domain.ErrCompensated) and takes nothing.
+func refundTombstone(orderID string, at time.Time) Payment {
+	return Payment{OrderID: orderID, Status: Refunded, Tombstone: true, UpdatedAt: at}
+}
+
+// refund returns the payment once refunded at at, and whether that moves
+// it: only a charged order's amount goes back to the customer. A payment
+// refunded before (or a tombstone) or declined stays as it is, with nothing
+// to give back.
+func (p Payment) refund(at time.Time) (Payment, bool, error) {
+	switch p.Status {
+	case Charged:
+		p.Status, p.UpdatedAt = Refunded, at
+		return p, true, nil
+	case Refunded, Declined:
+		return p, false, nil
+	}
+	return p, false, fmt.Errorf("refunding order %s: unknown payment status %q", p.OrderID, p.Status)
+}

@@ -2,10 +2,9 @@ package payment
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"time"
+	"math"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
@@ -25,7 +24,7 @@ const (
 // Charge takes amount from the customer's credit for the order, in its own
 // transaction. See ChargeTx.
 func (s *Service) Charge(ctx context.Context, orderID, customerID string, amount domain.Cents) (Payment, error) {
-	return s.inOwnTx(ctx, opCharge, orderID, func(tx *sqldb.Tx) (Payment, error) {
+	return sqldb.InOwnTx(ctx, s.db, s.faults, string(opCharge), "order "+orderID, func(tx *sqldb.Tx) (Payment, error) {
 		return s.ChargeTx(ctx, tx, orderID, customerID, amount)
 	})
 }
@@ -54,7 +53,7 @@ func (s *Service) chargeTx(ctx context.Context, tx *sqldb.Tx, orderID, customerI
 	// Claim the order id first with a decline: a concurrent or earlier
 	// operation on the same order (a charge, or a refund leaving a
 	// tombstone) then wins, and this call returns its outcome.
-	p := Payment{OrderID: orderID, CustomerID: customerID, AmountCents: amount, Status: Declined, UpdatedAt: micros(s.now())}
+	p := Payment{OrderID: orderID, CustomerID: customerID, AmountCents: amount, Status: Declined, UpdatedAt: sqldb.Timestamp(s.now())}
 	claimed, err := insertPayment(ctx, tx, p)
 	if err != nil {
 		return Payment{}, fmt.Errorf("charging order %s: %w", orderID, err)
@@ -66,20 +65,29 @@ func (s *Service) chargeTx(ctx context.Context, tx *sqldb.Tx, orderID, customerI
 		}
 		return recorded, nil
 	}
-	// The condition keeps the credit from going below zero however many
-	// charges race: an unknown customer or too little credit matches no row.
-	res, err := tx.ExecContext(ctx, `
+	c, found, err := loadCustomer(ctx, tx, customerID)
+	if err != nil {
+		return Payment{}, fmt.Errorf("charging order %s: %w", orderID, err)
+	}
+	if !found {
+		return p, nil // an unknown customer is declined
+	}
+	if _, err := c.Account().Charge(amount); errors.Is(err, domain.ErrPaymentDeclined) {
+		return p, nil
+	} else if err != nil {
+		return Payment{}, fmt.Errorf("charging order %s: %w", orderID, err)
+	}
+	// The condition guards against a concurrent charge taking the credit
+	// since the read: it then matches no row, and this charge is declined
+	// after all. The credit never goes below zero however many charges race.
+	n, err := updateRows(ctx, tx, `
 		UPDATE customers SET credit_cents = credit_cents - $2
 		WHERE id = $1 AND credit_cents >= $2`, customerID, int64(amount))
 	if err != nil {
 		return Payment{}, fmt.Errorf("charging order %s: taking the credit of %s: %w", orderID, customerID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return Payment{}, fmt.Errorf("charging order %s: taking the credit of %s: %w", orderID, customerID, err)
-	}
 	if n == 0 {
-		return p, nil // declined
+		return p, nil // the race the guard is for: declined
 	}
 	p.Status = Charged
 	if _, err := tx.ExecContext(ctx, `UPDATE payments SET status = $2 WHERE order_id = $1`, orderID, string(Charged)); err != nil {
@@ -92,10 +100,10 @@ func (s *Service) chargeTx(ctx context.Context, tx *sqldb.Tx, orderID, customerI
 func validateCharge(orderID, customerID string, amount domain.Cents) error {
 	var fields []errs.FieldError
 	if !domain.ValidID(orderID) {
-		fields = append(fields, errs.FieldError{Field: "order_id", Message: idRule})
+		fields = append(fields, errs.FieldError{Field: "order_id", Message: domain.IDRule})
 	}
 	if !domain.ValidID(customerID) {
-		fields = append(fields, errs.FieldError{Field: "customer_id", Message: idRule})
+		fields = append(fields, errs.FieldError{Field: "customer_id", Message: domain.IDRule})
 	}
 	if amount < 0 {
 		fields = append(fields, errs.FieldError{Field: "amount_cents", Message: "must be 0 or more"})
@@ -108,7 +116,7 @@ func validateCharge(orderID, customerID string, amount domain.Cents) error {
 
 // Refund gives the order's charge back, in its own transaction. See RefundTx.
 func (s *Service) Refund(ctx context.Context, orderID string) (Payment, error) {
-	return s.inOwnTx(ctx, opRefund, orderID, func(tx *sqldb.Tx) (Payment, error) {
+	return sqldb.InOwnTx(ctx, s.db, s.faults, string(opRefund), "order "+orderID, func(tx *sqldb.Tx) (Payment, error) {
 		return s.RefundTx(ctx, tx, orderID)
 	})
 }
@@ -127,10 +135,10 @@ func (s *Service) refundTx(ctx context.Context, tx *sqldb.Tx, orderID string) (P
 		return Payment{}, err
 	}
 	if !domain.ValidID(orderID) {
-		return Payment{}, errs.InvalidFields([]errs.FieldError{{Field: "order_id", Message: idRule}})
+		return Payment{}, domain.InvalidID("order_id")
 	}
-	now := micros(s.now())
-	tomb := Payment{OrderID: orderID, Status: Refunded, Tombstone: true, UpdatedAt: now}
+	now := sqldb.Timestamp(s.now())
+	tomb := refundTombstone(orderID, now)
 	claimed, err := insertPayment(ctx, tx, tomb)
 	if err != nil {
 		return Payment{}, fmt.Errorf("refunding order %s: %w", orderID, err)
@@ -138,32 +146,43 @@ func (s *Service) refundTx(ctx context.Context, tx *sqldb.Tx, orderID string) (P
 	if claimed {
 		return tomb, nil
 	}
-	// The conditional update locks the record, so of concurrent refunds of
-	// one order exactly one gives the credit back.
-	p, err := scanPayment(tx.QueryRowContext(ctx, `
-		UPDATE payments SET status = $3, updated_at = $4
-		WHERE order_id = $1 AND status = $2
-		RETURNING `+paymentColumns,
-		orderID, string(Charged), string(Refunded), now.UnixMicro()))
-	if errors.Is(err, sql.ErrNoRows) {
-		recorded, err := loadPayment(ctx, tx, orderID) // refunded before, or declined
-		if err != nil {
-			return Payment{}, fmt.Errorf("refunding order %s: %w", orderID, err)
-		}
-		return recorded, nil
-	}
+	p, moved, err := transition(ctx, tx, orderID, now, Payment.refund)
 	if err != nil {
-		return Payment{}, fmt.Errorf("refunding order %s: recording the refund: %w", orderID, err)
+		return Payment{}, fmt.Errorf("refunding order %s: %w", orderID, err)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE customers SET credit_cents = credit_cents + $2 WHERE id = $1`,
-		p.CustomerID, int64(p.AmountCents))
-	if err != nil {
-		return Payment{}, fmt.Errorf("refunding order %s: restoring the credit of %s: %w", orderID, p.CustomerID, err)
+	if !moved {
+		return p, nil // refunded before, or declined: nothing to give back
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return Payment{}, fmt.Errorf("refunding order %s: restoring the credit of %s: updated %d rows (%v), want 1", orderID, p.CustomerID, n, err)
+	if err := restoreCredit(ctx, tx, p.CustomerID, p.AmountCents); err != nil {
+		return Payment{}, fmt.Errorf("refunding order %s: %w", orderID, err)
 	}
 	return p, nil
+}
+
+// restoreCredit gives amount back to the customer's credit. The update stays
+// conditional on the credit having room for it: the guard against a
+// concurrent change of the credit since the read.
+func restoreCredit(ctx context.Context, tx *sqldb.Tx, customerID string, amount domain.Cents) error {
+	c, found, err := loadCustomer(ctx, tx, customerID)
+	if err != nil {
+		return fmt.Errorf("restoring the credit of %s: %w", customerID, err)
+	}
+	if !found {
+		return fmt.Errorf("restoring the credit of %s: the customer does not exist", customerID)
+	}
+	if _, err := c.Account().Refund(amount); err != nil {
+		return fmt.Errorf("restoring the credit of %s: %w", customerID, err)
+	}
+	n, err := updateRows(ctx, tx, `
+		UPDATE customers SET credit_cents = credit_cents + $2
+		WHERE id = $1 AND credit_cents <= $3`, customerID, int64(amount), int64(math.MaxInt64-amount))
+	if err != nil {
+		return fmt.Errorf("restoring the credit of %s: %w", customerID, err)
+	}
+	if n != 1 {
+		return fmt.Errorf("restoring the credit of %s: its credit rose too high to take %d cents more since it was read", customerID, amount)
+	}
+	return nil
 }
 
 // Payment returns the order's payment. Errors: errs.NotFound.
@@ -174,26 +193,3 @@ func (s *Service) Payment(ctx context.Context, orderID string) (Payment, error) 
 	}
 	return p, nil
 }
-
-// inOwnTx runs fn in a transaction of its own. After the commit it asks the
-// fault injector once more: a failure then is a lost reply, reported as
-// errs.Unavailable although the effect is durable, as a dropped connection
-// would; the caller's retry meets the recorded outcome.
-func (s *Service) inOwnTx(ctx context.Context, op operation, orderID string, fn func(tx *sqldb.Tx) (Payment, error)) (Payment, error) {
-	var p Payment
-	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		var err error
-		p, err = fn(tx)
-		return err
-	})
-	if err != nil {
-		return Payment{}, err
-	}
-	if err := s.faults.InjectLostReply(ctx, string(op)); err != nil {
-		return Payment{}, fmt.Errorf("%s order %s: reply lost after commit: %w", op, orderID, err)
-	}
-	return p, nil
-}
-
-// micros returns t in UTC at the microsecond precision the database keeps.
-func micros(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }

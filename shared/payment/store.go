@@ -68,3 +68,42 @@ func loadPayment(ctx context.Context, q querier, orderID string) (Payment, error
 	}
 	return p, nil
 }
+
+// transition moves the order's payment as move decides from the record it
+// reads, and returns the payment, moved true when it moved. The update
+// stays conditional on the status read: the guard against a concurrent
+// transition of the same order, which locks the record and moves it first;
+// move then decides again on what that transition left.
+// Errors: errs.NotFound, and those of move.
+func transition(ctx context.Context, tx *sqldb.Tx, orderID string, at time.Time, move func(Payment, time.Time) (Payment, bool, error)) (Payment, bool, error) {
+	for range 2 { // a status moves once, so a lost race settles it
+		cur, err := loadPayment(ctx, tx, orderID)
+		if err != nil {
+			return Payment{}, false, err
+		}
+		next, moves, err := move(cur, at)
+		if err != nil || !moves {
+			return next, false, err
+		}
+		n, err := updateRows(ctx, tx, `
+			UPDATE payments SET status = $3, updated_at = $4
+			WHERE order_id = $1 AND status = $2`,
+			orderID, string(cur.Status), string(next.Status), at.UnixMicro())
+		if err != nil {
+			return Payment{}, false, fmt.Errorf("moving the payment to %s: %w", next.Status, err)
+		}
+		if n == 1 {
+			return next, true, nil
+		}
+	}
+	return Payment{}, false, fmt.Errorf("moving the payment: its status kept changing")
+}
+
+// updateRows runs an update and returns how many rows it changed.
+func updateRows(ctx context.Context, tx *sqldb.Tx, query string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -36,7 +36,7 @@ func newTrackingNumber() string { return trackingPrefix + rand.Text()[:trackingL
 // Ship creates the order's shipment with a tracking number, in its own
 // transaction. See ShipTx.
 func (s *Service) Ship(ctx context.Context, orderID string, to domain.Address) (Shipment, error) {
-	return s.inOwnTx(ctx, opShip, orderID, func(tx *sqldb.Tx) (Shipment, error) {
+	return sqldb.InOwnTx(ctx, s.db, s.faults, string(opShip), "order "+orderID, func(tx *sqldb.Tx) (Shipment, error) {
 		return s.ShipTx(ctx, tx, orderID, to)
 	})
 }
@@ -60,9 +60,9 @@ func (s *Service) shipTx(ctx context.Context, tx *sqldb.Tx, orderID string, to d
 		return Shipment{}, err
 	}
 	if !domain.ValidID(orderID) {
-		return Shipment{}, invalidOrderID()
+		return Shipment{}, domain.InvalidID("order_id")
 	}
-	sh := Shipment{OrderID: orderID, Country: to.Country, Status: Rejected, UpdatedAt: micros(s.now())}
+	sh := Shipment{OrderID: orderID, Country: to.Country, Status: Rejected, UpdatedAt: sqldb.Timestamp(s.now())}
 	if s.Serves(to.Country) {
 		sh.Status = Created
 	}
@@ -93,7 +93,7 @@ func (s *Service) shipTx(ctx context.Context, tx *sqldb.Tx, orderID string, to d
 
 // Cancel cancels the order's shipment, in its own transaction. See CancelTx.
 func (s *Service) Cancel(ctx context.Context, orderID string) (Shipment, error) {
-	return s.inOwnTx(ctx, opCancel, orderID, func(tx *sqldb.Tx) (Shipment, error) {
+	return sqldb.InOwnTx(ctx, s.db, s.faults, string(opCancel), "order "+orderID, func(tx *sqldb.Tx) (Shipment, error) {
 		return s.CancelTx(ctx, tx, orderID)
 	})
 }
@@ -115,10 +115,10 @@ func (s *Service) cancelTx(ctx context.Context, tx *sqldb.Tx, orderID string) (S
 		return Shipment{}, err
 	}
 	if !domain.ValidID(orderID) {
-		return Shipment{}, invalidOrderID()
+		return Shipment{}, domain.InvalidID("order_id")
 	}
-	now := micros(s.now())
-	tomb := Shipment{OrderID: orderID, Status: Cancelled, Tombstone: true, UpdatedAt: now}
+	now := sqldb.Timestamp(s.now())
+	tomb := cancelTombstone(orderID, now)
 	inserted, err := insertShipment(ctx, tx, tomb)
 	if err != nil {
 		return Shipment{}, fmt.Errorf("cancelling the shipment of order %s: %w", orderID, err)
@@ -126,7 +126,7 @@ func (s *Service) cancelTx(ctx context.Context, tx *sqldb.Tx, orderID string) (S
 	if inserted {
 		return tomb, nil
 	}
-	sh, err := transition(ctx, tx, orderID, Created, Cancelled, now)
+	sh, _, err := transition(ctx, tx, orderID, now, Shipment.cancel)
 	if err != nil {
 		return Shipment{}, fmt.Errorf("cancelling the shipment of order %s: %w", orderID, err)
 	}
@@ -140,28 +140,4 @@ func (s *Service) Shipment(ctx context.Context, orderID string) (Shipment, error
 		return Shipment{}, fmt.Errorf("reading the shipment of order %s: %w", orderID, err)
 	}
 	return sh, nil
-}
-
-// inOwnTx runs fn in a transaction of its own. After the commit it asks the
-// fault injector once more: a failure then is a lost reply, reported as
-// errs.Unavailable although the effect is durable, as a dropped connection
-// would; the caller's retry meets the recorded outcome.
-func (s *Service) inOwnTx(ctx context.Context, op operation, orderID string, fn func(tx *sqldb.Tx) (Shipment, error)) (Shipment, error) {
-	var sh Shipment
-	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		var err error
-		sh, err = fn(tx)
-		return err
-	})
-	if err != nil {
-		return Shipment{}, err
-	}
-	if err := s.faults.InjectLostReply(ctx, string(op)); err != nil {
-		return Shipment{}, fmt.Errorf("%s order %s: reply lost after commit: %w", op, orderID, err)
-	}
-	return sh, nil
-}
-
-func invalidOrderID() error {
-	return errs.InvalidFields([]errs.FieldError{{Field: "order_id", Message: "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'"}})
 }

@@ -7,6 +7,11 @@
 // before its Ship leaves a tombstone, and the late Ship becomes a no-op
 // reporting domain.ErrCompensated.
 //
+// The rules live in small types: Coverage decides whether a country is
+// served, and Shipment whether a cancel undoes anything (and what a
+// tombstone means). The service reads the records, decides with them, and
+// writes with conditional updates that guard against a concurrent writer.
+//
 // The first operation on an order id decides its record: a repeated Ship
 // returns the recorded shipment (the same tracking number, or the same
 // refusal) and concurrent Ships of one order create exactly one shipment.
@@ -21,7 +26,6 @@ package shipping
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -84,27 +88,17 @@ const neverServed = "AQ"
 
 // Service is the shipping service.
 type Service struct {
-	db     *sqldb.DB
-	faults *faults.Injector
-	now    func() time.Time
-	served map[string]bool
-	steps  *sagametrics.Steps // times Ship and Cancel; nil for none
+	db       *sqldb.DB
+	faults   *faults.Injector
+	now      func() time.Time
+	coverage Coverage           // the countries served
+	steps    *sagametrics.Steps // times Ship and Cancel; nil for none
 }
 
 // New returns the shipping service on db (already migrated). faults may be
 // nil; now is the clock.
 func New(db *sqldb.DB, cfg Config, f *faults.Injector, now func() time.Time) *Service {
-	served := make(map[string]bool, len(DefaultCountries())+len(cfg.Countries))
-	for _, c := range DefaultCountries() {
-		served[c] = true
-	}
-	for _, c := range cfg.Countries {
-		if c = strings.ToUpper(strings.TrimSpace(c)); c != "" {
-			served[c] = true
-		}
-	}
-	delete(served, neverServed)
-	return &Service{db: db, faults: f, now: now, served: served}
+	return &Service{db: db, faults: f, now: now, coverage: cfg.Coverage()}
 }
 
 // SetStepMetrics makes the service time each run of the shipping step's
@@ -116,4 +110,26 @@ func (s *Service) SetStepMetrics(m *sagametrics.Steps) { s.steps = m }
 func (s Shipment) undid() bool { return s.Status == Cancelled && !s.Tombstone }
 
 // Serves reports whether the service ships to country.
-func (s *Service) Serves(country string) bool { return s.served[country] }
+func (s *Service) Serves(country string) bool { return s.coverage.Serves(country) }
+
+// cancelTombstone returns the record a Cancel leaves for an order that has
+// no shipment: nothing was ever shipped, and a late Ship finds the order
+// compensated (its Err wraps domain.ErrCompensated) and ships nothing.
+func cancelTombstone(orderID string, at time.Time) Shipment {
+	return Shipment{OrderID: orderID, Status: Cancelled, Tombstone: true, UpdatedAt: at}
+}
+
+// cancel returns the shipment once cancelled at at, and whether that moves
+// it: only a created shipment is cancelled, and keeps its tracking number.
+// A shipment cancelled before (or a tombstone) or rejected stays as it is,
+// with nothing to undo.
+func (s Shipment) cancel(at time.Time) (Shipment, bool, error) {
+	switch s.Status {
+	case Created:
+		s.Status, s.UpdatedAt = Cancelled, at
+		return s, true, nil
+	case Cancelled, Rejected:
+		return s, false, nil
+	}
+	return s, false, fmt.Errorf("cancelling the shipment of order %s: unknown shipment status %q", s.OrderID, s.Status)
+}

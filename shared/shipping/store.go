@@ -16,9 +16,6 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// micros returns t in UTC at the microsecond precision the database keeps.
-func micros(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }
-
 // shipmentColumns are the columns scanShipment reads, in its order.
 const shipmentColumns = `order_id, country, tracking_number, status, tombstone, updated_at`
 
@@ -73,22 +70,34 @@ func loadShipment(ctx context.Context, q querier, orderID string) (Shipment, err
 	return sh, nil
 }
 
-// transition moves the order's shipment from one status to another and
-// returns it. When the shipment is not in the from status it changes
-// nothing and returns it as it is. The conditional update locks the record,
-// so of concurrent transitions of one order exactly one moves it.
-// Errors: errs.NotFound.
-func transition(ctx context.Context, tx *sqldb.Tx, orderID string, from, to ShipmentStatus, at time.Time) (Shipment, error) {
-	sh, err := scanShipment(tx.QueryRowContext(ctx, `
-		UPDATE shipments SET status = $3, updated_at = $4
-		WHERE order_id = $1 AND status = $2
-		RETURNING `+shipmentColumns,
-		orderID, string(from), string(to), at.UnixMicro()))
-	if errors.Is(err, sql.ErrNoRows) {
-		return loadShipment(ctx, tx, orderID)
+// transition moves the order's shipment as move decides from the record it
+// reads, and returns the shipment, moved true when it moved. The update
+// stays conditional on the status read: the guard against a concurrent
+// transition of the same order, which locks the record and moves it first;
+// move then decides again on what that transition left.
+// Errors: errs.NotFound, and those of move.
+func transition(ctx context.Context, tx *sqldb.Tx, orderID string, at time.Time, move func(Shipment, time.Time) (Shipment, bool, error)) (Shipment, bool, error) {
+	for range 2 { // a status moves once, so a lost race settles it
+		cur, err := loadShipment(ctx, tx, orderID)
+		if err != nil {
+			return Shipment{}, false, err
+		}
+		next, moves, err := move(cur, at)
+		if err != nil || !moves {
+			return next, false, err
+		}
+		res, err := tx.ExecContext(ctx, `
+			UPDATE shipments SET status = $3, updated_at = $4
+			WHERE order_id = $1 AND status = $2`,
+			orderID, string(cur.Status), string(next.Status), at.UnixMicro())
+		if err != nil {
+			return Shipment{}, false, fmt.Errorf("moving the shipment to %s: %w", next.Status, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return Shipment{}, false, fmt.Errorf("moving the shipment to %s: %w", next.Status, err)
+		} else if n == 1 {
+			return next, true, nil
+		}
 	}
-	if err != nil {
-		return Shipment{}, fmt.Errorf("moving the shipment to %s: %w", to, err)
-	}
-	return sh, nil
+	return Shipment{}, false, fmt.Errorf("moving the shipment: its status kept changing")
 }
