@@ -13,7 +13,6 @@ package participant
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
@@ -56,55 +55,37 @@ func Settled(err error) bool {
 }
 
 // Act runs p's action in a transaction of its own (see ActTx for the
-// errors).
+// errors). After the commit the service's fault injector may report the
+// reply lost (sqldb.InOwnTx).
 func Act(ctx context.Context, p Participant, in saga.Input) (saga.Outcome, error) {
-	var (
+	type result struct {
 		out     saga.Outcome
-		outcome error
-	)
-	err := inOwnTx(ctx, p, "act", in.OrderID, func(tx *sqldb.Tx) error {
-		var err error
-		out, err = p.ActTx(ctx, tx, in)
+		outcome error // a refusal, or the compensation ran first
+	}
+	r, err := sqldb.InOwnTx(ctx, p.DB(), p.Faults(), string(p.Step())+" action", "order "+in.OrderID, func(tx *sqldb.Tx) (result, error) {
+		out, err := p.ActTx(ctx, tx, in)
 		if Settled(err) {
-			outcome = err
-			return nil
+			return result{out: out, outcome: err}, nil
 		}
-		return err
+		return result{out: out}, err
 	})
 	if err != nil {
 		return saga.Outcome{}, err
 	}
-	return out, outcome
+	return r.out, r.outcome
 }
 
 // Undo runs p's compensation in a transaction of its own.
 func Undo(ctx context.Context, p Participant, orderID string) (saga.Undo, error) {
-	var u saga.Undo
-	err := inOwnTx(ctx, p, "undo", orderID, func(tx *sqldb.Tx) error {
-		var err error
-		u, err = p.UndoTx(ctx, tx, orderID)
-		return err
+	return sqldb.InOwnTx(ctx, p.DB(), p.Faults(), string(p.Step())+" compensation", "order "+orderID, func(tx *sqldb.Tx) (saga.Undo, error) {
+		return p.UndoTx(ctx, tx, orderID)
 	})
-	return u, err
 }
 
 // Complete runs p's completion in a transaction of its own.
 func Complete(ctx context.Context, p Participant, orderID string) error {
-	return inOwnTx(ctx, p, "complete", orderID, func(tx *sqldb.Tx) error { return p.CompleteTx(ctx, tx, orderID) })
-}
-
-// inOwnTx runs fn in a transaction of p's database. After the commit it
-// asks p's fault injector once more: a failure then is a lost reply,
-// reported although the effect is durable, as a dropped connection would;
-// the caller's retry meets the recorded outcome.
-func inOwnTx(ctx context.Context, p Participant, op, orderID string, fn func(tx *sqldb.Tx) error) error {
-	if err := p.DB().InTx(ctx, fn); err != nil {
-		return fmt.Errorf("%s %s of order %s: %w", p.Step(), op, orderID, err)
-	}
-	if f := p.Faults(); f != nil {
-		if err := f.InjectLostReply(ctx, op); err != nil {
-			return fmt.Errorf("%s %s of order %s: reply lost after commit: %w", p.Step(), op, orderID, err)
-		}
-	}
-	return nil
+	_, err := sqldb.InOwnTx(ctx, p.DB(), p.Faults(), string(p.Step())+" completion", "order "+orderID, func(tx *sqldb.Tx) (struct{}, error) {
+		return struct{}{}, p.CompleteTx(ctx, tx, orderID)
+	})
+	return err
 }
