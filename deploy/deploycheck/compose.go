@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"go.temporal.io/server/common/dynamicconfig"
 	"gopkg.in/yaml.v3"
 
@@ -32,12 +33,15 @@ func CheckComposeFile(r Repo, file string, bin Binary) []Problem {
 // to the repository root; relative paths in doc start from its folder).
 func CheckCompose(r Repo, file string, doc []byte, bin Binary) []Problem {
 	ps := &problems{file: file}
-	f, err := parseCompose(doc)
+	f, schemaProblems, err := loadCompose(r.Path(path.Dir(file)), r.Path(file), doc)
+	for _, p := range schemaProblems {
+		ps.addf("%s", p)
+	}
 	if err != nil {
 		ps.addf("does not parse: %v", err)
 		return ps.list
 	}
-	c := &composeCheck{repo: r, dir: path.Dir(file), f: f, ps: ps, bin: bin,
+	c := &composeCheck{repo: r, dir: path.Dir(file), services: f.AllServices(), volumes: f.Volumes, ps: ps, bin: bin,
 		infos: map[string]containerInfo{}, done: map[string]bool{}}
 	c.run()
 	return append(ps.list, c.mounted...)
@@ -47,9 +51,12 @@ func CheckCompose(r Repo, file string, doc []byte, bin Binary) []Problem {
 type composeCheck struct {
 	repo Repo
 	dir  string // folder of the file, relative to the root
-	f    *composeFile
-	ps   *problems
-	bin  Binary
+	// services are every service of the file, whatever its profiles;
+	// volumes its top-level volumes.
+	services types.Services
+	volumes  types.Volumes
+	ps       *problems
+	bin      Binary
 	// infos holds what each ordersaga container runs.
 	infos map[string]containerInfo
 	// done marks the services whose mounted configuration was checked.
@@ -59,27 +66,12 @@ type composeCheck struct {
 }
 
 func (c *composeCheck) run() {
-	if len(c.f.Services) == 0 {
+	if len(c.services) == 0 {
 		c.ps.addf("defines no services")
 		return
 	}
-	for _, k := range sortedKeys(c.f.Other) {
-		if !strings.HasPrefix(k, "x-") {
-			c.ps.addf("unknown top-level key %q (extension fields start with x-)", k)
-		}
-	}
-	known := composeServiceKeys()
-	for _, name := range sortedKeys(c.f.Services) {
-		s := c.f.Services[name]
-		if s == nil {
-			c.ps.addf("service %s is empty", name)
-			continue
-		}
-		for _, k := range sortedKeys(s.Other) {
-			if k != "<<" && !slices.Contains(known, k) {
-				c.ps.addf("service %s: unknown key %q", name, k)
-			}
-		}
+	for _, name := range sortedKeys(c.services) {
+		s := c.services[name]
 		if s.Image == "" && s.Build == nil {
 			c.ps.addf("service %s has neither image nor build", name)
 		}
@@ -89,30 +81,30 @@ func (c *composeCheck) run() {
 	}
 	c.checkCycles()
 	c.checkHostPorts()
-	for _, name := range sortedKeys(c.f.Services) {
-		if s := c.f.Services[name]; s != nil && c.isOrdersaga(s) {
+	for _, name := range sortedKeys(c.services) {
+		if s := c.services[name]; c.isOrdersaga(s) {
 			c.checkOrdersaga(name, s)
 		}
 	}
 	for _, name := range sortedKeys(c.infos) {
-		c.checkWiring(name, c.f.Services[name], c.infos[name])
+		c.checkWiring(name, c.services[name], c.infos[name])
 	}
 }
 
 // checkDependencies checks a service's depends_on: existing services, and
 // conditions they can meet.
-func (c *composeCheck) checkDependencies(name string, s *composeService) {
+func (c *composeCheck) checkDependencies(name string, s types.ServiceConfig) {
 	for _, dep := range sortedKeys(s.DependsOn) {
-		cond := s.DependsOn[dep]
-		target, ok := c.f.Services[dep]
-		if !ok || target == nil {
+		cond := s.DependsOn[dep].Condition
+		target, ok := c.services[dep]
+		if !ok {
 			c.ps.addf("service %s depends on %s, which is not a service of this file", name, dep)
 			continue
 		}
 		switch cond {
 		case condStarted:
 		case condHealthy:
-			if !target.Healthcheck.enabled() {
+			if !healthEnabled(target.HealthCheck) {
 				c.ps.addf("service %s waits for %s to be healthy, but %s has no health check", name, dep, dep)
 			}
 		case condCompleted:
@@ -143,30 +135,30 @@ func (c *composeCheck) checkCycles() {
 			return
 		}
 		state[name] = visiting
-		if s := c.f.Services[name]; s != nil {
+		if s, ok := c.services[name]; ok {
 			for _, dep := range sortedKeys(s.DependsOn) {
 				visit(dep, append(trail, name))
 			}
 		}
 		state[name] = done
 	}
-	for _, name := range sortedKeys(c.f.Services) {
+	for _, name := range sortedKeys(c.services) {
 		visit(name, nil)
 	}
 }
 
 // checkMounts checks that bind-mounted files exist and named volumes are
 // declared.
-func (c *composeCheck) checkMounts(name string, s *composeService) {
+func (c *composeCheck) checkMounts(name string, s types.ServiceConfig) {
 	for _, m := range s.Volumes {
 		switch {
 		case m.Source == "":
-		case m.isBind():
+		case isBind(m):
 			if strings.HasPrefix(m.Source, ".") && !c.repo.exists(path.Join(c.dir, m.Source)) {
 				c.ps.addf("service %s mounts %s, which does not exist", name, m.Source)
 			}
-		default:
-			if _, ok := c.f.Volumes[m.Source]; !ok {
+		case m.Type == types.VolumeTypeVolume:
+			if _, ok := c.volumes[m.Source]; !ok {
 				c.ps.addf("service %s uses volume %s, which the top-level volumes do not declare", name, m.Source)
 			}
 		}
@@ -174,7 +166,7 @@ func (c *composeCheck) checkMounts(name string, s *composeService) {
 }
 
 // checkBuild checks that a build's context and Dockerfile exist.
-func (c *composeCheck) checkBuild(name string, s *composeService) {
+func (c *composeCheck) checkBuild(name string, s types.ServiceConfig) {
 	if s.Build == nil {
 		return
 	}
@@ -183,10 +175,7 @@ func (c *composeCheck) checkBuild(name string, s *composeService) {
 		c.ps.addf("service %s builds in %s, which does not exist", name, s.Build.Context)
 		return
 	}
-	dockerfile := s.Build.Dockerfile
-	if dockerfile == "" {
-		dockerfile = "Dockerfile"
-	}
+	dockerfile := dockerfileOf(s.Build)
 	if !c.repo.exists(path.Join(ctx, dockerfile)) {
 		c.ps.addf("service %s builds with %s, which is not in its build context", name, dockerfile)
 	}
@@ -195,11 +184,8 @@ func (c *composeCheck) checkBuild(name string, s *composeService) {
 // checkHostPorts reports a host port published twice.
 func (c *composeCheck) checkHostPorts() {
 	seen := map[string]string{}
-	for _, name := range sortedKeys(c.f.Services) {
-		s := c.f.Services[name]
-		if s == nil {
-			continue
-		}
+	for _, name := range sortedKeys(c.services) {
+		s := c.services[name]
 		for _, p := range s.Ports {
 			if p.Published == "" {
 				continue
@@ -218,22 +204,15 @@ const ordersagaDockerfile = "deploy/Dockerfile"
 
 // isOrdersaga reports whether s runs the ordersaga image: it builds it
 // from its Dockerfile, or uses the image a service building it names.
-func (c *composeCheck) isOrdersaga(s *composeService) bool {
-	builds := func(s *composeService) bool {
-		if s.Build == nil {
-			return false
-		}
-		dockerfile := s.Build.Dockerfile
-		if dockerfile == "" {
-			dockerfile = "Dockerfile"
-		}
-		return path.Join(c.dir, s.Build.Context, dockerfile) == ordersagaDockerfile
+func (c *composeCheck) isOrdersaga(s types.ServiceConfig) bool {
+	builds := func(s types.ServiceConfig) bool {
+		return s.Build != nil && path.Join(c.dir, s.Build.Context, dockerfileOf(s.Build)) == ordersagaDockerfile
 	}
 	if builds(s) {
 		return true
 	}
-	for _, other := range c.f.Services {
-		if other != nil && builds(other) && other.Image != "" && other.Image == s.Image {
+	for _, other := range c.services {
+		if builds(other) && other.Image != "" && other.Image == s.Image {
 			return true
 		}
 	}
@@ -241,29 +220,27 @@ func (c *composeCheck) isOrdersaga(s *composeService) bool {
 }
 
 // checkOrdersaga checks a container of the ordersaga image.
-func (c *composeCheck) checkOrdersaga(name string, s *composeService) {
+func (c *composeCheck) checkOrdersaga(name string, s types.ServiceConfig) {
 	what := "service " + name
 	if s.Entrypoint != nil {
 		c.ps.addf("%s overrides the entrypoint of the ordersaga image (it has no shell)", what)
 	}
-	if s.Command == nil {
+	if len(s.Command) == 0 {
 		c.ps.addf("%s names no command: it would run the image's default", what)
 		return
 	}
-	if s.Command.IsString {
-		c.ps.addf("%s: write the command as a list (the image has no shell)", what)
-	}
-	ct := container{what: what, args: s.Command.Args, env: s.Environment}
+	env := environment(s)
+	ct := container{what: what, args: s.Command, env: env}
 	for _, p := range s.Ports {
-		ct.httpPorts = append(ct.httpPorts, portUse{what: "published port " + p.Raw, port: p.Target})
+		ct.httpPorts = append(ct.httpPorts, portUse{what: "published port " + portText(p), port: int(p.Target)})
 	}
-	if s.Healthcheck.enabled() {
-		if use, ok := checkHealthTest(c.ps, what, s.Healthcheck, s.Environment, c.bin); ok {
+	if healthEnabled(s.HealthCheck) {
+		if use, ok := checkHealthTest(c.ps, what, s.HealthCheck, env, c.bin); ok {
 			ct.httpPorts = append(ct.httpPorts, use)
 		}
 	}
 	info := checkContainer(c.ps, ct, c.bin)
-	if info.variant != "" && !s.Healthcheck.enabled() {
+	if info.variant != "" && !healthEnabled(s.HealthCheck) {
 		c.ps.addf("%s runs a process of the %s variant without a health check: add one running [\"CMD\", %q, %q, \"-url\", \"http://127.0.0.1:<port>%s\"]",
 			what, info.variant, imageBinary, cmdHealthcheck, probe.DefaultPath)
 	}
@@ -274,16 +251,17 @@ func (c *composeCheck) checkOrdersaga(name string, s *composeService) {
 // services of the file: their names, the databases the init scripts
 // create, the migrate services it waits for, Temporal's namespace, the
 // topics created up front and the trace collector.
-func (c *composeCheck) checkWiring(name string, s *composeService, info containerInfo) {
+func (c *composeCheck) checkWiring(name string, s types.ServiceConfig, info containerInfo) {
 	what := "service " + name
-	if otlp := s.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"]; otlp != "" {
+	env := environment(s)
+	if otlp := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; otlp != "" {
 		if host := hostOf(otlp); c.needService(what, "the trace collector", host) {
 			c.checkCollector(host)
 		}
 	}
 	if len(info.cmd) > 0 && info.cmd[0] == cmdMigrate {
 		for _, r := range node.AllRoles() {
-			c.checkDatabase(what, s.Environment[roleDBEnv(r)])
+			c.checkDatabase(what, env[roleDBEnv(r)])
 		}
 		return
 	}
@@ -307,11 +285,11 @@ func (c *composeCheck) checkWiring(name string, s *composeService, info containe
 		if isLoopback(cfg.TemporalAddress) || !c.needService(what, "Temporal", host) {
 			return
 		}
-		if s.DependsOn[host] != condHealthy {
+		if s.DependsOn[host].Condition != condHealthy {
 			c.ps.addf("%s does not wait for %s to be healthy (Temporal)", what, host)
 		}
-		temporal := c.f.Services[host]
-		ns := temporal.Environment["DEFAULT_NAMESPACE"]
+		temporal := c.services[host]
+		ns := environment(temporal)["DEFAULT_NAMESPACE"]
 		if ns == "" {
 			ns = "default"
 		}
@@ -332,7 +310,7 @@ func (c *composeCheck) checkWiring(name string, s *composeService, info containe
 // needService reports whether host is a service of the file, reporting it
 // when not.
 func (c *composeCheck) needService(what, role, host string) bool {
-	if s, ok := c.f.Services[host]; ok && s != nil {
+	if _, ok := c.services[host]; ok {
 		return true
 	}
 	c.ps.addf("%s finds %s at host %q, which is not a service of this file", what, role, host)
@@ -366,15 +344,16 @@ var createDatabasePattern = regexp.MustCompile(`(?i)\bCREATE\s+DATABASE\s+"?([A-
 // initDatabases returns the databases a PostgreSQL service has at start:
 // those of its init scripts, its POSTGRES_DB (or user) and postgres.
 func (c *composeCheck) initDatabases(service string) map[string]bool {
-	s := c.f.Services[service]
+	s := c.services[service]
+	env := environment(s)
 	dbs := map[string]bool{"postgres": true}
-	if db := s.Environment["POSTGRES_DB"]; db != "" {
+	if db := env["POSTGRES_DB"]; db != "" {
 		dbs[db] = true
-	} else if user := s.Environment["POSTGRES_USER"]; user != "" {
+	} else if user := env["POSTGRES_USER"]; user != "" {
 		dbs[user] = true
 	}
 	for _, m := range s.Volumes {
-		if !m.isBind() || !strings.HasPrefix(m.Target, "/docker-entrypoint-initdb.d") || !strings.HasSuffix(m.Source, ".sql") {
+		if !isBind(m) || !strings.HasPrefix(m.Target, "/docker-entrypoint-initdb.d") || !strings.HasSuffix(m.Source, ".sql") {
 			continue
 		}
 		data, err := os.ReadFile(c.repo.Path(path.Join(c.dir, m.Source)))
@@ -390,13 +369,13 @@ func (c *composeCheck) initDatabases(service string) map[string]bool {
 
 // waitsForMigration reports whether s waits for a migrate service to
 // complete that migrates dsn as role r's database.
-func (c *composeCheck) waitsForMigration(s *composeService, r node.Role, dsn string) bool {
+func (c *composeCheck) waitsForMigration(s types.ServiceConfig, r node.Role, dsn string) bool {
 	for _, dep := range sortedKeys(s.DependsOn) {
 		info, ok := c.infos[dep]
-		if !ok || s.DependsOn[dep] != condCompleted || len(info.cmd) == 0 || info.cmd[0] != cmdMigrate {
+		if !ok || s.DependsOn[dep].Condition != condCompleted || len(info.cmd) == 0 || info.cmd[0] != cmdMigrate {
 			continue
 		}
-		if c.f.Services[dep].Environment[roleDBEnv(r)] == dsn {
+		if environment(c.services[dep])[roleDBEnv(r)] == dsn {
 			return true
 		}
 	}
@@ -406,13 +385,13 @@ func (c *composeCheck) waitsForMigration(s *composeService, r node.Role, dsn str
 // checkTemporal checks a Temporal server of the auto-setup image: its
 // databases exist when it does not create them, and its dynamic config file
 // loads without errors or warnings.
-func (c *composeCheck) checkTemporal(name string, s *composeService) {
+func (c *composeCheck) checkTemporal(name string, s types.ServiceConfig) {
 	if c.done[name] {
 		return
 	}
 	c.done[name] = true
 	what := "service " + name
-	env := s.Environment
+	env := environment(s)
 	if env["SKIP_DB_CREATE"] == "true" && strings.HasPrefix(env["DB"], "postgres") {
 		seeds := env["POSTGRES_SEEDS"]
 		if c.needService(what, "PostgreSQL", seeds) {
@@ -454,9 +433,9 @@ func (c *composeCheck) checkTemporal(name string, s *composeService) {
 }
 
 // mountSource returns the bind-mount source of target in s, or "".
-func (c *composeCheck) mountSource(s *composeService, target string) string {
+func (c *composeCheck) mountSource(s types.ServiceConfig, target string) string {
 	for _, m := range s.Volumes {
-		if m.isBind() && m.Target == target {
+		if isBind(m) && m.Target == target {
 			return m.Source
 		}
 	}
@@ -465,19 +444,19 @@ func (c *composeCheck) mountSource(s *composeService, target string) string {
 
 // checkTopics checks that a choreographed process waits for a service
 // creating exactly its topics up front (TOPICS, PARTITIONS).
-func (c *composeCheck) checkTopics(what string, s *composeService, cfg process.Config) {
+func (c *composeCheck) checkTopics(what string, s types.ServiceConfig, cfg process.Config) {
 	want := events.Topics{Prefix: cfg.TopicPrefix}.All()
 	slices.Sort(want)
 	for _, dep := range sortedKeys(s.DependsOn) {
-		target := c.f.Services[dep]
-		if target == nil {
+		target, ok := c.services[dep]
+		if !ok {
 			continue
 		}
-		env := target.Environment
+		env := environment(target)
 		if _, ok := env["TOPICS"]; !ok {
 			continue
 		}
-		if s.DependsOn[dep] != condCompleted {
+		if s.DependsOn[dep].Condition != condCompleted {
 			c.ps.addf("%s does not wait for %s to complete (it creates the topics)", what, dep)
 		}
 		got := strings.Fields(env["TOPICS"])
@@ -504,15 +483,13 @@ func (c *composeCheck) checkCollector(name string) {
 		return
 	}
 	c.done[name] = true
-	s := c.f.Services[name]
+	s := c.services[name]
 	var cfgPath string
-	if s.Command != nil {
-		for i, arg := range s.Command.Args {
-			if v, ok := strings.CutPrefix(arg, "--config="); ok {
-				cfgPath = v
-			} else if arg == "--config" && i+1 < len(s.Command.Args) {
-				cfgPath = s.Command.Args[i+1]
-			}
+	for i, arg := range s.Command {
+		if v, ok := strings.CutPrefix(arg, "--config="); ok {
+			cfgPath = v
+		} else if arg == "--config" && i+1 < len(s.Command) {
+			cfgPath = s.Command[i+1]
 		}
 	}
 	src := c.mountSource(s, cfgPath)
@@ -527,8 +504,8 @@ func (c *composeCheck) checkCollector(name string) {
 	}
 	ps := &problems{file: file}
 	checkCollectorConfig(ps, data, func(host string) bool {
-		t, ok := c.f.Services[host]
-		return ok && t != nil
+		_, ok := c.services[host]
+		return ok
 	})
 	c.mounted = append(c.mounted, ps.list...)
 }

@@ -199,10 +199,10 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 			want: []string{"service orchestrated-orders", `the trace collector at host "collector"`},
 		},
 		{
-			name: "command as a string",
-			old:  `command: ["migrate"]` + "\n    depends_on:\n      postgres:\n        condition: service_healthy\n    environment:\n      ORDERSAGA_ORDERS_DB: postgres://postgres:ordersaga@postgres:5432/choreographed_orders",
-			new:  `command: migrate` + "\n    depends_on:\n      postgres:\n        condition: service_healthy\n    environment:\n      ORDERSAGA_ORDERS_DB: postgres://postgres:ordersaga@postgres:5432/choreographed_orders",
-			want: []string{"service migrate-choreographed: write the command as a list"},
+			name: "command as a string, split as Compose splits it",
+			old:  `command: ["orchestrated", "payment"]`,
+			new:  `command: orchestrated paymnt`,
+			want: []string{"service orchestrated-payment", "would not start", "paymnt"},
 		},
 		{
 			name: "health check runs another command",

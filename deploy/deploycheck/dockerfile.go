@@ -12,70 +12,48 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 )
 
-// instruction is one instruction of a Dockerfile.
-type instruction struct {
-	line int
-	cmd  string // upper case: FROM, RUN, …
-	args string
+// The Dockerfile is read with BuildKit's own parser and instruction
+// model (the frontend docker build uses): line continuations, comments,
+// heredocs, flags such as --mount and --from, exec and shell forms. The
+// checks read its stages and typed instructions.
+
+// parseDockerfile returns the stages of a Dockerfile.
+func parseDockerfile(data []byte) ([]instructions.Stage, error) {
+	res, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("parsing the Dockerfile: %w", err)
+	}
+	stages, _, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Dockerfile's instructions: %w", err)
+	}
+	return stages, nil
 }
 
-// stage is one stage of a multi-stage Dockerfile.
-type stage struct {
-	image string
-	name  string
-	line  int
-	body  []instruction
+// lineOf returns the first line of an instruction or stage.
+func lineOf(location []parser.Range) int {
+	if len(location) == 0 {
+		return 0
+	}
+	return location[0].Start.Line
 }
 
-// parseDockerfile splits a Dockerfile into its stages, joining continued
-// lines and dropping comments.
-func parseDockerfile(data []byte) []stage {
-	var insts []instruction
-	var cur strings.Builder
-	start := 0
-	for i, raw := range strings.Split(string(data), "\n") {
-		line := strings.TrimRight(raw, "\r")
-		trimmed := strings.TrimSpace(line)
-		if strings.HasPrefix(trimmed, "#") || (trimmed == "" && cur.Len() == 0) {
-			continue
-		}
-		if cur.Len() == 0 {
-			start = i + 1
-		}
-		if body, ok := strings.CutSuffix(trimmed, `\`); ok {
-			cur.WriteString(strings.TrimSpace(body) + " ")
-			continue
-		}
-		cur.WriteString(trimmed)
-		text := cur.String()
-		cur.Reset()
-		cmd, args, _ := strings.Cut(text, " ")
-		insts = append(insts, instruction{line: start, cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)})
-	}
-	var stages []stage
-	for _, in := range insts {
-		if in.cmd == "FROM" {
-			fields := strings.Fields(in.args)
-			for len(fields) > 0 && strings.HasPrefix(fields[0], "--") {
-				fields = fields[1:]
-			}
-			st := stage{line: in.line}
-			if len(fields) > 0 {
-				st.image = fields[0]
-			}
-			if len(fields) == 3 && strings.EqualFold(fields[1], "AS") {
-				st.name = fields[2]
-			}
-			stages = append(stages, st)
-			continue
-		}
-		if len(stages) > 0 {
-			stages[len(stages)-1].body = append(stages[len(stages)-1].body, in)
+// stageUser returns the argument of the last USER of a stage, "" for none.
+func stageUser(st instructions.Stage) string {
+	user := ""
+	for _, c := range st.Commands {
+		if u, ok := c.(*instructions.UserCommand); ok {
+			user = u.User
 		}
 	}
-	return stages
+	return user
 }
 
 // imageBinary is where the image holds the binary, its entrypoint.
@@ -114,49 +92,41 @@ func CheckDockerfile(r Repo, file string) []Problem {
 
 // checkDockerfile checks the content of the ordersaga Dockerfile.
 func checkDockerfile(ps *problems, r Repo, data []byte) {
-	stages := parseDockerfile(data)
+	stages, err := parseDockerfile(data)
+	if err != nil {
+		ps.addf("%v", err)
+		return
+	}
 	if len(stages) < 2 {
 		ps.addf("has %d stage(s); want a builder stage and a final stage", len(stages))
 		return
 	}
 	builder := stages[0]
-	if want := "golang:" + r.GoVersion; !strings.HasPrefix(builder.image+"-", want+"-") {
-		ps.addf("line %d: the builder is %s, but go.mod says go %s (want %s)", builder.line, builder.image, r.GoVersion, want)
+	if want := "golang:" + r.GoVersion; !strings.HasPrefix(builder.BaseName+"-", want+"-") {
+		ps.addf("line %d: the builder is %s, but go.mod says go %s (want %s)", lineOf(builder.Location), builder.BaseName, r.GoVersion, want)
 	}
 	output := checkBuilder(ps, r, builder)
 
 	final := stages[len(stages)-1]
-	base := final.image
+	base := final.BaseName
 	distroless := strings.HasPrefix(base, "gcr.io/distroless/static")
 	if !distroless && base != "scratch" {
-		ps.addf("line %d: the final stage is %s; want gcr.io/distroless/static… or scratch (one static binary)", final.line, base)
+		ps.addf("line %d: the final stage is %s; want gcr.io/distroless/static… or scratch (one static binary)", lineOf(final.Location), base)
 	}
-	var user, entrypoint string
+	var entrypoint *instructions.EntrypointCommand
 	var copied, caCerts bool
-	for _, in := range final.body {
-		switch in.cmd {
-		case "USER":
-			user = in.args
-		case "ENTRYPOINT":
-			entrypoint = in.args
-		case "COPY":
-			fields := strings.Fields(in.args)
-			from := ""
-			var rest []string
-			for _, f := range fields {
-				if v, ok := strings.CutPrefix(f, "--from="); ok {
-					from = v
-				} else if !strings.HasPrefix(f, "--") {
-					rest = append(rest, f)
-				}
+	for _, c := range final.Commands {
+		switch in := c.(type) {
+		case *instructions.EntrypointCommand:
+			entrypoint = in
+		case *instructions.CopyCommand:
+			for _, src := range in.SourcePaths {
+				caCerts = caCerts || strings.Contains(src, "ca-certificates")
 			}
-			if strings.Contains(in.args, "ca-certificates") {
-				caCerts = true
-			}
-			if len(rest) == 2 && rest[1] == imageBinary && (from == builder.name || from == "0") {
+			if len(in.SourcePaths) == 1 && in.DestPath == imageBinary && (in.From == builder.Name || in.From == "0") {
 				copied = true
-				if output != "" && rest[0] != output {
-					ps.addf("line %d: copies %s, but the builder writes the binary to %s", in.line, rest[0], output)
+				if output != "" && in.SourcePaths[0] != output {
+					ps.addf("line %d: copies %s, but the builder writes the binary to %s", lineOf(in.Location()), in.SourcePaths[0], output)
 				}
 			}
 		}
@@ -167,30 +137,42 @@ func checkDockerfile(ps *problems, r Repo, data []byte) {
 	if !copied {
 		ps.addf("the final stage does not copy the binary from the builder to %s", imageBinary)
 	}
-	if uid, err := userID(user); err != nil {
+	if uid, err := userID(stageUser(final)); err != nil {
 		ps.addf("final stage: %v", err)
 	} else if uid == 0 {
 		ps.addf("final stage: USER is root")
 	}
-	var ep []string
-	if err := json.Unmarshal([]byte(entrypoint), &ep); err != nil || len(ep) == 0 {
-		ps.addf("final stage: ENTRYPOINT %q is not an exec-form list (the image has no shell)", entrypoint)
-	} else if ep[0] != imageBinary {
-		ps.addf("final stage: ENTRYPOINT runs %s, not %s", ep[0], imageBinary)
+	switch {
+	case entrypoint == nil:
+		ps.addf("final stage: no ENTRYPOINT; want [%q] (the image has no shell)", imageBinary)
+	case entrypoint.PrependShell || len(entrypoint.CmdLine) == 0:
+		ps.addf("final stage: ENTRYPOINT %q is not an exec-form list (the image has no shell)", strings.Join(entrypoint.CmdLine, " "))
+	case entrypoint.CmdLine[0] != imageBinary:
+		ps.addf("final stage: ENTRYPOINT runs %s, not %s", entrypoint.CmdLine[0], imageBinary)
 	}
 }
 
 // checkBuilder checks the builder stage's go build and returns where it
 // writes the binary.
-func checkBuilder(ps *problems, r Repo, builder stage) string {
+func checkBuilder(ps *problems, r Repo, builder instructions.Stage) string {
 	cgoOff := false
-	var build *instruction
-	for i, in := range builder.body {
-		if (in.cmd == "ENV" || in.cmd == "ARG" || in.cmd == "RUN") && cgoDisabled.MatchString(in.args) {
-			cgoOff = true
-		}
-		if in.cmd == "RUN" && strings.Contains(in.args, "go build") {
-			build = &builder.body[i]
+	var build *instructions.RunCommand
+	for _, c := range builder.Commands {
+		switch in := c.(type) {
+		case *instructions.EnvCommand:
+			for _, kv := range in.Env {
+				cgoOff = cgoOff || kv.Key == "CGO_ENABLED" && kv.Value == "0"
+			}
+		case *instructions.ArgCommand:
+			for _, kv := range in.Args {
+				cgoOff = cgoOff || kv.Key == "CGO_ENABLED" && kv.ValueString() == "0"
+			}
+		case *instructions.RunCommand:
+			line := strings.Join(in.CmdLine, " ")
+			cgoOff = cgoOff || cgoDisabled.MatchString(line)
+			if strings.Contains(line, "go build") {
+				build = in
+			}
 		}
 	}
 	if !cgoOff {
@@ -200,25 +182,28 @@ func checkBuilder(ps *problems, r Repo, builder stage) string {
 		ps.addf("the builder runs no go build")
 		return ""
 	}
-	args := build.args[strings.Index(build.args, "go build"):]
+	line := lineOf(build.Location())
+	// The go build command line is shell text: the flags are read from it.
+	cmdLine := strings.Join(build.CmdLine, " ")
+	args := cmdLine[strings.Index(cmdLine, "go build"):]
 	if !strings.Contains(args, "-trimpath") {
-		ps.addf("line %d: go build without -trimpath", build.line)
+		ps.addf("line %d: go build without -trimpath", line)
 	}
 	ldflags := goBuildLdflags.FindStringSubmatch(args)
 	if ldflags == nil || !strings.Contains(ldflags[1], "-s") || !strings.Contains(ldflags[1], "-w") {
-		ps.addf(`line %d: go build without -ldflags "-s -w"`, build.line)
+		ps.addf(`line %d: go build without -ldflags "-s -w"`, line)
 	}
 	fields := strings.Fields(args)
 	pkg := strings.TrimPrefix(fields[len(fields)-1], "./")
 	if pkg != commandDir {
-		ps.addf("line %d: go build builds %s, not ./%s", build.line, fields[len(fields)-1], commandDir)
+		ps.addf("line %d: go build builds %s, not ./%s", line, fields[len(fields)-1], commandDir)
 	} else if !r.exists(pkg) {
-		ps.addf("line %d: ./%s does not exist", build.line, pkg)
+		ps.addf("line %d: ./%s does not exist", line, pkg)
 	}
 	if m := goBuildOutput.FindStringSubmatch(args); m != nil {
 		return m[1]
 	}
-	ps.addf("line %d: go build has no -o", build.line)
+	ps.addf("line %d: go build has no -o", line)
 	return ""
 }
 
@@ -240,19 +225,16 @@ func userID(user string) (int, error) {
 func DockerfileUID(r Repo, file string) (int, error) {
 	data, err := os.ReadFile(r.Path(file))
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("reading the Dockerfile: %w", err)
 	}
-	stages := parseDockerfile(data)
+	stages, err := parseDockerfile(data)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", file, err)
+	}
 	if len(stages) == 0 {
 		return 0, fmt.Errorf("%s has no stage", file)
 	}
-	user := ""
-	for _, in := range stages[len(stages)-1].body {
-		if in.cmd == "USER" {
-			user = in.args
-		}
-	}
-	return userID(user)
+	return userID(stageUser(stages[len(stages)-1]))
 }
 
 // buildFiles returns the files go build reads to build the binary: go.mod,
@@ -293,12 +275,27 @@ func buildFiles(r Repo) ([]string, error) {
 }
 
 // checkDockerignore checks that the ignore file patterns lets in every one
-// of files.
+// of files. The patterns are read and matched by BuildKit's own
+// .dockerignore reader and matcher.
 func checkDockerignore(ps *problems, patterns []byte, files []string) {
-	ig := parseDockerignore(patterns)
+	list, err := ignorefile.ReadAll(bytes.NewReader(patterns))
+	if err != nil {
+		ps.addf("does not parse: %v", err)
+		return
+	}
+	pm, err := patternmatcher.New(list)
+	if err != nil {
+		ps.addf("has a bad pattern: %v", err)
+		return
+	}
 	var left []string
 	for _, f := range files {
-		if ig.excludes(f) {
+		excluded, err := pm.MatchesOrParentMatches(f)
+		if err != nil {
+			ps.addf("cannot match %s: %v", f, err)
+			return
+		}
+		if excluded {
 			left = append(left, f)
 		}
 	}
@@ -308,81 +305,4 @@ func checkDockerignore(ps *problems, patterns []byte, files []string) {
 		}
 		ps.addf("leaves out files the build needs: %s", strings.Join(left, ", "))
 	}
-}
-
-// dockerignore is a .dockerignore: patterns in order, the last one
-// matching a path deciding.
-type dockerignore []ignorePattern
-
-type ignorePattern struct {
-	re     *regexp.Regexp
-	negate bool
-}
-
-// parseDockerignore reads .dockerignore patterns ("*", "**", "?", "!").
-func parseDockerignore(data []byte) dockerignore {
-	var ig dockerignore
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		p := ignorePattern{}
-		if rest, ok := strings.CutPrefix(line, "!"); ok {
-			p.negate, line = true, strings.TrimSpace(rest)
-		}
-		line = strings.TrimPrefix(path.Clean("/"+line), "/")
-		p.re = regexp.MustCompile("^" + globRegexp(line) + "$")
-		ig = append(ig, p)
-	}
-	return ig
-}
-
-// globRegexp translates a .dockerignore glob: ** matches any number of
-// folders, * and ? match within one path element.
-func globRegexp(glob string) string {
-	var re strings.Builder
-	for i := 0; i < len(glob); {
-		switch rest := glob[i:]; {
-		case strings.HasPrefix(rest, "**/"):
-			re.WriteString("(?:.*/)?")
-			i += 3
-		case rest == "**" && i > 0 && glob[i-1] == '/':
-			re.WriteString(".*")
-			i += 2
-		case strings.HasPrefix(rest, "**"):
-			re.WriteString(".*")
-			i += 2
-		case rest[0] == '*':
-			re.WriteString("[^/]*")
-			i++
-		case rest[0] == '?':
-			re.WriteString("[^/]")
-			i++
-		default:
-			re.WriteString(regexp.QuoteMeta(rest[:1]))
-			i++
-		}
-	}
-	return re.String()
-}
-
-// excludes reports whether the file rel is left out of the build context:
-// a pattern matches it or one of its parent folders.
-func (ig dockerignore) excludes(rel string) bool {
-	excluded := false
-	for _, p := range ig {
-		for prefix := rel; ; {
-			if p.re.MatchString(prefix) {
-				excluded = !p.negate
-				break
-			}
-			i := strings.LastIndex(prefix, "/")
-			if i < 0 {
-				break
-			}
-			prefix = prefix[:i]
-		}
-	}
-	return excluded
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
 // TestCheckDockerfile_ReportsEachBreakage breaks the Dockerfile one way at
@@ -54,18 +56,28 @@ func TestCheckDockerfile_OneStageIsNotEnough(t *testing.T) {
 	wantProblem(t, ps.list, "has 1 stage(s)")
 }
 
-func TestParseDockerfile_JoinsContinuedLines(t *testing.T) {
-	stages := parseDockerfile([]byte("# syntax=docker/dockerfile:1\nFROM --platform=$BUILDPLATFORM golang:1 AS b\nRUN a \\\n  # a comment inside\n  b\nFROM scratch\nUSER 1\n"))
-	if len(stages) != 2 || stages[0].name != "b" || stages[0].image != "golang:1" || stages[1].image != "scratch" {
+func TestParseDockerfile_ReadsStagesAsBuildKitDoes(t *testing.T) {
+	stages, err := parseDockerfile([]byte("# syntax=docker/dockerfile:1\nFROM --platform=$BUILDPLATFORM golang:1 AS b\nRUN --mount=type=cache,target=/x a \\\n  # a comment inside\n  b\nFROM scratch\nUSER 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stages) != 2 || stages[0].Name != "b" || stages[0].BaseName != "golang:1" || stages[1].BaseName != "scratch" {
 		t.Fatalf("stages %+v", stages)
 	}
-	if got := stages[0].body[0]; got.cmd != "RUN" || got.args != "a b" || got.line != 3 {
-		t.Errorf("continued RUN read as %+v", got)
+	run, ok := stages[0].Commands[0].(*instructions.RunCommand)
+	if !ok || strings.Join(strings.Fields(strings.Join(run.CmdLine, " ")), " ") != "a b" || lineOf(run.Location()) != 3 {
+		t.Errorf("continued RUN read as %+v", stages[0].Commands[0])
+	}
+	if stageUser(stages[1]) != "1" {
+		t.Errorf("user of the final stage %q, want 1", stageUser(stages[1]))
+	}
+	if _, err := parseDockerfile([]byte("FROM scratch\nCOPY\n")); err == nil {
+		t.Error("a COPY without arguments was read")
 	}
 }
 
-func TestDockerignore_LastMatchingPatternDecides(t *testing.T) {
-	ig := parseDockerignore([]byte("# comment\n*\n!go.mod\n!shared\n!deploy\ndeploy/k8s\n**/*_test.go\n**/testdata\n!deploy/k8s/keep.yaml\n"))
+func TestCheckDockerignore_LastMatchingPatternDecides(t *testing.T) {
+	patterns := []byte("# comment\n*\n!go.mod\n!shared\n!deploy\ndeploy/k8s\n**/*_test.go\n**/testdata\n!deploy/k8s/keep.yaml\n")
 	for path, excluded := range map[string]bool{
 		"go.mod":                          false,
 		"go.sum":                          true,
@@ -78,8 +90,10 @@ func TestDockerignore_LastMatchingPatternDecides(t *testing.T) {
 		"deploy/k8s/keep.yaml":            false,
 		"orchestrated/flow/flow.go":       true,
 	} {
-		if got := ig.excludes(path); got != excluded {
-			t.Errorf("excludes(%q) = %v, want %v", path, got, excluded)
+		ps := &problems{file: ".dockerignore"}
+		checkDockerignore(ps, patterns, []string{path})
+		if got := len(ps.list) > 0; got != excluded {
+			t.Errorf("%s left out: %v, want %v (%v)", path, got, excluded, ps.list)
 		}
 	}
 }

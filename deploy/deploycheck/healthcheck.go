@@ -7,7 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
 
 	probe "github.com/ordersaga/ordersaga/deploy/internal/healthcheck"
 )
@@ -15,10 +16,6 @@ import (
 // cmdHealthcheck is the command of the binary a health check of an
 // ordersaga container runs: the image has no shell or curl.
 const cmdHealthcheck = "healthcheck"
-
-// composeDefaultHealthTimeout is how long Compose lets a health check run
-// when it sets no timeout.
-const composeDefaultHealthTimeout = 30 * time.Second
 
 // healthEndpoints are the paths a process answers health checks on.
 var healthEndpoints = map[string]bool{"/healthz": true, "/readyz": true}
@@ -30,9 +27,9 @@ var healthEndpoints = map[string]bool{"/healthz": true, "/readyz": true}
 // health check's timeout. It returns the port the check probes, for the
 // caller to compare with the port the process serves; ok is false when no
 // port can be told.
-func checkHealthTest(ps *problems, what string, h *healthcheck, env map[string]string, bin Binary) (use portUse, ok bool) {
-	test := h.Test.Args
-	if h.Test.IsString || len(test) < 3 || test[0] != "CMD" || test[1] != imageBinary {
+func checkHealthTest(ps *problems, what string, h *types.HealthCheckConfig, env map[string]string, bin Binary) (use portUse, ok bool) {
+	test := h.Test
+	if len(test) < 3 || test[0] != "CMD" || test[1] != imageBinary {
 		ps.addf("%s: the health check must be [\"CMD\", %q, %q, …] (the image has no shell or curl)", what, imageBinary, cmdHealthcheck)
 		return portUse{}, false
 	}
@@ -55,7 +52,7 @@ func checkHealthTest(ps *problems, what string, h *healthcheck, env map[string]s
 		ps.addf("%s: the health check `ordersaga %s` would fail with this environment: %v", what, strings.Join(test[2:], " "), err)
 		return portUse{}, false
 	}
-	if limit := composeHealthTimeout(ps, what, h.Timeout); limit > 0 && limit <= cfg.Timeout {
+	if limit := healthTimeout(h); limit <= cfg.Timeout {
 		ps.addf("%s: the health check's timeout %v is not above the command's -timeout %v", what, limit, cfg.Timeout)
 	}
 	u, err := url.Parse(cfg.URL)
@@ -77,18 +74,4 @@ func checkHealthTest(ps *problems, what string, h *healthcheck, env map[string]s
 		return portUse{}, false
 	}
 	return portUse{what: "the health check's port", port: n}, true
-}
-
-// composeHealthTimeout returns the timeout a Compose health check sets, or
-// Compose's default; 0 when it does not parse (reported).
-func composeHealthTimeout(ps *problems, what, timeout string) time.Duration {
-	if timeout == "" {
-		return composeDefaultHealthTimeout
-	}
-	d, err := time.ParseDuration(timeout)
-	if err != nil || d <= 0 {
-		ps.addf("%s: health check timeout %q is not a positive duration", what, timeout)
-		return 0
-	}
-	return d
 }
