@@ -388,6 +388,8 @@ func configSection(cmds []commandDoc, env map[string]bool) string {
 	b.WriteString("Every command's flags, and the environment variable of each flag that has one; a flag wins over\n")
 	b.WriteString("the environment, which wins over the default. `ordersaga help <command>` prints the same.\n")
 	b.WriteString("Passwords in database addresses are never logged or shown in a help text.\n")
+	b.WriteString("Every command reads its flags and variables through one package (`deploy/internal/envflag`);\n")
+	b.WriteString("`go test ./deploy/cli` checks these tables against the binary's command table (`deploy/cli`).\n")
 	seen := map[string]bool{}
 	for _, c := range cmds {
 		fmt.Fprintf(&b, "\n### `ordersaga %s`\n\n", c.path)
@@ -417,6 +419,11 @@ func configSection(cmds []commandDoc, env map[string]bool) string {
 	for name := range mentioned {
 		if !seen[name] && !env[name] {
 			others = append(others, name)
+		}
+	}
+	for name := range otherVariableMeanings() {
+		if !seen[name] && !env[name] && len(mentioned[name]) == 0 {
+			others = append(others, name) // read outside the binary (by tests)
 		}
 	}
 	if len(others) > 0 {
