@@ -366,9 +366,11 @@ const (
 	ServiceNameEnv = "OTEL_SERVICE_NAME"
 )
 
-// namePattern is what a topic or consumer group prefix may be: Kafka's
-// legal characters for a topic name.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`)
+// validName reports whether s may be a topic or consumer group prefix:
+// Kafka's legal characters for a topic name.
+func validName(s string) bool {
+	return regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`).MatchString(s)
+}
 
 // Validate reports every setting that cannot work. It never repeats a
 // database address, which may hold a password.
@@ -417,10 +419,10 @@ func (c Config) Validate() error {
 		for _, b := range c.KafkaBrokers {
 			checkAddr("kafka broker", b)
 		}
-		if !namePattern.MatchString(c.TopicPrefix) {
+		if !validName(c.TopicPrefix) {
 			bad("topic prefix %q is not letters, digits, '.', '_' and '-'", c.TopicPrefix)
 		}
-		if c.GroupPrefix != "" && !namePattern.MatchString(c.GroupPrefix) {
+		if c.GroupPrefix != "" && !validName(c.GroupPrefix) {
 			bad("group prefix %q is not letters, digits, '.', '_' and '-'", c.GroupPrefix)
 		}
 	default:
