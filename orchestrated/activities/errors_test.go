@@ -18,9 +18,9 @@ func TestActionError_MapsRefusalsToStableNonRetryableTypes(t *testing.T) {
 		err      error
 		wantType string
 	}{
-		{fmt.Errorf("reserving: %w", domain.ErrOutOfStock), workflow.ErrTypeOutOfStock},
-		{fmt.Errorf("charging: %w", domain.ErrPaymentDeclined), workflow.ErrTypePaymentDeclined},
-		{fmt.Errorf("shipping: %w", domain.ErrShippingUnavailable), workflow.ErrTypeShippingUnavailable},
+		{fmt.Errorf("reserving: %w", domain.ErrOutOfStock), workflow.RefusalType(domain.ReasonOutOfStock)},
+		{fmt.Errorf("charging: %w", domain.ErrPaymentDeclined), workflow.RefusalType(domain.ReasonPaymentDeclined)},
+		{fmt.Errorf("shipping: %w", domain.ErrShippingUnavailable), workflow.RefusalType(domain.ReasonShippingUnavailable)},
 		{fmt.Errorf("charging: %w", domain.ErrCompensated), workflow.ErrTypeCompensated},
 	}
 	for _, c := range cases {

@@ -20,6 +20,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/orders"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -29,7 +30,7 @@ func newOrder(t *testing.T, id string, at time.Time) *domain.Order {
 	o, err := domain.NewOrder(domain.PlaceOrder{
 		OrderID: id, CustomerID: "c-1", Items: []domain.Item{{SKU: "mug", Quantity: 1}},
 		ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Berlin", PostalCode: "10115", Country: "DE"},
-	}, at)
+	}, saga.Default().Names(), at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestPlace_OtherRequestSameID_IsConflictAndStartsNothing(t *testing.T) {
 	other, err := domain.NewOrder(domain.PlaceOrder{
 		OrderID: "o-1", CustomerID: "c-2", Items: []domain.Item{{SKU: "mug", Quantity: 1}},
 		ShipTo: domain.Address{Name: "Bo", Line1: "2 Main St", City: "Paris", PostalCode: "75001", Country: "FR"},
-	}, t0)
+	}, saga.Default().Names(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,12 @@ func TestReconcile_LeavesOrdersWithASagaAndFinalOrdersAlone(t *testing.T) {
 func TestCancel_MapsOutcomesToAPISemantics(t *testing.T) {
 	pending := newOrder(t, "pending", t0)
 	completed := newOrder(t, "completed", t0)
-	if err := completed.Complete("TRK", t0); err != nil {
+	for _, step := range saga.Default().Names() {
+		if err := completed.MarkStep(step, domain.StepDone, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := completed.Complete(t0); err != nil {
 		t.Fatal(err)
 	}
 	cancelled := newOrder(t, "cancelled", t0)

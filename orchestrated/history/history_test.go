@@ -18,6 +18,7 @@ import (
 	"github.com/ordersaga/ordersaga/orchestrated/history"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/timeline"
 )
 
@@ -59,7 +60,7 @@ func expectLines(t *testing.T, got []timeline.Entry, want []string) {
 }
 
 func TestEntries_CompletedSaga_ListsEachStepThenTheCompletion(t *testing.T) {
-	expectLines(t, history.Entries("completed", recorded(t, "order-completed")), []string{
+	expectLines(t, history.Entries(saga.Default(), "completed", recorded(t, "order-completed")), []string{
 		"orders order_placed  : saga order-completed started",
 		"inventory step_started inventory : ReserveInventory",
 		"inventory step_done inventory : ReserveInventory",
@@ -74,7 +75,7 @@ func TestEntries_CompletedSaga_ListsEachStepThenTheCompletion(t *testing.T) {
 }
 
 func TestEntries_RefusedStep_FailsItAndCompensatesTheStepsBefore(t *testing.T) {
-	expectLines(t, history.Entries("payment-declined", recorded(t, "order-payment-declined")), []string{
+	expectLines(t, history.Entries(saga.Default(), "payment-declined", recorded(t, "order-payment-declined")), []string{
 		"orders order_placed  : saga order-payment-declined started",
 		"inventory step_started inventory : ReserveInventory",
 		"inventory step_done inventory : ReserveInventory",
@@ -89,7 +90,7 @@ func TestEntries_RefusedStep_FailsItAndCompensatesTheStepsBefore(t *testing.T) {
 func TestEntries_CancelledSaga_ShowsTheAbandonedActionInTimeOrder(t *testing.T) {
 	// The cancel abandoned ChargePayment; its compensation started at once,
 	// and the late action's completion is listed when it happened.
-	expectLines(t, history.Entries("cancelled", recorded(t, "order-cancelled")), []string{
+	expectLines(t, history.Entries(saga.Default(), "cancelled", recorded(t, "order-cancelled")), []string{
 		"orders order_placed  : saga order-cancelled started",
 		"inventory step_started inventory : ReserveInventory",
 		"inventory step_done inventory : ReserveInventory",
@@ -149,7 +150,7 @@ func storeWith(t *testing.T, id string) fakeStore {
 	o, err := domain.NewOrder(domain.PlaceOrder{
 		OrderID: id, CustomerID: "c-1", Items: []domain.Item{{SKU: "mug", Quantity: 1}},
 		ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Berlin", PostalCode: "10115", Country: "DE"},
-	}, t0)
+	}, saga.Default().Names(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func storeWith(t *testing.T, id string) fakeStore {
 
 func TestReader_ReadsTheOrdersWorkflowHistory(t *testing.T) {
 	tp := &fakeTemporal{events: recorded(t, "order-completed")}
-	es, err := history.New(tp, storeWith(t, "completed")).Timeline(context.Background(), "completed")
+	es, err := history.New(tp, storeWith(t, "completed"), nil).Timeline(context.Background(), "completed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func TestReader_ReadsTheOrdersWorkflowHistory(t *testing.T) {
 }
 
 func TestReader_UnknownOrder_IsNotFound(t *testing.T) {
-	_, err := history.New(&fakeTemporal{}, fakeStore{}).Timeline(context.Background(), "nope")
+	_, err := history.New(&fakeTemporal{}, fakeStore{}, nil).Timeline(context.Background(), "nope")
 	if !errs.Is(err, errs.NotFound) {
 		t.Fatalf("err = %v, want not found", err)
 	}
@@ -179,7 +180,7 @@ func TestReader_UnknownOrder_IsNotFound(t *testing.T) {
 
 func TestReader_OrderWithoutSaga_HasOnlyItsPlacement(t *testing.T) {
 	tp := &fakeTemporal{err: serviceerror.NewNotFound("workflow not found")}
-	es, err := history.New(tp, storeWith(t, "o-1")).Timeline(context.Background(), "o-1")
+	es, err := history.New(tp, storeWith(t, "o-1"), nil).Timeline(context.Background(), "o-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestReader_FinalOrderWhoseHistoryIsGone_HasItsPlacementAndEndFromTheStore(t
 		t.Fatal(err)
 	}
 	tp := &fakeTemporal{err: serviceerror.NewNotFound("workflow not found")}
-	es, err := history.New(tp, store).Timeline(context.Background(), "o-1")
+	es, err := history.New(tp, store, nil).Timeline(context.Background(), "o-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestReader_FinalOrderWhoseHistoryIsGone_HasItsPlacementAndEndFromTheStore(t
 
 func TestReader_TemporalUnreachable_IsUnavailable(t *testing.T) {
 	tp := &fakeTemporal{err: errors.New("connection refused")}
-	_, err := history.New(tp, storeWith(t, "o-1")).Timeline(context.Background(), "o-1")
+	_, err := history.New(tp, storeWith(t, "o-1"), nil).Timeline(context.Background(), "o-1")
 	if !errs.Is(err, errs.Unavailable) {
 		t.Fatalf("err = %v, want unavailable", err)
 	}

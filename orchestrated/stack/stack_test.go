@@ -20,6 +20,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/payment"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
@@ -432,7 +433,7 @@ func TestOrchestrated_CrashBetweenStoringAndStarting_SagaStillRuns(t *testing.T)
 		o, err := domain.NewOrder(domain.PlaceOrder{
 			OrderID: id, CustomerID: "c-1", Items: []domain.Item{{SKU: "mug", Quantity: 1}},
 			ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Somewhere", PostalCode: "12345", Country: "DE"},
-		}, time.Now())
+		}, saga.Default().Names(), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

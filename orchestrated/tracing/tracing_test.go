@@ -57,7 +57,7 @@ func TestInterceptor_SpansCarryTheOrderAndTheService_LoggersTheIDs(t *testing.T)
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(context.Background())
-	ti, err := tracing.NewInterceptor(tp)
+	ti, err := tracing.NewInterceptor(tp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func TestOrderSaga_ReplaysRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(workflow.OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
+			r.RegisterWorkflowWithOptions(workflow.New(nil).OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
 			logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replaying %s: %v", f, err)

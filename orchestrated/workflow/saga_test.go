@@ -63,14 +63,25 @@ type sagaTest struct {
 
 func newSagaTest(t *testing.T) *sagaTest {
 	t.Helper()
+	return newSagaTestOf(t, saga.Default())
+}
+
+// newSagaTestOf is newSagaTest for the saga g.
+func newSagaTestOf(t *testing.T, g *saga.Saga) *sagaTest {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(30 * time.Second)
-	env.RegisterWorkflowWithOptions(workflow.OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
-	env.RegisterActivity(&activities.InventoryActivities{})
-	env.RegisterActivity(&activities.PaymentActivities{})
-	env.RegisterActivity(&activities.ShippingActivities{})
+	env.RegisterWorkflowWithOptions(workflow.New(g).OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
+	for _, step := range g.Steps() {
+		a := &activities.Step{}
+		env.RegisterActivityWithOptions(a.Act, activity.RegisterOptions{Name: string(step.Action)})
+		env.RegisterActivityWithOptions(a.Undo, activity.RegisterOptions{Name: string(step.Compensation)})
+		if step.Completion != "" {
+			env.RegisterActivityWithOptions(a.Complete, activity.RegisterOptions{Name: string(step.Completion)})
+		}
+	}
 	env.RegisterActivity(&activities.OrderActivities{})
 	st := &sagaTest{t: t, env: env, actionInputs: map[string]saga.Input{}}
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
@@ -490,4 +501,28 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+func TestOrderSaga_AFourthStepRefusingWithItsSecondReason_FailsWithThatReasonAndUndoesInReverse(t *testing.T) {
+	g, err := saga.Default().Insert(domain.StepPayment, saga.Step{Name: "loyalty", Action: "AwardPoints", Compensation: "RevokePoints",
+		Refusals: []domain.FailureReason{"loyalty_frozen", "loyalty_capped"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newSagaTestOf(t, g)
+	services = append(services, "AwardPoints", "RevokePoints")
+	t.Cleanup(func() { services = services[:len(services)-2] })
+	st.action("AwardPoints", saga.Outcome{}, refusal("loyalty_capped")).Once()
+	st.env.OnActivity("RevokePoints", mock.Anything, mock.Anything).Return(workflow.Compensation{}, nil).Maybe()
+	st.succeedEverywhere()
+	res := st.run()
+
+	if res.Status != domain.StatusFailed || res.FailureReason != "loyalty_capped" {
+		t.Fatalf("result = %+v, want failed loyalty_capped", res)
+	}
+	st.assertCalls(reserve, charge, "AwardPoints", refund, release)
+	st.assertRecords("inventory done priced", "payment done", "loyalty failed", "payment compensated", "inventory compensated", "failed loyalty_capped")
+	if in := st.actionInputs["AwardPoints"]; in.TotalCents != 2500 {
+		t.Fatalf("the new step saw total %d, want the priced 2500", in.TotalCents)
+	}
 }
