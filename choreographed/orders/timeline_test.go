@@ -12,7 +12,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/choreographed/consumer"
 	"github.com/ordersaga/ordersaga/choreographed/events"
-	"github.com/ordersaga/ordersaga/choreographed/flow"
+	"github.com/ordersaga/ordersaga/choreographed/intake"
 	chorders "github.com/ordersaga/ordersaga/choreographed/orders"
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -48,7 +48,7 @@ type service struct {
 	db       *sqldb.DB
 	store    *orders.Store
 	timeline *chorders.Timeline
-	flow     *flow.Flow
+	flow     *intake.Service
 	routes   consumer.Routes
 	clock    *clock
 }
@@ -67,7 +67,7 @@ func onBothEngines(t *testing.T, cases map[string]func(t *testing.T, s *service)
 			routes := chorders.New(events.NewTable(nil), store, emit, tl).Routes()
 			for _, name := range slices.Sorted(maps.Keys(cases)) {
 				t.Run(name, func(t *testing.T) {
-					cases[name](t, &service{t: t, db: db, store: store, timeline: tl, flow: flow.New(store, emit, c.now), routes: routes, clock: c})
+					cases[name](t, &service{t: t, db: db, store: store, timeline: tl, flow: intake.New(store, emit, c.now), routes: routes, clock: c})
 				})
 			}
 		})

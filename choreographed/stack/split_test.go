@@ -13,7 +13,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/broker"
 	"github.com/ordersaga/ordersaga/choreographed/dlq"
 	"github.com/ordersaga/ordersaga/choreographed/events"
-	"github.com/ordersaga/ordersaga/choreographed/flow"
+	"github.com/ordersaga/ordersaga/choreographed/intake"
 	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -283,7 +283,7 @@ func TestSplit_CrashBetweenCommitAndPublish_OutboxDeliversAfterRestart(t *testin
 		t.Fatal(err)
 	}
 	store := orders.New(db)
-	fl := flow.New(store, outbox.Emitter{Outbox: outbox.New(nil), Topics: events.Topics{Prefix: splitPrefix}}, nil)
+	fl := intake.New(store, outbox.Emitter{Outbox: outbox.New(nil), Topics: events.Topics{Prefix: splitPrefix}}, nil)
 	req := f.request("crash", ada, "CA", line{mug, 3})
 	o, err := domain.NewOrder(domain.PlaceOrder{OrderID: req.OrderID, CustomerID: ada,
 		Items: []domain.Item{{SKU: mug, Quantity: 3}}, ShipTo: domain.Address{Name: "Ada", Line1: "1 Main St", City: "Toronto", PostalCode: "M5V", Country: "CA"}}, saga.Default().Names(), time.Now())

@@ -31,8 +31,8 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/broker"
 	"github.com/ordersaga/ordersaga/choreographed/consumer"
 	"github.com/ordersaga/ordersaga/choreographed/events"
-	"github.com/ordersaga/ordersaga/choreographed/flow"
 	"github.com/ordersaga/ordersaga/choreographed/inbox"
+	"github.com/ordersaga/ordersaga/choreographed/intake"
 	chorders "github.com/ordersaga/ordersaga/choreographed/orders"
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/choreographed/reactions"
@@ -102,8 +102,9 @@ type reactor interface {
 	Routes() consumer.Routes
 }
 
-// part is one hosted service: its database, outbox, relay and consumer.
-type part struct {
+// hostedService is one service the process hosts: its database, outbox,
+// relay and consumer.
+type hostedService struct {
 	service  events.Service
 	db       *sqldb.DB
 	outbox   *outbox.Outbox
@@ -118,8 +119,8 @@ type Stack struct {
 	node    *node.Node
 	topics  events.Topics
 	writer  *broker.Writer
-	parts   []*part
-	flow    *flow.Flow
+	hosted  []*hostedService
+	intake  *intake.Service
 	api     http.Handler // the full API; nil when orders is not hosted
 	served  http.Handler // what HTTPAddr serves
 	ln      net.Listener
@@ -211,7 +212,7 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 			return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
 		}
 		svc := events.Service(role)
-		p := &part{service: svc, db: db, outbox: outbox.New(cfg.Now)}
+		p := &hostedService{service: svc, db: db, outbox: outbox.New(cfg.Now)}
 		emit := outbox.Emitter{Outbox: p.outbox, Topics: topics, Now: cfg.Now}
 		var r reactor
 		if role == node.RoleOrders {
@@ -221,7 +222,7 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 			s.timeline = chorders.NewTimeline(table, s.node.Orders, cfg.Now)
 			emit = s.timeline.Recording(emit)
 			r = chorders.New(table, s.node.Orders, emit, s.timeline)
-			s.flow = flow.New(s.node.Orders, emit, cfg.Now)
+			s.intake = intake.New(s.node.Orders, emit, cfg.Now)
 		} else if r, err = reactions.New(table, s.node.Participants[domain.StepName(role)], emit); err != nil {
 			return nil, fmt.Errorf("choreographed stack: %w", err)
 		}
@@ -239,7 +240,7 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 		if p.consumer, err = s.newConsumer(p, r, consumerMetrics); err != nil {
 			return nil, fmt.Errorf("choreographed stack: %w", err)
 		}
-		s.parts = append(s.parts, p)
+		s.hosted = append(s.hosted, p)
 	}
 	s.buildHTTP()
 	if cfg.HTTPAddr != "" {
@@ -254,7 +255,7 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 // of the services it follows, and applies their events with the chain
 //
 //	[Config.Middleware] → DeadLetter → Retry → Recover → Transactional([Trace →] Dedup → log → reaction)
-func (s *Stack) newConsumer(p *part, r reactor, m *consumer.Metrics) (*consumer.Consumer, error) {
+func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*consumer.Consumer, error) {
 	group := s.cfg.GroupPrefix + "." + string(p.service)
 	var topics []string
 	for _, from := range r.Subscriptions() {
@@ -316,7 +317,7 @@ func (s *Stack) buildHTTP() {
 	}
 	if s.node.Orders != nil {
 		d.Orders = s.node.Orders
-		d.Flow = s.flow
+		d.Intake = s.intake
 		d.Timeline = s.timeline
 		s.api = httpapi.New(d)
 		s.served = s.api
@@ -354,14 +355,14 @@ func (s *Stack) Topics() events.Topics { return s.topics }
 
 // Flow returns the order flow, or nil when the process does not host the
 // order service.
-func (s *Stack) Flow() *flow.Flow { return s.flow }
+func (s *Stack) Intake() *intake.Service { return s.intake }
 
 // Run runs the relays, the consumers and the HTTP server until ctx ends,
 // then stops them and returns nil; it returns an error when one of them
 // fails to run. Run once per Stack.
 func (s *Stack) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for _, p := range s.parts {
+	for _, p := range s.hosted {
 		g.Go(func() error { return p.relay.Run(ctx) })
 		g.Go(func() error { return p.consumer.Run(ctx) })
 		g.Go(func() error { s.pruneInbox(ctx, p); return nil })
@@ -381,12 +382,12 @@ func (s *Stack) Run(ctx context.Context) error {
 			return srv.Shutdown(sctx)
 		})
 	}
-	s.log.Info("choreographed stack running", "services", s.services(), "brokers", s.cfg.Brokers, "api", s.Addr())
+	s.log.Info("choreographed stack running", "services", s.serviceNames(), "brokers", s.cfg.Brokers, "api", s.Addr())
 	return g.Wait()
 }
 
 // pruneInbox forgets old handled events of p's database, hourly.
-func (s *Stack) pruneInbox(ctx context.Context, p *part) {
+func (s *Stack) pruneInbox(ctx context.Context, p *hostedService) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -403,9 +404,9 @@ func (s *Stack) pruneInbox(ctx context.Context, p *part) {
 	}
 }
 
-func (s *Stack) services() []events.Service {
-	out := make([]events.Service, len(s.parts))
-	for i, p := range s.parts {
+func (s *Stack) serviceNames() []events.Service {
+	out := make([]events.Service, len(s.hosted))
+	for i, p := range s.hosted {
 		out[i] = p.service
 	}
 	return out
@@ -421,7 +422,7 @@ func (s *Stack) Close() error {
 	}
 	s.closed = true
 	var errList []error
-	for _, p := range s.parts {
+	for _, p := range s.hosted {
 		if err := p.consumer.Close(); err != nil {
 			errList = append(errList, err)
 		}

@@ -83,7 +83,7 @@ func startFakeAPI(tb testing.TB, name string, delay time.Duration, limited bool)
 		flow.admit = make(chan struct{}, 1)
 	}
 	srv := httptest.NewServer(httpapi.New(httpapi.Deps{
-		Variant: name, Catalog: n.Inventory, Accounts: n.Payment, Orders: n.Orders, Flow: flow,
+		Variant: name, Catalog: n.Inventory, Accounts: n.Payment, Orders: n.Orders, Intake: flow,
 	}))
 	tb.Cleanup(func() {
 		srv.Close()

@@ -27,8 +27,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/ordersaga/ordersaga/orchestrated/flow"
 	"github.com/ordersaga/ordersaga/orchestrated/history"
+	"github.com/ordersaga/ordersaga/orchestrated/intake"
 	"github.com/ordersaga/ordersaga/orchestrated/tracing"
 	"github.com/ordersaga/ordersaga/orchestrated/worker"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
@@ -125,8 +125,8 @@ type Stack struct {
 	ownsNode  bool
 	client    client.Client
 	workers   *worker.Workers
-	flow      *flow.Flow // nil without the orders role
-	reconcile *flow.Reconciler
+	intake    *intake.Service // nil without the orders role
+	reconcile *intake.Reconciler
 	handler   http.Handler
 	listener  net.Listener
 	fatal     chan error
@@ -208,8 +208,8 @@ func build(ctx context.Context, cfg Config, n *node.Node, ownsNode bool) (_ *Sta
 	if err := EnsureSearchAttributes(ctx, s.client, cfg.Namespace); err != nil {
 		return nil, err
 	}
-	s.flow = flow.New(s.client, n.Orders, s.log)
-	s.reconcile = flow.NewReconciler(s.flow, cfg.Now)
+	s.intake = intake.New(s.client, n.Orders, s.log)
+	s.reconcile = intake.NewReconciler(s.intake, cfg.Now)
 	s.handler = httpapi.New(s.apiDeps())
 	if cfg.HTTPAddr != "" {
 		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -226,7 +226,7 @@ func (s *Stack) apiDeps() httpapi.Deps {
 		Variant:  Variant,
 		Steps:    s.node.Saga.Names(),
 		Orders:   s.node.Orders,
-		Flow:     s.flow,
+		Intake:   s.intake,
 		Timeline: history.New(s.client, s.node.Orders, s.node.Saga),
 		Ready:    s.cfg.Ready,
 		Registry: s.cfg.Registry,
@@ -306,7 +306,7 @@ func (s *Stack) Handler() http.Handler { return s.handler }
 
 // Flow returns the flow that places and cancels orders, or nil when the
 // process does not host the orders role.
-func (s *Stack) Flow() *flow.Flow { return s.flow }
+func (s *Stack) Intake() *intake.Service { return s.intake }
 
 // Client returns the stack's Temporal client.
 func (s *Stack) Client() client.Client { return s.client }

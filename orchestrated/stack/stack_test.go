@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/ordersaga/ordersaga/orchestrated/flow"
+	"github.com/ordersaga/ordersaga/orchestrated/intake"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
@@ -427,7 +427,7 @@ func TestOrchestrated_CrashBetweenStoringAndStarting_SagaStillRuns(t *testing.T)
 	a.putCustomer("c-1", 10_000)
 
 	// Three orders are stored but their saga never starts.
-	crashing := flow.New(failingStarts{p.Client()}, p.Node().Orders, testLogger(t))
+	crashing := intake.New(failingStarts{p.Client()}, p.Node().Orders, testLogger(t))
 	ctx := context.Background()
 	for _, id := range []string{"healed-by-reconciler", "healed-by-retry", "healed-by-cancel"} {
 		o, err := domain.NewOrder(domain.PlaceOrder{
@@ -471,7 +471,7 @@ func TestOrchestrated_CrashBetweenStoringAndStarting_SagaStillRuns(t *testing.T)
 	if c := restarted.api(t).credit("c-1"); c != 10_000-2*1250 {
 		t.Fatalf("credit = %d, want two orders charged", c)
 	}
-	rec := flow.NewReconciler(restarted.Flow(), nil)
+	rec := intake.NewReconciler(restarted.Intake(), nil)
 	if started, err := rec.Reconcile(ctx, 0); err != nil || len(started) != 0 {
 		t.Fatalf("a second reconciliation started %v (%v), want nothing", started, err)
 	}

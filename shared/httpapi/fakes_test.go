@@ -200,7 +200,7 @@ func (s store) WaitFinal(ctx context.Context, id string) (*domain.Order, error) 
 	return s.order(id)
 }
 
-// flow is the world seen as a Flow.
+// flow is the world seen as an Intake.
 type flow struct{ *world }
 
 func (f flow) Place(_ context.Context, o *domain.Order) (*domain.Order, bool, error) {

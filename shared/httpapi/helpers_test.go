@@ -54,7 +54,7 @@ func newHarness(tb testing.TB, opts ...func(*httpapi.Deps)) *harness {
 		Catalog:  catalog{w},
 		Accounts: accounts{w},
 		Orders:   store{w},
-		Flow:     flow{w},
+		Intake:   flow{w},
 		Faults:   fs,
 		Registry: reg,
 		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -67,8 +67,9 @@ type Orders interface {
 	WaitFinal(ctx context.Context, id string) (*domain.Order, error)
 }
 
-// Flow is the saga variant: it starts and cancels orders.
-type Flow interface {
+// Intake is the saga variant's side of the API: it places and cancels
+// orders.
+type Intake interface {
 	// Place starts the saga for a new order (already validated) and returns the stored order with created=true;
 	// for an existing id with the same request fingerprint it returns the existing order and created=false; errs.Conflict for another fingerprint.
 	Place(ctx context.Context, o *domain.Order) (*domain.Order, bool, error)
@@ -88,7 +89,7 @@ type Deps struct {
 	Catalog  Catalog              // nil: product endpoints answer 503 problem
 	Accounts Accounts             // nil: customer endpoints answer 503 problem
 	Orders   Orders               // nil: order endpoints answer 503 problem
-	Flow     Flow                 // nil: order endpoints answer 503 problem
+	Intake   Intake               // nil: order endpoints answer 503 problem
 	Timeline Timeline             // nil: GET /v1/orders/{order_id}/timeline answers 503 problem
 	Faults   faults.Set           // nil: /v1/admin/faults answers 404 (fault injection disabled)
 	Ready    []Check              // /readyz runs them all (with a short timeout) → 200 or 503 with which failed

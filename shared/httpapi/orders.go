@@ -30,7 +30,7 @@ const orderIDKey ctxKey = "order_id"
 
 // needOrders answers 503 when the stack serves no orders.
 func (a *api) needOrders(c *gin.Context) {
-	if a.Orders == nil || a.Flow == nil {
+	if a.Orders == nil || a.Intake == nil {
 		a.fail(c, errs.E(errs.Unavailable, "this stack serves no orders"))
 	}
 }
@@ -64,7 +64,7 @@ func (a *api) placeOrder(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	stored, created, err := a.Flow.Place(ctx, o)
+	stored, created, err := a.Intake.Place(ctx, o)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -136,7 +136,7 @@ func (a *api) cancelOrder(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	o, err := a.Flow.Cancel(c.Request.Context(), id)
+	o, err := a.Intake.Cancel(c.Request.Context(), id)
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -320,7 +320,7 @@ func TestCancelOrder_Unknown_Answers404(t *testing.T) {
 func TestOrderEndpoints_WithoutStoreOrFlow_Answer503(t *testing.T) {
 	for name, opt := range map[string]func(*httpapi.Deps){
 		"no store": func(d *httpapi.Deps) { d.Orders = nil },
-		"no flow":  func(d *httpapi.Deps) { d.Flow = nil },
+		"no flow":  func(d *httpapi.Deps) { d.Intake = nil },
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, opt)

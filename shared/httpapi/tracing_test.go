@@ -19,13 +19,13 @@ import (
 
 // spanFlow records the span context the API hands the flow.
 type spanFlow struct {
-	httpapi.Flow
+	httpapi.Intake
 	seen *trace.SpanContext
 }
 
 func (f spanFlow) Place(ctx context.Context, o *domain.Order) (*domain.Order, bool, error) {
 	*f.seen = trace.SpanContextFromContext(ctx)
-	return f.Flow.Place(ctx, o)
+	return f.Intake.Place(ctx, o)
 }
 
 // tracedHarness is a harness whose API traces into a span recorder and
@@ -38,7 +38,7 @@ func tracedHarness(t *testing.T, seen *trace.SpanContext) (*harness, *tracetest.
 	h := newHarness(t, func(d *httpapi.Deps) {
 		d.TracerProvider = tp
 		d.Logger = telemetry.Logger(d.Logger)
-		d.Flow = spanFlow{Flow: d.Flow, seen: seen}
+		d.Intake = spanFlow{Intake: d.Intake, seen: seen}
 	})
 	return h, rec
 }
@@ -136,7 +136,7 @@ func TestTracing_RoutesAndProbes(t *testing.T) {
 
 func TestTracing_NoProvider_NoSpanInTheFlowsContext(t *testing.T) {
 	var seen trace.SpanContext
-	h := newHarness(t, func(d *httpapi.Deps) { d.Flow = spanFlow{Flow: d.Flow, seen: &seen} })
+	h := newHarness(t, func(d *httpapi.Deps) { d.Intake = spanFlow{Intake: d.Intake, seen: &seen} })
 	if got := h.do(http.MethodPost, "/v1/orders", placeRequest("o-1")); got.Code != http.StatusAccepted {
 		t.Fatalf("status %d: %s", got.Code, got.Body)
 	}

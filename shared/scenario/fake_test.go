@@ -86,7 +86,7 @@ func newFake(tb testing.TB, name string, b bugs) Target {
 		Catalog:  fakeCatalog{f},
 		Accounts: fakeAccounts{f},
 		Orders:   fakeOrders{f},
-		Flow:     fakeFlow{f},
+		Intake:   fakeFlow{f},
 		Faults:   f.faults,
 	})
 	if b.wrap != nil {

@@ -1,4 +1,4 @@
-package flow
+package intake
 
 import (
 	"context"
@@ -17,17 +17,17 @@ import (
 // Reconciler starts the saga of every pending order that has none: the
 // orders stored by a process that stopped before it started their saga.
 type Reconciler struct {
-	flow *Flow
-	now  func() time.Time
+	intake *Service
+	now    func() time.Time
 }
 
-// NewReconciler returns a reconciler over the flow's store and Temporal;
+// NewReconciler returns a reconciler over the intake's store and Temporal;
 // now is the clock (time.Now when nil).
-func NewReconciler(f *Flow, now func() time.Time) *Reconciler {
+func NewReconciler(f *Service, now func() time.Time) *Reconciler {
 	if now == nil {
 		now = time.Now
 	}
-	return &Reconciler{flow: f, now: now}
+	return &Reconciler{intake: f, now: now}
 }
 
 // Reconcile looks at every pending order created at least minAge ago and
@@ -40,7 +40,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, minAge time.Duration) ([]str
 	var errList []error
 	filter := orders.Filter{Status: domain.StatusPending, Limit: orders.MaxListLimit}
 	for {
-		page, err := r.flow.store.List(ctx, filter)
+		page, err := r.intake.store.List(ctx, filter)
 		if err != nil {
 			return started, fmt.Errorf("listing pending orders: %w", err)
 		}
@@ -66,10 +66,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, minAge time.Duration) ([]str
 
 // reconcile starts one pending order's saga if it has none.
 func (r *Reconciler) reconcile(ctx context.Context, o *domain.Order) (bool, error) {
-	d, err := r.flow.temporal.DescribeWorkflowExecution(ctx, workflow.WorkflowID(o.ID()), "")
+	d, err := r.intake.temporal.DescribeWorkflowExecution(ctx, workflow.WorkflowID(o.ID()), "")
 	if err == nil {
 		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			r.flow.log.WarnContext(ctx, "a pending order's saga has ended without finishing the order",
+			r.intake.log.WarnContext(ctx, "a pending order's saga has ended without finishing the order",
 				"order_id", o.ID(), "workflow_id", workflow.WorkflowID(o.ID()), "workflow_status", st.String())
 		}
 		return false, nil
@@ -77,13 +77,13 @@ func (r *Reconciler) reconcile(ctx context.Context, o *domain.Order) (bool, erro
 	if _, ok := errors.AsType[*serviceerror.NotFound](err); !ok {
 		return false, fmt.Errorf("looking up the saga of order %s: %w", o.ID(), err)
 	}
-	if err := r.flow.Start(ctx, o); err != nil {
+	if err := r.intake.Start(ctx, o); err != nil {
 		if errors.Is(err, ErrSagaEnded) {
 			return false, nil
 		}
 		return false, err
 	}
-	r.flow.log.InfoContext(ctx, "started the saga of a pending order that had none", "order_id", o.ID())
+	r.intake.log.InfoContext(ctx, "started the saga of a pending order that had none", "order_id", o.ID())
 	return true, nil
 }
 
@@ -96,7 +96,7 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration) {
 	defer t.Stop()
 	for {
 		if _, err := r.Reconcile(ctx, minAge); err != nil && ctx.Err() == nil {
-			r.flow.log.WarnContext(ctx, "reconciling pending orders", "error", err)
+			r.intake.log.WarnContext(ctx, "reconciling pending orders", "error", err)
 		}
 		minAge = interval
 		select {

@@ -1,10 +1,10 @@
 // Package flow starts and cancels orders of the choreographed variant, for
-// the REST API (it implements httpapi.Flow). Both write the order and the
+// the REST API (it implements httpapi.Intake). Both write the order and the
 // event that sets the services in motion in one transaction of the order
 // database: the order with OrderPlaced, the cancel request with
 // OrderCancelRequested. There is no coordinator: from there on the services
 // react to each other's events.
-package flow
+package intake
 
 import (
 	"context"
@@ -18,8 +18,8 @@ import (
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
-// Flow places and cancels orders.
-type Flow struct {
+// Service places and cancels orders.
+type Service struct {
 	store *orders.Store
 	emit  outbox.Emitter
 	now   func() time.Time
@@ -27,18 +27,18 @@ type Flow struct {
 
 // New returns the flow on the order store, emitting through emit (the
 // outbox of the order database); now is the clock (time.Now when nil).
-func New(store *orders.Store, emit outbox.Emitter, now func() time.Time) *Flow {
+func New(store *orders.Store, emit outbox.Emitter, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Flow{store: store, emit: emit, now: now}
+	return &Service{store: store, emit: emit, now: now}
 }
 
 // Place stores the new order and emits OrderPlaced, in one transaction. For
 // an existing order id with the same request it returns the stored order
 // with created=false and emits nothing; with another request, an
 // errs.Conflict.
-func (f *Flow) Place(ctx context.Context, o *domain.Order) (*domain.Order, bool, error) {
+func (f *Service) Place(ctx context.Context, o *domain.Order) (*domain.Order, bool, error) {
 	var (
 		stored  *domain.Order
 		created bool
@@ -66,7 +66,7 @@ func (f *Flow) Place(ctx context.Context, o *domain.Order) (*domain.Order, bool,
 // in one transaction; the cancel chain then compensates whatever the saga
 // did so far. Asking again changes nothing. Errors: errs.NotFound,
 // errs.Conflict when the order is completed or failed.
-func (f *Flow) Cancel(ctx context.Context, id string) (*domain.Order, error) {
+func (f *Service) Cancel(ctx context.Context, id string) (*domain.Order, error) {
 	var o *domain.Order
 	err := f.store.DB().InTx(ctx, func(tx *sqldb.Tx) error {
 		first := false

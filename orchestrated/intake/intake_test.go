@@ -1,4 +1,4 @@
-package flow_test
+package intake_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/ordersaga/ordersaga/orchestrated/flow"
+	"github.com/ordersaga/ordersaga/orchestrated/intake"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
@@ -140,7 +140,7 @@ func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string
 
 func TestPlace_StoresTheOrderThenStartsItsSagaIdempotently(t *testing.T) {
 	store, tc := newFakeStore(), &fakeTemporal{}
-	f := flow.New(tc, store, nil)
+	f := intake.New(tc, store, nil)
 	o, created, err := f.Place(context.Background(), newOrder(t, "o-1", t0))
 	if err != nil || !created || o.ID() != "o-1" {
 		t.Fatalf("Place = %v, %v, %v", o, created, err)
@@ -169,7 +169,7 @@ func TestPlace_StoresTheOrderThenStartsItsSagaIdempotently(t *testing.T) {
 	if !opts.EnableEagerStart {
 		t.Fatal("the start is not eager: the saga's first workflow task would wait for a round trip through the task queue")
 	}
-	if flow.StartOptions(o).EnableEagerStart {
+	if intake.StartOptions(o).EnableEagerStart {
 		t.Fatal("StartOptions asks for an eager start, which an update-with-start refuses")
 	}
 
@@ -193,7 +193,7 @@ func TestPlace_OtherRequestSameID_IsConflictAndStartsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := flow.New(tc, store, nil).Place(context.Background(), other); !errs.Is(err, errs.Conflict) {
+	if _, _, err := intake.New(tc, store, nil).Place(context.Background(), other); !errs.Is(err, errs.Conflict) {
 		t.Fatalf("err = %v, want conflict", err)
 	}
 	if len(tc.starts) != 0 {
@@ -203,14 +203,14 @@ func TestPlace_OtherRequestSameID_IsConflictAndStartsNothing(t *testing.T) {
 
 func TestPlace_StartFails_OrderIsStillAcceptedAndReconcilerStartsIt(t *testing.T) {
 	store, tc := newFakeStore(), &fakeTemporal{startErr: errors.New("connection refused")}
-	f := flow.New(tc, store, nil)
+	f := intake.New(tc, store, nil)
 	o, created, err := f.Place(context.Background(), newOrder(t, "o-1", t0))
 	if err != nil || !created || o.Status() != domain.StatusPending {
 		t.Fatalf("Place = %v, %v, %v; want the pending order accepted", o, created, err)
 	}
 
 	tc.startErr = nil
-	r := flow.NewReconciler(f, func() time.Time { return t0.Add(time.Minute) })
+	r := intake.NewReconciler(f, func() time.Time { return t0.Add(time.Minute) })
 	if started, err := r.Reconcile(context.Background(), 2*time.Minute); err != nil || len(started) != 0 {
 		t.Fatalf("reconciling orders older than 2m: started %v, %v; want none (the order is younger)", started, err)
 	}
@@ -226,8 +226,8 @@ func TestReconcile_LeavesOrdersWithASagaAndFinalOrdersAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc := &fakeTemporal{running: map[string]bool{"order-running": true}}
-	f := flow.New(tc, newFakeStore(running, orphan, done), nil)
-	started, err := flow.NewReconciler(f, nil).Reconcile(context.Background(), 0)
+	f := intake.New(tc, newFakeStore(running, orphan, done), nil)
+	started, err := intake.NewReconciler(f, nil).Reconcile(context.Background(), 0)
 	if err != nil || !slices.Equal(started, []string{"orphan"}) {
 		t.Fatalf("started %v, %v; want only the orphan", started, err)
 	}
@@ -269,7 +269,7 @@ func TestCancel_MapsOutcomesToAPISemantics(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			tc := &fakeTemporal{updateErr: c.updateErr}
-			f := flow.New(tc, newFakeStore(pending, completed, cancelled), nil)
+			f := intake.New(tc, newFakeStore(pending, completed, cancelled), nil)
 			o, err := f.Cancel(context.Background(), c.id)
 			if c.wantCode == "" {
 				if err != nil || o == nil || o.ID() != c.id {

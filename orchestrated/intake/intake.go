@@ -1,5 +1,5 @@
-// Package flow is the orchestrated variant's side of the REST API
-// (httpapi.Flow): it places an order by storing it and starting its saga,
+// Package intake is the orchestrated variant's side of the REST API
+// (httpapi.Intake): it places an order by storing it and starting its saga,
 // and cancels one through the saga's cancel update.
 //
 // Placing an order writes twice: the order row, then the workflow. The row
@@ -9,7 +9,7 @@
 // and so does a repeated POST. Starting twice is harmless: a running saga
 // is reused (WorkflowIDConflictPolicy UseExisting) and a finished one is
 // never started again (WorkflowIDReusePolicy RejectDuplicate).
-package flow
+package intake
 
 import (
 	"context"
@@ -54,19 +54,19 @@ type Store interface {
 // started again.
 var ErrSagaEnded = errors.New("the order's saga has already ended")
 
-// Flow places and cancels orders. It implements httpapi.Flow.
-type Flow struct {
+// Service places and cancels orders. It implements httpapi.Intake.
+type Service struct {
 	temporal Temporal
 	store    Store
 	log      *slog.Logger
 }
 
 // New returns the flow; log may be nil.
-func New(t Temporal, s Store, log *slog.Logger) *Flow {
+func New(t Temporal, s Store, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Flow{temporal: t, store: s, log: log}
+	return &Service{temporal: t, store: s, log: log}
 }
 
 // Place stores the order and starts its saga. A repeated request (same id,
@@ -74,7 +74,7 @@ func New(t Temporal, s Store, log *slog.Logger) *Flow {
 // its saga runs. Errors: errs.Conflict for the same id with another
 // request. When the saga cannot be started the order is still accepted:
 // the Reconciler starts its saga later.
-func (f *Flow) Place(ctx context.Context, o *domain.Order) (*domain.Order, bool, error) {
+func (f *Service) Place(ctx context.Context, o *domain.Order) (*domain.Order, bool, error) {
 	stored, created, err := f.store.Create(ctx, o)
 	if err != nil {
 		return nil, false, fmt.Errorf("storing order %s: %w", o.ID(), err)
@@ -97,7 +97,7 @@ func (f *Flow) Place(ctx context.Context, o *domain.Order) (*domain.Order, bool,
 // saga's first workflow task back with the start's answer, and that worker
 // runs it at once, without a round trip through the task queue. Otherwise
 // the start is an ordinary one.
-func (f *Flow) Start(ctx context.Context, o *domain.Order) error {
+func (f *Service) Start(ctx context.Context, o *domain.Order) error {
 	opts := StartOptions(o)
 	opts.EnableEagerStart = true
 	_, err := f.temporal.ExecuteWorkflow(ctx, opts, workflow.Name, workflow.InputOf(o))
@@ -140,7 +140,7 @@ func StartOptions(o *domain.Order) client.StartWorkflowOptions {
 //
 // The cancel is an update-with-start: an order whose saga never started
 // (a crash after it was stored) gets a saga that starts cancelled.
-func (f *Flow) Cancel(ctx context.Context, id string) (*domain.Order, error) {
+func (f *Service) Cancel(ctx context.Context, id string) (*domain.Order, error) {
 	o, err := f.store.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("cancelling order %s: %w", id, err)
@@ -166,7 +166,7 @@ func (f *Flow) Cancel(ctx context.Context, id string) (*domain.Order, error) {
 }
 
 // cancelRefused explains a cancel the saga did not accept.
-func (f *Flow) cancelRefused(ctx context.Context, id string, cause error) (*domain.Order, error) {
+func (f *Service) cancelRefused(ctx context.Context, id string, cause error) (*domain.Order, error) {
 	// The saga may have ended meanwhile: the stored order then tells.
 	if o, err := f.store.Get(ctx, id); err == nil && o.Status().Final() {
 		return cancelOutcome(o)
