@@ -3,7 +3,9 @@ package intake_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,6 +95,9 @@ type fakeTemporal struct {
 	cancels   int
 	updateErr error
 	running   map[string]bool // workflow IDs that exist
+	// ended holds workflow IDs that exist and have ended, with a hook run
+	// when one is described (the saga finishing its order meanwhile).
+	ended map[string]func()
 }
 
 func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
@@ -130,6 +135,12 @@ func (doneUpdate) Get(context.Context, any) error { return nil }
 func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if hook, ok := f.ended[id]; ok {
+		hook()
+		return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+			Status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+		}}, nil
+	}
 	if !f.running[id] {
 		return nil, serviceerror.NewNotFound("workflow not found")
 	}
@@ -282,5 +293,32 @@ func TestCancel_MapsOutcomesToAPISemantics(t *testing.T) {
 				t.Fatalf("%d cancel updates, want %d", tc.cancels, c.wantUpdates)
 			}
 		})
+	}
+}
+
+func TestReconcile_WarnsOnlyOfAPendingOrderWhoseSagaEnded(t *testing.T) {
+	racing, stuck := newOrder(t, "racing", t0), newOrder(t, "stuck", t0)
+	tc := &fakeTemporal{ended: map[string]func(){
+		// The saga finishes the order between the listing and the look-up.
+		"order-racing": func() {
+			if err := racing.Fail(domain.ReasonOutOfStock, t0); err != nil {
+				t.Error(err)
+			}
+		},
+		"order-stuck": func() {},
+	}}
+	var logs strings.Builder
+	f := intake.New(tc, newFakeStore(racing, stuck), slog.New(slog.NewTextHandler(&logs, nil)))
+	if _, err := intake.NewReconciler(f, nil).Reconcile(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "order_id=stuck") {
+		t.Errorf("no warning about the stuck order:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "order_id=racing") {
+		t.Errorf("a false warning about an order its saga finished:\n%s", logs.String())
+	}
+	if len(tc.starts) != 0 {
+		t.Errorf("started %d sagas, want none", len(tc.starts))
 	}
 }

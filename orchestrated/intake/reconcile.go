@@ -69,8 +69,7 @@ func (r *Reconciler) reconcile(ctx context.Context, o *domain.Order) (bool, erro
 	d, err := r.intake.temporal.DescribeWorkflowExecution(ctx, workflow.WorkflowID(o.ID()), "")
 	if err == nil {
 		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			r.intake.log.WarnContext(ctx, "a pending order's saga has ended without finishing the order",
-				"order_id", o.ID(), "workflow_id", workflow.WorkflowID(o.ID()), "workflow_status", st.String())
+			r.warnEnded(ctx, o.ID(), st)
 		}
 		return false, nil
 	}
@@ -87,18 +86,31 @@ func (r *Reconciler) reconcile(ctx context.Context, o *domain.Order) (bool, erro
 	return true, nil
 }
 
+// warnEnded logs a pending order whose saga has ended without finishing
+// it: it needs a person. The saga may have finished the order between the
+// listing and the look-up, so the order is read again first and only a
+// still pending one is reported.
+func (r *Reconciler) warnEnded(ctx context.Context, orderID string, st enumspb.WorkflowExecutionStatus) {
+	o, err := r.intake.store.Get(ctx, orderID)
+	if err == nil && o.Status().Final() {
+		return
+	}
+	r.intake.log.WarnContext(ctx, "a pending order's saga has ended without finishing the order",
+		"order_id", orderID, "workflow_id", workflow.WorkflowID(orderID), "workflow_status", st.String())
+}
+
 // Run reconciles once at once (every pending order), then every interval
-// (orders pending for at least an interval), until ctx ends. Failures are
+// (orders pending for at least minAge), until ctx ends. Failures are
 // logged and retried at the next round.
-func (r *Reconciler) Run(ctx context.Context, interval time.Duration) {
-	var minAge time.Duration
+func (r *Reconciler) Run(ctx context.Context, interval, minAge time.Duration) {
+	age := time.Duration(0)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := r.Reconcile(ctx, minAge); err != nil && ctx.Err() == nil {
+		if _, err := r.Reconcile(ctx, age); err != nil && ctx.Err() == nil {
 			r.intake.log.WarnContext(ctx, "reconciling pending orders", "error", err)
 		}
-		minAge = interval
+		age = minAge
 		select {
 		case <-ctx.Done():
 			return

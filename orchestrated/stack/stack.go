@@ -45,7 +45,8 @@ const Variant = "orchestrated"
 const (
 	DefaultTemporalHostPort  = "127.0.0.1:7233"
 	DefaultNamespace         = "default"
-	DefaultReconcileInterval = 30 * time.Second
+	DefaultReconcileInterval = 2 * time.Second
+	DefaultReconcileMinAge   = 5 * time.Second
 	DefaultShutdownTimeout   = 10 * time.Second
 )
 
@@ -83,6 +84,13 @@ type Config struct {
 	// missing saga (DefaultReconcileInterval); they are also checked at
 	// start.
 	ReconcileInterval time.Duration
+	// ReconcileMinAge is how old a pending order must be before the
+	// reconciler looks for its saga (DefaultReconcileMinAge): younger
+	// orders are still being placed. An order whose saga could not be
+	// started (Temporal down) has it started at most ReconcileMinAge plus
+	// ReconcileInterval after it was placed, or ReconcileInterval after
+	// Temporal is back.
+	ReconcileMinAge time.Duration
 	// Ready are the readiness checks of /readyz; nil means the stack's
 	// own: its databases and Temporal's health.
 	Ready []httpapi.Check
@@ -106,6 +114,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReconcileInterval <= 0 {
 		c.ReconcileInterval = DefaultReconcileInterval
+	}
+	if c.ReconcileMinAge <= 0 {
+		c.ReconcileMinAge = DefaultReconcileMinAge
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
@@ -341,7 +352,7 @@ func (s *Stack) run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	if s.reconcile != nil {
-		wg.Go(func() { s.reconcile.Run(ctx, s.cfg.ReconcileInterval) })
+		wg.Go(func() { s.reconcile.Run(ctx, s.cfg.ReconcileInterval, s.cfg.ReconcileMinAge) })
 	}
 	var server *http.Server
 	serveErr := make(chan error, 1)
