@@ -12,8 +12,8 @@ import (
 
 	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/inventory"
-	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/payment"
 )
 
@@ -201,8 +201,8 @@ func newFixture() *fixture {
 
 func (f *fixture) id(name string) string { return name + "-" + f.u }
 
-func inventorySvc() *inventory.Service { return split.stack(node.RoleInventory).Node().Inventory }
-func paymentSvc() *payment.Service     { return split.stack(node.RolePayment).Node().Payment }
+func inventorySvc() *inventory.Service { return split.stack(hosted.RoleInventory).Hosted().Inventory }
+func paymentSvc() *payment.Service     { return split.stack(hosted.RolePayment).Hosted().Payment }
 
 func (f *fixture) product(t *testing.T, name string, price, stock int64) string {
 	t.Helper()

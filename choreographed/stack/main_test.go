@@ -26,7 +26,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/choreographed/stack"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // The test binary starts one broker and two stacks, once, and every test
@@ -76,7 +76,7 @@ func run(m *testing.M) int {
 
 	ctx := context.Background()
 	allInOne, err = start(ctx, stack.Config{
-		Node:           node.Config{Databases: node.SQLiteDatabases(filepath.Join(dir, "all"))},
+		Hosted:         hosted.Config{Databases: hosted.SQLiteDatabases(filepath.Join(dir, "all"))},
 		Brokers:        brokers,
 		TopicPrefix:    allInOnePrefix,
 		HTTPAddr:       "127.0.0.1:0",
@@ -158,27 +158,27 @@ func (r *running) stop() error {
 // splitEnv runs each service as a Stack of its own (its own consumer
 // group, relay and database), on a topic prefix of its own.
 type splitEnv struct {
-	dbs   map[node.Role]string
+	dbs   map[hosted.Role]string
 	holds *holds
 	dup   atomic.Bool // when set, relays publish every message twice
 	api   *httptest.Server
 	// spans records every span of the environment; each process traces
 	// with a tracer provider of its own (tracers), as deployed.
 	spans   *tracetest.InMemoryExporter
-	tracers map[node.Role]*sdktrace.TracerProvider
+	tracers map[hosted.Role]*sdktrace.TracerProvider
 
 	mu     sync.Mutex
-	stacks map[node.Role]*running
+	stacks map[hosted.Role]*running
 }
 
 func newSplitEnv(ctx context.Context, dir string) (*splitEnv, error) {
-	e := &splitEnv{dbs: node.SQLiteDatabases(dir), holds: &holds{}, stacks: map[node.Role]*running{},
-		spans: tracetest.NewInMemoryExporter(), tracers: map[node.Role]*sdktrace.TracerProvider{}}
-	for _, role := range node.AllRoles() {
+	e := &splitEnv{dbs: hosted.SQLiteDatabases(dir), holds: &holds{}, stacks: map[hosted.Role]*running{},
+		spans: tracetest.NewInMemoryExporter(), tracers: map[hosted.Role]*sdktrace.TracerProvider{}}
+	for _, role := range hosted.AllRoles() {
 		e.tracers[role] = sdktrace.NewTracerProvider(sdktrace.WithSyncer(e.spans),
 			sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("choreographed-"+string(role)))))
 	}
-	for _, role := range node.AllRoles() {
+	for _, role := range hosted.AllRoles() {
 		if err := e.start(ctx, role); err != nil {
 			e.close()
 			return nil, err
@@ -186,16 +186,16 @@ func newSplitEnv(ctx context.Context, dir string) (*splitEnv, error) {
 	}
 	// The API of the order service's process, whichever Stack runs it now.
 	e.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.stack(node.RoleOrders).Handler().ServeHTTP(w, r)
+		e.stack(hosted.RoleOrders).Handler().ServeHTTP(w, r)
 	}))
 	return e, nil
 }
 
 // config returns the configuration of the process hosting role.
-func (e *splitEnv) config(role node.Role) stack.Config {
+func (e *splitEnv) config(role hosted.Role) stack.Config {
 	svc := events.Service(role)
 	return stack.Config{
-		Node:           node.Config{Roles: []node.Role{role}, Databases: e.dbs},
+		Hosted:         hosted.Config{Roles: []hosted.Role{role}, Databases: e.dbs},
 		Brokers:        brokers,
 		TopicPrefix:    splitPrefix,
 		FaultInjection: true,
@@ -210,7 +210,7 @@ func (e *splitEnv) config(role node.Role) stack.Config {
 	}
 }
 
-func (e *splitEnv) start(ctx context.Context, role node.Role) error {
+func (e *splitEnv) start(ctx context.Context, role hosted.Role) error {
 	r, err := start(ctx, e.config(role))
 	if err != nil {
 		return fmt.Errorf("starting the %s process: %w", role, err)
@@ -222,14 +222,14 @@ func (e *splitEnv) start(ctx context.Context, role node.Role) error {
 }
 
 // stack returns the running process of role.
-func (e *splitEnv) stack(role node.Role) *running {
+func (e *splitEnv) stack(role hosted.Role) *running {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.stacks[role]
 }
 
 // stopProcess stops the process of role, as SIGTERM would.
-func (e *splitEnv) stopProcess(t *testing.T, role node.Role) {
+func (e *splitEnv) stopProcess(t *testing.T, role hosted.Role) {
 	t.Helper()
 	if err := e.stack(role).stop(); err != nil {
 		t.Fatalf("stopping the %s process: %v", role, err)
@@ -237,7 +237,7 @@ func (e *splitEnv) stopProcess(t *testing.T, role node.Role) {
 }
 
 // startProcess starts the process of role again on its database.
-func (e *splitEnv) startProcess(t *testing.T, role node.Role) {
+func (e *splitEnv) startProcess(t *testing.T, role hosted.Role) {
 	t.Helper()
 	if err := e.start(context.Background(), role); err != nil {
 		t.Fatal(err)
@@ -248,7 +248,7 @@ func (e *splitEnv) close() {
 	if e.api != nil {
 		e.api.Close()
 	}
-	for _, role := range node.AllRoles() {
+	for _, role := range hosted.AllRoles() {
 		if r := e.stack(role); r != nil {
 			_ = r.stop()
 		}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/choreographed/stack"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/participant"
 	"github.com/ordersaga/ordersaga/shared/scenario"
 	"github.com/ordersaga/ordersaga/shared/scenario/loyaltytest"
@@ -24,8 +24,8 @@ func TestNewStep_Loyalty_RunsTheSuiteAndItsOwnScenarios(t *testing.T) {
 	g := loyaltytest.Saga(t)
 	loyalty := loyaltytest.Open(t, sqltest.DSN(t, sqldb.Postgres))
 	r, err := start(context.Background(), stack.Config{
-		Node: node.Config{
-			Databases:    node.SQLiteDatabases(t.TempDir()),
+		Hosted: hosted.Config{
+			Databases:    hosted.SQLiteDatabases(t.TempDir()),
 			Saga:         g,
 			Participants: participant.Set{loyaltytest.Step: loyalty},
 		},

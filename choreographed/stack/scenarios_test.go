@@ -7,7 +7,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/choreographed/stack"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/scenario"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
@@ -20,12 +20,12 @@ func TestScenarioSuite_AllInOneOnSQLite(t *testing.T) {
 }
 
 func TestScenarioSuite_AllInOneOnPostgres(t *testing.T) {
-	dbs := map[node.Role]string{}
-	for _, role := range node.AllRoles() {
+	dbs := map[hosted.Role]string{}
+	for _, role := range hosted.AllRoles() {
 		dbs[role] = sqltest.DSN(t, sqldb.Postgres)
 	}
 	r, err := start(context.Background(), stack.Config{
-		Node:           node.Config{Databases: dbs},
+		Hosted:         hosted.Config{Databases: dbs},
 		Brokers:        brokers,
 		TopicPrefix:    "pg" + kafkatest.Unique(),
 		HTTPAddr:       "127.0.0.1:0",

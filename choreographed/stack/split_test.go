@@ -18,7 +18,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/orders"
 	"github.com/ordersaga/ordersaga/shared/payment"
 	"github.com/ordersaga/ordersaga/shared/saga"
@@ -144,7 +144,7 @@ func TestSplit_EveryEventDeliveredTwice_NothingHappensTwice(t *testing.T) {
 
 	// Every service's consumer saw copies, and skipped them.
 	after := splitCounter(t, "ordersaga_consumer_messages_total", "outcome", "duplicate")
-	for _, role := range node.AllRoles() {
+	for _, role := range hosted.AllRoles() {
 		if after[role] <= before[role] {
 			t.Errorf("the %s consumer skipped no duplicate (%v before, %v after)", role, before[role], after[role])
 		}
@@ -153,10 +153,10 @@ func TestSplit_EveryEventDeliveredTwice_NothingHappensTwice(t *testing.T) {
 
 // splitCounter sums a counter of each split process over the series with
 // the label value.
-func splitCounter(t *testing.T, name, label, value string) map[node.Role]float64 {
+func splitCounter(t *testing.T, name, label, value string) map[hosted.Role]float64 {
 	t.Helper()
-	out := map[node.Role]float64{}
-	for _, role := range node.AllRoles() {
+	out := map[hosted.Role]float64{}
+	for _, role := range hosted.AllRoles() {
 		out[role] = counter(t, split.stack(role).reg, name, label, value)
 	}
 	return out
@@ -247,7 +247,7 @@ func TestSplit_ServiceRestartedMidSaga_NothingLostNothingDoubled(t *testing.T) {
 	h := split.holds.add(t, events.Payment, events.InventoryReserved, reqA.OrderID, true)
 	a.place(t, reqA)
 	h.waitReached(t)
-	split.stopProcess(t, node.RolePayment)
+	split.stopProcess(t, hosted.RolePayment)
 	h.unblock()
 
 	// While payment is down, B is placed and reserved.
@@ -257,14 +257,14 @@ func TestSplit_ServiceRestartedMidSaga_NothingLostNothingDoubled(t *testing.T) {
 		t.Fatalf("order b got past payment while payment was down: %v", got.Steps)
 	}
 
-	split.startProcess(t, node.RolePayment)
+	split.startProcess(t, hosted.RolePayment)
 	oa, ob := a.waitFinal(t, reqA.OrderID), a.waitFinal(t, b.OrderID)
 	expect(t, oa, domain.StatusCompleted, "", allDone)
 	expect(t, ob, domain.StatusCompleted, "", allDone)
 	f.checkInvariants(t, oa, ob) // A charged once, B charged once
 
 	// The restarted payment service got A's event again and skipped it.
-	if n := counter(t, split.stack(node.RolePayment).reg, "ordersaga_consumer_messages_total", "outcome", "duplicate"); n < 1 {
+	if n := counter(t, split.stack(hosted.RolePayment).reg, "ordersaga_consumer_messages_total", "outcome", "duplicate"); n < 1 {
 		t.Errorf("the restarted payment service skipped %v duplicates, want the redelivered event of order a", n)
 	}
 }
@@ -276,9 +276,9 @@ func TestSplit_CrashBetweenCommitAndPublish_OutboxDeliversAfterRestart(t *testin
 
 	// The order service stores the order and its OrderPlaced, then dies
 	// before any relay published it.
-	split.stopProcess(t, node.RoleOrders)
+	split.stopProcess(t, hosted.RoleOrders)
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, split.dbs[node.RoleOrders])
+	db, err := sqldb.Open(ctx, split.dbs[hosted.RoleOrders])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestSplit_CrashBetweenCommitAndPublish_OutboxDeliversAfterRestart(t *testin
 	}
 	db.Close()
 
-	split.startProcess(t, node.RoleOrders)
+	split.startProcess(t, hosted.RoleOrders)
 	a := splitAPI()
 	final := a.waitFinal(t, req.OrderID)
 	expect(t, final, domain.StatusCompleted, "", allDone)
@@ -361,7 +361,7 @@ func TestSplit_CancelAtEachStep_EndsCancelledWithEveryDoneStepCompensated(t *tes
 					t.Errorf("payment = %+v, %v; want a refund tombstone", p, err)
 				}
 			case events.Payment: // the late shipment found the cancel's tombstone
-				s, err := split.stack(node.RoleShipping).Node().Shipping.Shipment(context.Background(), req.OrderID)
+				s, err := split.stack(hosted.RoleShipping).Hosted().Shipping.Shipment(context.Background(), req.OrderID)
 				if err != nil || s.Status != shipping.Cancelled || !s.Tombstone || s.TrackingNumber != "" {
 					t.Errorf("shipment = %+v, %v; want a cancel tombstone", s, err)
 				}
@@ -410,7 +410,7 @@ func TestSplit_DuplicatePost_StartsOneSaga(t *testing.T) {
 func TestSplit_TransientFaults30Percent_EveryOrderStillRight(t *testing.T) {
 	retries := func() float64 {
 		var sum float64
-		for _, role := range node.AllRoles() {
+		for _, role := range hosted.AllRoles() {
 			sum += counter(t, split.stack(role).reg, "ordersaga_consumer_retries_total", "group", splitPrefix+"."+string(role))
 		}
 		return sum
@@ -424,8 +424,8 @@ func TestSplit_TransientFaults30Percent_EveryOrderStillRight(t *testing.T) {
 		return sum
 	}
 	deadBefore := deadLettered()
-	for _, svc := range []node.Role{node.RoleInventory, node.RolePayment, node.RoleShipping} {
-		in := split.stack(svc).Node().Faults[string(svc)]
+	for _, svc := range []hosted.Role{hosted.RoleInventory, hosted.RolePayment, hosted.RoleShipping} {
+		in := split.stack(svc).Hosted().Faults[string(svc)]
 		if err := in.Set(faults.Setting{ErrorRate: 0.3}); err != nil {
 			t.Fatal(err)
 		}

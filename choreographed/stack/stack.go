@@ -37,8 +37,8 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/choreographed/reactions"
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
-	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
@@ -51,7 +51,7 @@ const Variant = "choreographed"
 type Config struct {
 	// Node says which services the process hosts and where their databases
 	// are.
-	Node node.Config
+	Hosted hosted.Config
 	// Brokers are the Kafka bootstrap addresses (required).
 	Brokers []string
 	// TopicPrefix prefixes the topic names (events.DefaultTopicPrefix).
@@ -116,7 +116,7 @@ type hostedService struct {
 type Stack struct {
 	cfg     Config
 	log     *slog.Logger
-	node    *node.Node
+	node    *hosted.Services
 	topics  events.Topics
 	writer  *broker.Writer
 	hosted  []*hostedService
@@ -126,8 +126,8 @@ type Stack struct {
 	ln      net.Listener
 	closeMu sync.Mutex
 	closed  bool
-	// ownsNode is true when the stack opened its node and so closes it.
-	ownsNode bool
+	// ownsHosted is true when the stack opened its hosted services and so closes it.
+	ownsHosted bool
 	// timeline is the order service's order timelines; nil when orders is
 	// not hosted.
 	timeline *chorders.Timeline
@@ -139,18 +139,18 @@ func New(ctx context.Context, cfg Config) (*Stack, error) {
 	return build(ctx, cfg, nil)
 }
 
-// NewOnNode is New on a node the caller opened (and closes after Close);
-// cfg.Node is not used.
-func NewOnNode(ctx context.Context, cfg Config, n *node.Node) (*Stack, error) {
+// NewOnHosted is New on hosted services the caller opened (and closes after Close);
+// cfg.Hosted is not used.
+func NewOnHosted(ctx context.Context, cfg Config, n *hosted.Services) (*Stack, error) {
 	if n == nil {
 		return nil, errors.New("choreographed stack: nil node")
 	}
 	return build(ctx, cfg, n)
 }
 
-// build prepares the stack on n, or on a node of its own opened from
-// cfg.Node when n is nil.
-func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) {
+// build prepares the stack on n, or on hosted services of its own opened from
+// cfg.Hosted when n is nil.
+func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("choreographed stack: no Kafka brokers configured")
 	}
@@ -185,10 +185,10 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 	if n != nil {
 		s.node = n
 	} else {
-		if s.node, err = node.Open(ctx, cfg.Node, cfg.Now); err != nil {
+		if s.node, err = hosted.Open(ctx, cfg.Hosted, cfg.Now); err != nil {
 			return nil, fmt.Errorf("choreographed stack: %w", err)
 		}
-		s.ownsNode = true
+		s.ownsHosted = true
 	}
 	sagaMetrics, err := sagametrics.New(cfg.Registry, Variant, cfg.Now)
 	if err != nil {
@@ -215,7 +215,7 @@ func build(ctx context.Context, cfg Config, n *node.Node) (_ *Stack, err error) 
 		p := &hostedService{service: svc, db: db, outbox: outbox.New(cfg.Now)}
 		emit := outbox.Emitter{Outbox: p.outbox, Topics: topics, Now: cfg.Now}
 		var r reactor
-		if role == node.RoleOrders {
+		if role == hosted.RoleOrders {
 			if err := db.Migrate(ctx, chorders.Migrations(db.Dialect())); err != nil {
 				return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
 			}
@@ -348,7 +348,7 @@ func (s *Stack) Addr() string {
 }
 
 // Node returns what the process hosts: its services and databases.
-func (s *Stack) Node() *node.Node { return s.node }
+func (s *Stack) Hosted() *hosted.Services { return s.node }
 
 // Topics returns the stack's topic names.
 func (s *Stack) Topics() events.Topics { return s.topics }
@@ -435,7 +435,7 @@ func (s *Stack) Close() error {
 	if s.ln != nil {
 		_ = s.ln.Close() // already closed when Run served on it
 	}
-	if s.node != nil && s.ownsNode {
+	if s.node != nil && s.ownsHosted {
 		if err := s.node.Close(); err != nil {
 			errList = append(errList, err)
 		}

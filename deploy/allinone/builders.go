@@ -9,10 +9,10 @@ import (
 )
 
 // OrchestratedBuilder builds the orchestrated variant (a Temporal saga) on
-// the stack's node: the workflow worker, the three services' activity
+// the stack's hosted services: the workflow worker, the three services' activity
 // workers and the REST API, in this one process.
 func OrchestratedBuilder(ctx context.Context, env Env) (Variant, error) {
-	s, err := orstack.NewOnNode(ctx, orstack.Config{
+	s, err := orstack.NewOnHosted(ctx, orstack.Config{
 		TemporalHostPort: env.TemporalAddress,
 		Namespace:        env.TemporalNamespace,
 		FaultInjection:   env.Faults != nil,
@@ -20,7 +20,7 @@ func OrchestratedBuilder(ctx context.Context, env Env) (Variant, error) {
 		Registry:         env.Registry,
 		Now:              env.Now,
 		TracerProvider:   env.TracerProvider,
-	}, env.Node)
+	}, env.Hosted)
 	if err != nil {
 		return nil, fmt.Errorf("orchestrated variant: %w", err)
 	}
@@ -28,17 +28,17 @@ func OrchestratedBuilder(ctx context.Context, env Env) (Variant, error) {
 }
 
 // ChoreographedBuilder builds the choreographed variant (Kafka events) on
-// the stack's node: every service's relay and consumer and the REST API,
+// the stack's hosted services: every service's relay and consumer and the REST API,
 // in this one process.
 func ChoreographedBuilder(ctx context.Context, env Env) (Variant, error) {
-	s, err := chstack.NewOnNode(ctx, chstack.Config{
+	s, err := chstack.NewOnHosted(ctx, chstack.Config{
 		Brokers:        env.KafkaBrokers,
 		FaultInjection: env.Faults != nil,
 		Logger:         env.Logger,
 		Registry:       env.Registry,
 		Now:            env.Now,
 		TracerProvider: env.TracerProvider,
-	}, env.Node)
+	}, env.Hosted)
 	if err != nil {
 		return nil, fmt.Errorf("choreographed variant: %w", err)
 	}

@@ -27,8 +27,8 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/readiness"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
-	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -69,7 +69,7 @@ type Stack struct {
 type running struct {
 	name        string
 	placeholder bool // built by APIOnly
-	node        *node.Node
+	node        *hosted.Services
 	variant     Variant
 	server      *http.Server
 	url         string
@@ -172,7 +172,7 @@ func (s *Stack) startKafka(topics []string) error {
 	return nil
 }
 
-// startVariant opens the variant's node, seeds it, builds the variant and
+// startVariant opens the variant's hosted services, seeds them, builds the variant and
 // serves its API.
 func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Builder, faultSeed uint64, now func() time.Time) (_ *running, err error) {
 	log := s.log.With("variant", name)
@@ -184,8 +184,8 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 	if err != nil {
 		return nil, err
 	}
-	nodeCfg := node.Config{Databases: dbs, Countries: s.cfg.ShippingCountries, FaultSeed: faultSeed}
-	r.node, err = node.Open(ctx, nodeCfg, now)
+	nodeCfg := hosted.Config{Databases: dbs, Countries: s.cfg.ShippingCountries, FaultSeed: faultSeed}
+	r.node, err = hosted.Open(ctx, nodeCfg, now)
 	if err != nil {
 		return nil, fmt.Errorf("%s services: %w", name, err)
 	}
@@ -206,8 +206,8 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 
 	env := Env{
 		Name:              name,
-		Node:              r.node,
-		NodeConfig:        nodeCfg,
+		Hosted:            r.node,
+		HostedConfig:      nodeCfg,
 		TemporalAddress:   s.TemporalAddress(),
 		TemporalNamespace: s.cfg.TemporalNamespace,
 		KafkaBrokers:      s.brokers,
@@ -261,7 +261,7 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 
 // checks returns the readiness checks of a variant: its databases and the
 // infrastructure it talks to.
-func (s *Stack) checks(name string, n *node.Node) []httpapi.Check {
+func (s *Stack) checks(name string, n *hosted.Services) []httpapi.Check {
 	checks := []httpapi.Check{{Name: "database", Check: n.Ping}}
 	switch name {
 	case Orchestrated:
@@ -297,7 +297,7 @@ func (s *Stack) Run(ctx context.Context) error {
 }
 
 // Close stops everything in the reverse order of its start: each variant
-// (its API, its background work, its node), then the broker, then
+// (its API, its background work, its hosted services), then the broker, then
 // Temporal, within the configured shutdown timeout. It is safe to call
 // more than once.
 func (s *Stack) Close() error {

@@ -10,8 +10,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ordersaga/ordersaga/shared/faults"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
-	"github.com/ordersaga/ordersaga/shared/node"
 )
 
 // Variant is one saga variant as the stack runs it: the REST API it serves
@@ -25,28 +25,28 @@ type Variant interface {
 	// nil; an error means the variant cannot go on.
 	Run(ctx context.Context) error
 	// Close releases what the variant holds, after Run has returned. The
-	// stack closes the node itself.
+	// stack closes the hosted services itself.
 	Close() error
 }
 
-// Env is what the stack hands a variant: its node (services and migrated
+// Env is what the stack hands a variant: its hosted services (services and migrated
 // databases, seeded), the shared infrastructure's addresses, and the parts
 // of its REST API the stack chose.
 type Env struct {
 	// Name is the variant's name (Orchestrated or Choreographed).
 	Name string
-	// Node hosts every role of the variant; the stack closes it after the
+	// Hosted is every role of the variant; the stack closes it after the
 	// variant.
-	Node *node.Node
-	// NodeConfig is what Node was opened with, for a variant that opens a
-	// node of its own on the same databases.
-	NodeConfig node.Config
+	Hosted *hosted.Services
+	// HostedConfig is what Hosted was opened with, for a variant that opens a
+	// hosted services of its own on the same databases.
+	HostedConfig hosted.Config
 	// TemporalAddress and TemporalNamespace locate the Temporal frontend.
 	TemporalAddress   string
 	TemporalNamespace string
 	// KafkaBrokers are the bootstrap brokers.
 	KafkaBrokers []string
-	// Faults are the node's fault injectors when fault injection is on,
+	// Faults are the hosted services' fault injectors when fault injection is on,
 	// nil otherwise (then /v1/admin/faults answers 404).
 	Faults faults.Set
 	// Ready are the readiness checks of the infrastructure the variant
@@ -65,13 +65,13 @@ type Env struct {
 }
 
 // APIDeps returns the REST API's dependencies served straight from the
-// node, without a flow: a variant adds its Flow.
+// hosted services, without an intake: a variant adds its Intake.
 func (e Env) APIDeps() httpapi.Deps {
 	return httpapi.Deps{
 		Variant:  e.Name,
-		Catalog:  e.Node.Inventory,
-		Accounts: e.Node.Payment,
-		Orders:   e.Node.Orders,
+		Catalog:  e.Hosted.Inventory,
+		Accounts: e.Hosted.Payment,
+		Orders:   e.Hosted.Orders,
 		Faults:   e.Faults,
 		Ready:    e.Ready,
 		Registry: e.Registry,
@@ -86,7 +86,7 @@ func (e Env) APIDeps() httpapi.Deps {
 // building only.
 type Builder func(ctx context.Context, env Env) (Variant, error)
 
-// APIOnly builds a variant that serves the REST API from the node alone:
+// APIOnly builds a variant that serves the REST API from the hosted services alone:
 // health, readiness, metrics, catalog, customers and fault settings. Its
 // order endpoints answer 503: it stands in for a variant that is not
 // plugged in.

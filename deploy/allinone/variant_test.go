@@ -42,8 +42,8 @@ func (v *fakeVariant) Run(ctx context.Context) error {
 		return v.runErr
 	}
 	<-ctx.Done()
-	// The node is still open while the variant stops.
-	if err := v.env.Node.Ping(context.Background()); err != nil {
+	// The hosted services are still open while the variant stops.
+	if err := v.env.Hosted.Ping(context.Background()); err != nil {
 		v.record("node closed before Run returned")
 	}
 	v.record("run returned")
@@ -79,7 +79,7 @@ func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *te
 	t.Cleanup(func() { _ = s.Close() })
 
 	env := fake.env
-	if env.Name != allinone.Orchestrated || env.Node == nil || env.Node.Inventory == nil || env.Registry == nil || env.Logger == nil || env.Now == nil {
+	if env.Name != allinone.Orchestrated || env.Hosted == nil || env.Hosted.Inventory == nil || env.Registry == nil || env.Logger == nil || env.Now == nil {
 		t.Fatalf("incomplete env: %+v", env)
 	}
 	if env.TemporalAddress != "127.0.0.1:1" || env.TemporalNamespace != "default" || len(env.KafkaBrokers) != 1 || env.KafkaBrokers[0] != "127.0.0.1:2" {
@@ -88,11 +88,11 @@ func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *te
 	if env.Faults == nil || env.Faults["payment"] == nil {
 		t.Errorf("env faults %v with fault injection on", env.Faults)
 	}
-	if len(env.NodeConfig.Databases) != 4 {
-		t.Errorf("env node config %+v", env.NodeConfig)
+	if len(env.HostedConfig.Databases) != 4 {
+		t.Errorf("env node config %+v", env.HostedConfig)
 	}
 	// The demo data is there before the variant is built.
-	if _, err := env.Node.Inventory.Product(testContext(t), "mug"); err != nil {
+	if _, err := env.Hosted.Inventory.Product(testContext(t), "mug"); err != nil {
 		t.Errorf("demo product before the variant was built: %v", err)
 	}
 	// The stack serves the variant's handler; the other variant is APIOnly.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
-	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/orders"
 )
 
@@ -69,12 +69,12 @@ func (f *fakeFlow) Cancel(context.Context, string) (*domain.Order, error) {
 	return nil, errs.E(errs.Conflict, "the fake flow does not cancel")
 }
 
-// startFakeAPI serves shared/httpapi over a node on SQLite with a fake
+// startFakeAPI serves shared/httpapi over hosted services on SQLite with a fake
 // flow that finishes each order after delay, and returns its base URL.
 // A limited flow admits at most 50 orders per second.
 func startFakeAPI(tb testing.TB, name string, delay time.Duration, limited bool) string {
 	tb.Helper()
-	n, err := node.Open(context.Background(), node.Config{Databases: node.SQLiteDatabases(tb.TempDir())}, nil)
+	n, err := hosted.Open(context.Background(), hosted.Config{Databases: hosted.SQLiteDatabases(tb.TempDir())}, nil)
 	if err != nil {
 		tb.Fatalf("opening the node: %v", err)
 	}
@@ -213,7 +213,7 @@ func TestRun_TwoFakeVariants_ReportsEveryPointWithTableJSONAndSVG(t *testing.T) 
 func TestRun_TargetWithoutOrders_FailsBeforeMeasuring(t *testing.T) {
 	// An API with no flow answers 503 to orders: the first order fails and
 	// the run stops with the reason.
-	n, err := node.Open(context.Background(), node.Config{Databases: node.SQLiteDatabases(t.TempDir())}, nil)
+	n, err := hosted.Open(context.Background(), hosted.Config{Databases: hosted.SQLiteDatabases(t.TempDir())}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 	"github.com/ordersaga/ordersaga/shared/domain"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/scenario"
 )
 
@@ -91,10 +91,10 @@ type measure struct {
 }
 
 // stepOf is the saga step each service role performs.
-var stepOf = map[node.Role]domain.StepName{
-	node.RoleInventory: domain.StepInventory,
-	node.RolePayment:   domain.StepPayment,
-	node.RoleShipping:  domain.StepShipping,
+var stepOf = map[hosted.Role]domain.StepName{
+	hosted.RoleInventory: domain.StepInventory,
+	hosted.RolePayment:   domain.StepPayment,
+	hosted.RoleShipping:  domain.StepShipping,
 }
 
 // runChaos runs the chaos scenarios on the cluster one after another: a
@@ -106,13 +106,13 @@ func runChaos(t *testing.T, c *cluster) {
 		{scenario: "warm_up", what: "none (first orders)", orders: 4},
 		{scenario: "baseline", what: "none", orders: burstOrders},
 	}
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		ds = append(ds, disruption{
 			scenario:   "kill_" + string(r),
 			what:       "kill -9 " + string(r) + ", restart",
 			orders:     burstOrders,
 			afterStep:  stepOf[r],
-			failsPosts: r == node.RoleOrders,
+			failsPosts: r == hosted.RoleOrders,
 			strike: func(tb testing.TB) {
 				c.kill(r)
 				c.restart(tb, r)
@@ -152,7 +152,7 @@ func runDisruption(t *testing.T, c *cluster, d disruption) measure {
 	scenario.RunScenario(t, tg, scenario.Scenario{Name: d.scenario, Run: func(tb testing.TB, e *scenario.Env) scenario.Result {
 		p := newPlan(e, d.orders)
 		prefix := strings.TrimSuffix(e.ID("x"), "x")
-		b := startBurst(e, c.procs[node.RoleOrders].URL, p)
+		b := startBurst(e, c.procs[hosted.RoleOrders].URL, p)
 		var back time.Time
 		if d.strike != nil {
 			select {

@@ -19,7 +19,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // topicPrefix starts the choreographed variant's topic and group names on
@@ -35,7 +35,7 @@ type cluster struct {
 	owner   testing.TB // the variant's test: it owns every process
 	dataDir string
 	infra   infra
-	procs   map[node.Role]*proctest.Proc
+	procs   map[hosted.Role]*proctest.Proc
 	api     string // the router's base URL
 }
 
@@ -63,25 +63,25 @@ func startCluster(tb testing.TB, v process.Variant, in infra) *cluster {
 	bin := ordersaga.Path(tb)
 	in.start(tb)
 	tb.Cleanup(in.stop)
-	c := &cluster{variant: v, owner: tb, dataDir: tb.TempDir(), infra: in, procs: map[node.Role]*proctest.Proc{}}
+	c := &cluster{variant: v, owner: tb, dataDir: tb.TempDir(), infra: in, procs: map[hosted.Role]*proctest.Proc{}}
 	var specs []proctest.Spec
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		specs = append(specs, c.spec(bin, r))
 	}
 	for i, p := range proctest.StartAll(tb, specs...) {
-		c.procs[node.AllRoles()[i]] = p
+		c.procs[hosted.AllRoles()[i]] = p
 	}
 	c.api = startRouter(tb, map[string]string{
-		"/v1/products":  c.procs[node.RoleInventory].URL,
-		"/v1/customers": c.procs[node.RolePayment].URL,
-	}, c.procs[node.RoleOrders].URL)
+		"/v1/products":  c.procs[hosted.RoleInventory].URL,
+		"/v1/customers": c.procs[hosted.RolePayment].URL,
+	}, c.procs[hosted.RoleOrders].URL)
 	return c
 }
 
 // spec says how to start the process of role r: the variant's command, the
 // role, the shared data folder (each role its own SQLite file in it), the
 // infrastructure's address and a free HTTP port.
-func (c *cluster) spec(bin string, r node.Role) proctest.Spec {
+func (c *cluster) spec(bin string, r hosted.Role) proctest.Spec {
 	addr := proctest.FreeAddr(c.owner)
 	args := []string{string(c.variant), string(r), "-data-dir", c.dataDir, "-http-addr", addr}
 	switch c.variant {
@@ -94,13 +94,13 @@ func (c *cluster) spec(bin string, r node.Role) proctest.Spec {
 }
 
 // kill kills the process of role r with SIGKILL, as a crash would.
-func (c *cluster) kill(r node.Role) { c.procs[r].Kill() }
+func (c *cluster) kill(r hosted.Role) { c.procs[r].Kill() }
 
 // restart starts the killed process of role r again, as it was started
 // (same address, same data), and waits until it is ready. A failure to
 // start fails tb, the subtest that asked; the new process belongs to the
 // variant's test, so it outlives the subtest.
-func (c *cluster) restart(tb testing.TB, r node.Role) {
+func (c *cluster) restart(tb testing.TB, r hosted.Role) {
 	tb.Helper()
 	c.procs[r] = c.procs[r].Restart(ownedBy{TB: tb, owner: c.owner})
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/allinone"
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -24,7 +24,7 @@ func migrateCommand() Command {
 // migration is one database to migrate.
 type migration struct {
 	label string // for the output: variant/role or role
-	role  node.Role
+	role  hosted.Role
 	dsn   string
 }
 
@@ -33,7 +33,7 @@ type migrateSettings struct {
 	dataDir  string
 	pgURL    string
 	pgPrefix string
-	roleDSNs map[node.Role]*string
+	roleDSNs map[hosted.Role]*string
 	variant  string
 	down     bool
 }
@@ -41,13 +41,13 @@ type migrateSettings struct {
 // bindMigrate registers the flags of migrate. The database addresses are
 // envflag.DSN values: a help text shows them without their password.
 func bindMigrate(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (runner, error) {
-	s := &migrateSettings{dataDir: allinone.DefaultConfig().DataDir, variant: "all", roleDSNs: map[node.Role]*string{}}
+	s := &migrateSettings{dataDir: allinone.DefaultConfig().DataDir, variant: "all", roleDSNs: map[hosted.Role]*string{}}
 	vars := []envflag.Var{
 		{Name: "data-dir", Usage: "`folder` of the SQLite databases, laid out as the run command does", Value: envflag.String(&s.dataDir)},
 		{Name: "postgres-url", Usage: "PostgreSQL server `URL` (postgres://…): migrate its databases <prefix><variant>_<role>, creating them when missing", Value: envflag.DSN(&s.pgURL)},
 		{Name: "postgres-db-prefix", Usage: "`prefix` of the PostgreSQL database names", Value: envflag.String(&s.pgPrefix)},
 	}
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		s.roleDSNs[r] = new(string)
 		vars = append(vars, envflag.Var{
 			Name:  string(r) + "-db",
@@ -66,7 +66,7 @@ func bindMigrate(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (runner, error) 
 // data dir or on the PostgreSQL server, as the run command lays them out.
 func (s *migrateSettings) migrate(ctx context.Context, env *Env, _ []string) error {
 	var todo []migration
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		if dsn := *s.roleDSNs[r]; dsn != "" {
 			todo = append(todo, migration{label: string(r), role: r, dsn: dsn})
 		}
@@ -86,7 +86,7 @@ func (s *migrateSettings) migrate(ctx context.Context, env *Env, _ []string) err
 			if err != nil {
 				return err
 			}
-			for _, r := range node.AllRoles() {
+			for _, r := range hosted.AllRoles() {
 				todo = append(todo, migration{label: v + "/" + string(r), role: r, dsn: dbs[r]})
 			}
 		}
@@ -107,7 +107,7 @@ func (s *migrateSettings) migrate(ctx context.Context, env *Env, _ []string) err
 
 // migrateOne migrates one database up (or down) and returns its version.
 func migrateOne(ctx context.Context, m migration, down bool) (uint, error) {
-	ms, ok := node.Migrations(m.role)
+	ms, ok := hosted.Migrations(m.role)
 	if !ok || ms.FS == nil {
 		return 0, fmt.Errorf("no migrations for role %s", m.role)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	probe "github.com/ordersaga/ordersaga/deploy/internal/healthcheck"
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // CheckComposeFile checks the Compose file file (relative to the
@@ -260,7 +260,7 @@ func (c *composeCheck) checkWiring(name string, s types.ServiceConfig, info cont
 		}
 	}
 	if len(info.cmd) > 0 && info.cmd[0] == cmdMigrate {
-		for _, r := range node.AllRoles() {
+		for _, r := range hosted.AllRoles() {
 			c.checkDatabase(what, env[roleDBEnv(r)])
 		}
 		return
@@ -369,7 +369,7 @@ func (c *composeCheck) initDatabases(service string) map[string]bool {
 
 // waitsForMigration reports whether s waits for a migrate service to
 // complete that migrates dsn as role r's database.
-func (c *composeCheck) waitsForMigration(s types.ServiceConfig, r node.Role, dsn string) bool {
+func (c *composeCheck) waitsForMigration(s types.ServiceConfig, r hosted.Role, dsn string) bool {
 	for _, dep := range sortedKeys(s.DependsOn) {
 		info, ok := c.infos[dep]
 		if !ok || s.DependsOn[dep].Condition != condCompleted || len(info.cmd) == 0 || info.cmd[0] != cmdMigrate {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // PendingEnv returns the ORDERSAGA_* variables the deploy files set ahead
@@ -37,7 +37,7 @@ func variantCommand(cmd string) (process.Variant, bool) {
 }
 
 // roleDBEnv returns the environment variable of a role's database address.
-func roleDBEnv(r node.Role) string { return envflag.EnvName(process.EnvPrefix, string(r)+"-db") }
+func roleDBEnv(r hosted.Role) string { return envflag.EnvName(process.EnvPrefix, string(r)+"-db") }
 
 // envName returns the environment variable of the flag name.
 func envName(flagName string) string { return envflag.EnvName(process.EnvPrefix, flagName) }
@@ -178,7 +178,7 @@ func checkMigrate(ps *problems, c container) {
 		return
 	}
 	var missing []string
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		if c.env[roleDBEnv(r)] == "" {
 			missing = append(missing, roleDBEnv(r))
 		}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // finalWithin bounds how long an order may take to become final in a test.
@@ -38,9 +38,9 @@ type process struct {
 // startProcess builds and runs a stack process hosting roles (all when
 // none) on the databases dbs in namespace ns; it stops with the test or
 // when stop is called.
-func startProcess(tb testing.TB, ns string, dbs map[node.Role]string, roles ...node.Role) *process {
+func startProcess(tb testing.TB, ns string, dbs map[hosted.Role]string, roles ...hosted.Role) *process {
 	tb.Helper()
-	return startProcessWith(tb, stack.Config{Namespace: ns, Node: node.Config{Roles: roles, Databases: dbs}})
+	return startProcessWith(tb, stack.Config{Namespace: ns, Hosted: hosted.Config{Roles: roles, Databases: dbs}})
 }
 
 func startProcessWith(tb testing.TB, cfg stack.Config) *process {
@@ -53,9 +53,9 @@ func startProcessWith(tb testing.TB, cfg stack.Config) *process {
 	if cfg.WorkerStopTimeout == 0 {
 		cfg.WorkerStopTimeout = 100 * time.Millisecond
 	}
-	hostsOrders := len(cfg.Node.Roles) == 0
-	for _, r := range cfg.Node.Roles {
-		hostsOrders = hostsOrders || r == node.RoleOrders
+	hostsOrders := len(cfg.Hosted.Roles) == 0
+	for _, r := range cfg.Hosted.Roles {
+		hostsOrders = hostsOrders || r == hosted.RoleOrders
 	}
 	if hostsOrders && cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = "127.0.0.1:0"

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/ordersaga/ordersaga/orchestrated/stack"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/participant"
 	"github.com/ordersaga/ordersaga/shared/scenario"
 	"github.com/ordersaga/ordersaga/shared/scenario/loyaltytest"
@@ -21,7 +21,7 @@ import (
 func TestNewStep_Loyalty_RunsTheSuiteAndItsOwnScenarios(t *testing.T) {
 	g := loyaltytest.Saga(t)
 	loyalty := loyaltytest.Open(t, sqltest.DSN(t, sqldb.Postgres))
-	p := startProcessWith(t, stack.Config{Namespace: newNamespace(t), Node: node.Config{
+	p := startProcessWith(t, stack.Config{Namespace: newNamespace(t), Hosted: hosted.Config{
 		Databases:    sqliteDatabases(t),
 		Saga:         g,
 		Participants: participant.Set{loyaltytest.Step: loyalty},

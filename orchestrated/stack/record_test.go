@@ -38,7 +38,7 @@ func TestRecordHistories(t *testing.T) {
 	if _, o := a.place(order("payment-declined", "poor", "mug", 2, "DE"), 15*time.Second); o.Status != "failed" {
 		t.Fatalf("payment-declined = %+v", o)
 	}
-	if err := p.Node().Faults["payment"].Set(faults.Setting{Latency: 300 * time.Millisecond}); err != nil {
+	if err := p.Hosted().Faults["payment"].Set(faults.Setting{Latency: 300 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	a.place(order("cancelled", "c-1", "mug", 1, "DE"), 0)

@@ -1,5 +1,5 @@
 // Package stack runs the orchestrated variant in one process: the roles of
-// its node (orders, inventory, payment, shipping, or any subset), their
+// its hosted services (orders, inventory, payment, shipping, or any subset), their
 // Temporal workers, and, for the orders role, the REST API, the flow that
 // starts and cancels sagas, and the reconciler that starts the saga of any
 // stored order that has none. The all-in-one run hosts every role in one
@@ -32,8 +32,8 @@ import (
 	"github.com/ordersaga/ordersaga/orchestrated/tracing"
 	"github.com/ordersaga/ordersaga/orchestrated/worker"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
-	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/sagametrics"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
@@ -54,8 +54,8 @@ const (
 // mean the defaults.
 type Config struct {
 	// Node says which roles the process hosts and where their databases
-	// are (New opens it; NewOnNode takes an open node instead).
-	Node node.Config
+	// are (New opens it; NewOnHosted takes open hosted services instead).
+	Hosted hosted.Config
 	// TemporalHostPort and Namespace locate Temporal.
 	TemporalHostPort string
 	Namespace        string
@@ -130,28 +130,28 @@ func (c Config) withDefaults() Config {
 
 // Stack is one process of the orchestrated variant.
 type Stack struct {
-	cfg       Config
-	log       *slog.Logger
-	node      *node.Node
-	ownsNode  bool
-	client    client.Client
-	workers   *worker.Workers
-	intake    *intake.Service // nil without the orders role
-	reconcile *intake.Reconciler
-	handler   http.Handler
-	listener  net.Listener
-	fatal     chan error
+	cfg        Config
+	log        *slog.Logger
+	node       *hosted.Services
+	ownsHosted bool
+	client     client.Client
+	workers    *worker.Workers
+	intake     *intake.Service // nil without the orders role
+	reconcile  *intake.Reconciler
+	handler    http.Handler
+	listener   net.Listener
+	fatal      chan error
 
 	runOnce   sync.Once
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// New opens the node of cfg.Node (migrating its databases), connects to
+// New opens the hosted services of cfg.Hosted (migrating its databases), connects to
 // Temporal and builds the workers and, with the orders role, the REST API.
 // Nothing runs until Run.
 func New(ctx context.Context, cfg Config) (*Stack, error) {
-	n, err := node.Open(ctx, cfg.Node, cfg.Now)
+	n, err := hosted.Open(ctx, cfg.Hosted, cfg.Now)
 	if err != nil {
 		return nil, fmt.Errorf("opening the orchestrated node: %w", err)
 	}
@@ -162,15 +162,15 @@ func New(ctx context.Context, cfg Config) (*Stack, error) {
 	return s, nil
 }
 
-// NewOnNode is New on a node the caller opened (and closes after Close);
-// cfg.Node is not used.
-func NewOnNode(ctx context.Context, cfg Config, n *node.Node) (*Stack, error) {
+// NewOnHosted is New on hosted services the caller opened (and closes after Close);
+// cfg.Hosted is not used.
+func NewOnHosted(ctx context.Context, cfg Config, n *hosted.Services) (*Stack, error) {
 	return build(ctx, cfg, n, false)
 }
 
-func build(ctx context.Context, cfg Config, n *node.Node, ownsNode bool) (_ *Stack, err error) {
+func build(ctx context.Context, cfg Config, n *hosted.Services, ownsHosted bool) (_ *Stack, err error) {
 	cfg = cfg.withDefaults()
-	s := &Stack{cfg: cfg, log: cfg.Logger.With("variant", Variant), node: n, ownsNode: ownsNode, fatal: make(chan error, 8)}
+	s := &Stack{cfg: cfg, log: cfg.Logger.With("variant", Variant), node: n, ownsHosted: ownsHosted, fatal: make(chan error, 8)}
 	if cfg.HTTPAddr != "" && n.Orders == nil {
 		return nil, errors.New("building the orchestrated stack: only a process hosting the orders role serves HTTP")
 	}
@@ -322,8 +322,8 @@ func (s *Stack) Intake() *intake.Service { return s.intake }
 // Client returns the stack's Temporal client.
 func (s *Stack) Client() client.Client { return s.client }
 
-// Node returns the stack's node.
-func (s *Stack) Node() *node.Node { return s.node }
+// Hosted returns the stack's hosted services.
+func (s *Stack) Hosted() *hosted.Services { return s.node }
 
 // Addr returns the address the REST API listens on, or "" when it serves
 // no HTTP.
@@ -389,7 +389,7 @@ func (s *Stack) run(ctx context.Context) error {
 }
 
 // Close releases the Temporal connection, the listener when Run never
-// served it, and the node when New opened it. Call it after Run returned.
+// served it, and the hosted services when New opened it. Call it after Run returned.
 // It is safe to call more than once.
 func (s *Stack) Close() error {
 	s.closeOnce.Do(func() {
@@ -400,7 +400,7 @@ func (s *Stack) Close() error {
 			_ = s.listener.Close()
 		}
 		s.client.Close()
-		if s.ownsNode {
+		if s.ownsHosted {
 			if err := s.node.Close(); err != nil {
 				errList = append(errList, err)
 			}

@@ -18,7 +18,7 @@ import (
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/payment"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
@@ -26,14 +26,14 @@ import (
 )
 
 // sqliteDatabases returns fresh SQLite files, one per role, for a test.
-func sqliteDatabases(tb testing.TB) map[node.Role]string {
-	return node.SQLiteDatabases(tb.TempDir())
+func sqliteDatabases(tb testing.TB) map[hosted.Role]string {
+	return hosted.SQLiteDatabases(tb.TempDir())
 }
 
 // postgresDatabases returns fresh PostgreSQL databases, one per role.
-func postgresDatabases(tb testing.TB) map[node.Role]string {
-	dbs := map[node.Role]string{}
-	for _, r := range node.AllRoles() {
+func postgresDatabases(tb testing.TB) map[hosted.Role]string {
+	dbs := map[hosted.Role]string{}
+	for _, r := range hosted.AllRoles() {
 		dbs[r] = sqltest.DSN(tb, sqldb.Postgres)
 	}
 	return dbs
@@ -42,7 +42,7 @@ func postgresDatabases(tb testing.TB) map[node.Role]string {
 func TestOrchestrated_HappyPath_CompletesChargesAndCommitsStock(t *testing.T) {
 	for _, engine := range []struct {
 		name string
-		dbs  func(testing.TB) map[node.Role]string
+		dbs  func(testing.TB) map[hosted.Role]string
 	}{{"sqlite", sqliteDatabases}, {"postgres", postgresDatabases}} {
 		t.Run(engine.name, func(t *testing.T) {
 			p := startProcess(t, newNamespace(t), engine.dbs(t))
@@ -154,7 +154,7 @@ func TestOrchestrated_CancelWhilePaymentRuns_EndsCancelledWithEveryStepUndone(t 
 	a.putCustomer("c-1", 10_000)
 	// Every payment call takes a while: the cancel lands while the charge
 	// runs.
-	if err := p.Node().Faults["payment"].Set(faults.Setting{Latency: 500 * time.Millisecond}); err != nil {
+	if err := p.Hosted().Faults["payment"].Set(faults.Setting{Latency: 500 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -183,7 +183,7 @@ func TestOrchestrated_CancelWhilePaymentRuns_EndsCancelledWithEveryStepUndone(t 
 	// Whichever came first, the abandoned charge or its refund, nothing is
 	// left charged: a refund undoes a charge, and a charge after a refund
 	// is a no-op.
-	if pm, err := p.Node().Payment.Payment(context.Background(), "o-1"); err != nil || pm.Status != payment.Refunded {
+	if pm, err := p.Hosted().Payment.Payment(context.Background(), "o-1"); err != nil || pm.Status != payment.Refunded {
 		t.Fatalf("payment = %+v, %v; want refunded", pm, err)
 	}
 	if pr := a.product("mug"); pr.Available != 10 || pr.Reserved != 0 {
@@ -196,7 +196,7 @@ func TestOrchestrated_CancelWhilePaymentRuns_EndsCancelledWithEveryStepUndone(t 
 	// Cancelling again is harmless; a completed order cannot be
 	// cancelled; an unknown one is not found.
 	a.mustDo(http.MethodPost, "/v1/orders/o-1/cancel", nil, nil, http.StatusAccepted)
-	if err := p.Node().Faults["payment"].Set(faults.Setting{}); err != nil {
+	if err := p.Hosted().Faults["payment"].Set(faults.Setting{}); err != nil {
 		t.Fatal(err)
 	}
 	if code, o := a.place(order("o-2", "c-1", "mug", 1, "DE"), 15*time.Second); o.Status != "completed" {
@@ -355,16 +355,16 @@ func TestOrchestrated_PaymentWorkerRestartsMidCharge_OrderCompletesChargedOnce(t
 	dbs := sqliteDatabases(t)
 	// The order service, inventory and shipping run in one process, payment
 	// in another.
-	main := startProcess(t, ns, dbs, node.RoleOrders, node.RoleInventory, node.RoleShipping)
-	pay1 := startProcess(t, ns, dbs, node.RolePayment)
+	main := startProcess(t, ns, dbs, hosted.RoleOrders, hosted.RoleInventory, hosted.RoleShipping)
+	pay1 := startProcess(t, ns, dbs, hosted.RolePayment)
 	a := main.api(t)
 	a.putProduct("mug", 1250, 10)
 	ctx := context.Background()
-	if _, err := pay1.Node().Payment.SetCustomer(ctx, payment.CustomerInput{ID: "c-1", Name: "Ada", CreditCents: 10_000}); err != nil {
+	if _, err := pay1.Hosted().Payment.SetCustomer(ctx, payment.CustomerInput{ID: "c-1", Name: "Ada", CreditCents: 10_000}); err != nil {
 		t.Fatal(err)
 	}
 	// The charge hangs in the first payment process.
-	if err := pay1.Node().Faults["payment"].Set(faults.Setting{Latency: 10 * time.Second}); err != nil {
+	if err := pay1.Hosted().Faults["payment"].Set(faults.Setting{Latency: 10 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := a.place(order("o-1", "c-1", "mug", 2, "DE"), 0); code != http.StatusAccepted {
@@ -387,17 +387,17 @@ func TestOrchestrated_PaymentWorkerRestartsMidCharge_OrderCompletesChargedOnce(t
 	// stopped process cannot report the cut attempt, so the new one picks
 	// the charge up once the attempt's StartToClose timeout passed.
 	pay1.stop()
-	pay2 := startProcess(t, ns, dbs, node.RolePayment)
+	pay2 := startProcess(t, ns, dbs, hosted.RolePayment)
 
 	o := a.waitFinal("o-1")
 	if o.Status != "completed" || o.TrackingNumber == "" {
 		t.Fatalf("order = %+v, want completed", o)
 	}
-	pm, err := pay2.Node().Payment.Payment(ctx, "o-1")
+	pm, err := pay2.Hosted().Payment.Payment(ctx, "o-1")
 	if err != nil || pm.Status != payment.Charged || pm.AmountCents != 2500 {
 		t.Fatalf("payment = %+v, %v; want charged 2500", pm, err)
 	}
-	c, err := pay2.Node().Payment.Customer(ctx, "c-1")
+	c, err := pay2.Hosted().Payment.Customer(ctx, "c-1")
 	if err != nil || c.CreditCents != 7500 {
 		t.Fatalf("customer = %+v, %v; want 7500 left (charged once)", c, err)
 	}
@@ -427,7 +427,7 @@ func TestOrchestrated_CrashBetweenStoringAndStarting_SagaStillRuns(t *testing.T)
 	a.putCustomer("c-1", 10_000)
 
 	// Three orders are stored but their saga never starts.
-	crashing := intake.New(failingStarts{p.Client()}, p.Node().Orders, testLogger(t))
+	crashing := intake.New(failingStarts{p.Client()}, p.Hosted().Orders, testLogger(t))
 	ctx := context.Background()
 	for _, id := range []string{"healed-by-reconciler", "healed-by-retry", "healed-by-cancel"} {
 		o, err := domain.NewOrder(domain.PlaceOrder{

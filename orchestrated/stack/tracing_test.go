@@ -12,8 +12,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/ordersaga/ordersaga/orchestrated/stack"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/inventory"
-	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/payment"
 	"github.com/ordersaga/ordersaga/shared/telemetry/telemetrytest"
 )
@@ -24,28 +24,28 @@ func TestOrchestrated_Tracing_OneOrderIsOneConnectedTraceAcrossEveryService(t *t
 	spans := tracetest.NewInMemoryExporter()
 	ns := newNamespace(t)
 	dbs := sqliteDatabases(t)
-	procs := map[node.Role]*process{}
-	for _, role := range node.AllRoles() {
+	procs := map[hosted.Role]*process{}
+	for _, role := range hosted.AllRoles() {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans),
 			sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("orchestrated-"+string(role)))))
 		t.Cleanup(func() { _ = tp.Shutdown(context.Background()) }) // after the process stopped
 		procs[role] = startProcessWith(t, stack.Config{
 			Namespace:      ns,
-			Node:           node.Config{Roles: []node.Role{role}, Databases: dbs},
+			Hosted:         hosted.Config{Roles: []hosted.Role{role}, Databases: dbs},
 			TracerProvider: tp,
 		})
 	}
 	ctx := context.Background()
-	if _, err := procs[node.RoleInventory].Node().Inventory.SetProduct(ctx, inventory.ProductInput{SKU: "mug", Name: "Mug", PriceCents: 1250, Stock: 10}); err != nil {
+	if _, err := procs[hosted.RoleInventory].Hosted().Inventory.SetProduct(ctx, inventory.ProductInput{SKU: "mug", Name: "Mug", PriceCents: 1250, Stock: 10}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := procs[node.RolePayment].Node().Payment.SetCustomer(ctx, payment.CustomerInput{ID: "c-1", Name: "Ada", CreditCents: 10_000}); err != nil {
+	if _, err := procs[hosted.RolePayment].Hosted().Payment.SetCustomer(ctx, payment.CustomerInput{ID: "c-1", Name: "Ada", CreditCents: 10_000}); err != nil {
 		t.Fatal(err)
 	}
 
 	// One POST that waits for the final status: no other request touches
 	// the order.
-	code, o := procs[node.RoleOrders].api(t).place(order("o-1", "c-1", "mug", 2, "DE"), finalWithin)
+	code, o := procs[hosted.RoleOrders].api(t).place(order("o-1", "c-1", "mug", 2, "DE"), finalWithin)
 	if code != http.StatusCreated || o.Status != "completed" {
 		t.Fatalf("POST ?wait: %d %+v, want 201 completed", code, o)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/orchestrated/activities"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // Defaults of Options.
@@ -51,8 +51,8 @@ type named struct {
 	worker sdkworker.Worker
 }
 
-// New builds (without starting) one worker per role the node hosts.
-func New(c client.Client, n *node.Node, opts Options) (*Workers, error) {
+// New builds (without starting) one worker per hosted role.
+func New(c client.Client, n *hosted.Services, opts Options) (*Workers, error) {
 	if opts.Pollers <= 0 {
 		opts.Pollers = DefaultPollers
 	}

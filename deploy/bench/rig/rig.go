@@ -24,7 +24,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -159,7 +159,7 @@ func (r *Rig) startOrchestrated(ctx context.Context) error {
 		return err
 	}
 	s, err := orstack.New(ctx, orstack.Config{
-		Node:             node.Config{Databases: dbs},
+		Hosted:           hosted.Config{Databases: dbs},
 		TemporalHostPort: r.temporal.FrontendAddress(),
 		Namespace:        r.temporal.Namespace(),
 		HTTPAddr:         listenAddress,
@@ -178,7 +178,7 @@ func (r *Rig) startChoreographed(ctx context.Context) error {
 		return err
 	}
 	s, err := chstack.New(ctx, chstack.Config{
-		Node:     node.Config{Databases: dbs},
+		Hosted:   hosted.Config{Databases: dbs},
 		Brokers:  r.broker.Addrs(),
 		HTTPAddr: listenAddress,
 		Logger:   r.log,
@@ -206,19 +206,19 @@ func (r *Rig) run(name, baseURL string, s interface{ Close() error }, runFn func
 
 // databases returns the addresses of a variant's service databases:
 // SQLite files in a folder of Dir, or fresh PostgreSQL databases.
-func (r *Rig) databases(ctx context.Context, variant string) (map[node.Role]string, error) {
+func (r *Rig) databases(ctx context.Context, variant string) (map[hosted.Role]string, error) {
 	if r.cfg.PostgresURL == "" {
 		dir := filepath.Join(r.cfg.Dir, variant)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("%s databases: %w", variant, err)
 		}
-		return node.SQLiteDatabases(dir), nil
+		return hosted.SQLiteDatabases(dir), nil
 	}
 	prefix := r.cfg.PostgresDBPrefix + "_" + variant
 	if err := dropDatabases(ctx, r.cfg.PostgresURL, prefix); err != nil {
 		return nil, err
 	}
-	dbs, err := node.PostgresDatabases(ctx, r.cfg.PostgresURL, prefix)
+	dbs, err := hosted.PostgresDatabases(ctx, r.cfg.PostgresURL, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("%s databases: %w", variant, err)
 	}
@@ -228,8 +228,8 @@ func (r *Rig) databases(ctx context.Context, variant string) (map[node.Role]stri
 // dropDatabases drops the databases prefix_<role> a previous run left,
 // so that every run starts on empty tables.
 func dropDatabases(ctx context.Context, baseURL, prefix string) error {
-	names := make([]string, 0, len(node.AllRoles()))
-	for _, role := range node.AllRoles() {
+	names := make([]string, 0, len(hosted.AllRoles()))
+	for _, role := range hosted.AllRoles() {
 		names = append(names, prefix+"_"+string(role))
 	}
 	return dropNamed(ctx, baseURL, names...)

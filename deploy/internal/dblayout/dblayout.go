@@ -10,16 +10,16 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // Addresses returns the addresses of a variant's service databases: with
 // postgresURL, PostgreSQL databases named dbPrefix + variant_role on that
 // server (created when missing); otherwise SQLite files in dataDir/variant
 // (the folder is created when missing).
-func Addresses(ctx context.Context, dataDir, postgresURL, dbPrefix, variant string) (map[node.Role]string, error) {
+func Addresses(ctx context.Context, dataDir, postgresURL, dbPrefix, variant string) (map[hosted.Role]string, error) {
 	if postgresURL != "" {
-		dbs, err := node.PostgresDatabases(ctx, postgresURL, dbPrefix+variant)
+		dbs, err := hosted.PostgresDatabases(ctx, postgresURL, dbPrefix+variant)
 		if err != nil {
 			return nil, fmt.Errorf("%s databases: %w", variant, err)
 		}
@@ -29,7 +29,7 @@ func Addresses(ctx context.Context, dataDir, postgresURL, dbPrefix, variant stri
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%s databases: %w", variant, err)
 	}
-	return node.SQLiteDatabases(dir), nil
+	return hosted.SQLiteDatabases(dir), nil
 }
 
 // ValidPrefix reports whether prefix may start the PostgreSQL database

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 func TestAddresses_WithoutPostgres_SQLiteFilesInTheVariantsFolder(t *testing.T) {
@@ -20,7 +20,7 @@ func TestAddresses_WithoutPostgres_SQLiteFilesInTheVariantsFolder(t *testing.T) 
 	if _, err := os.Stat(filepath.Join(dir, "orchestrated")); err != nil {
 		t.Errorf("the variant's folder: %v", err)
 	}
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		if want := filepath.Join(dir, "orchestrated", string(r)+".db"); !strings.Contains(dbs[r], want) {
 			t.Errorf("%s database %q, want the file %s", r, dbs[r], want)
 		}

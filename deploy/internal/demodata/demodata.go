@@ -1,5 +1,5 @@
 // Package demodata is the demo catalog and customers a fresh local run
-// starts with, and how they are set up on a node without touching what
+// starts with, and how they are set up on hosted services without touching what
 // exists.
 package demodata
 
@@ -9,8 +9,8 @@ import (
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/inventory"
-	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/payment"
 )
 
@@ -35,10 +35,10 @@ func Customers() []payment.CustomerInput {
 // Created counts what Seed created.
 type Created struct{ Products, Customers int }
 
-// Seed creates the demo products and customers the node lacks, through its
+// Seed creates the demo products and customers the hosted services lack, through their
 // services. What exists is left as it is, so a restart keeps what was sold,
 // charged or changed.
-func Seed(ctx context.Context, n *node.Node) (Created, error) {
+func Seed(ctx context.Context, n *hosted.Services) (Created, error) {
 	var res Created
 	for _, p := range Products() {
 		_, err := n.Inventory.Product(ctx, p.SKU)

@@ -21,7 +21,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -56,11 +56,11 @@ type Config struct {
 	// Variant is the saga variant whose services the process runs.
 	Variant Variant
 	// Roles are the services the process hosts.
-	Roles []node.Role
+	Roles []hosted.Role
 
 	// RoleDatabases are database addresses given role by role
 	// (postgres://… or sqlite:/path.db); they win over the layouts below.
-	RoleDatabases map[node.Role]string
+	RoleDatabases map[hosted.Role]string
 	// PostgresURL, when set, puts each hosted role without an address of
 	// its own in the database <PostgresDBPrefix><variant>_<role> on that
 	// server (created when missing), as the all-in-one run lays them out.
@@ -129,9 +129,9 @@ func DefaultConfig(v Variant) Config {
 // DefaultServiceName returns the name a process of variant v hosting roles
 // has in a trace viewer when none is configured: ordersaga-<variant> for
 // every role, else ordersaga-<variant>-<role>[-<role>…].
-func DefaultServiceName(v Variant, roles []node.Role) string {
+func DefaultServiceName(v Variant, roles []hosted.Role) string {
 	name := "ordersaga-" + string(v)
-	if len(roles) == len(node.AllRoles()) {
+	if len(roles) == len(hosted.AllRoles()) {
 		return name
 	}
 	for _, r := range roles {
@@ -156,9 +156,9 @@ func (c Config) Tracing() telemetry.Config {
 // first role (inventory 8181/8182, payment 8281/8282, shipping
 // 8381/8382), so that the processes of a split run on one host do not
 // collide.
-func DefaultHTTPAddr(v Variant, roles []node.Role) string {
+func DefaultHTTPAddr(v Variant, roles []hosted.Role) string {
 	port := 8081 // the orders role's, and a process's without roles
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		if slices.Contains(roles, r) {
 			port = orchestratedPort(r)
 			break
@@ -173,32 +173,32 @@ func DefaultHTTPAddr(v Variant, roles []node.Role) string {
 // orchestratedPort is the default HTTP port of an orchestrated process
 // whose first role is r: the hundreds say the role; a choreographed
 // process's port is one more.
-func orchestratedPort(r node.Role) int {
+func orchestratedPort(r hosted.Role) int {
 	switch r {
-	case node.RoleInventory:
+	case hosted.RoleInventory:
 		return 8181
-	case node.RolePayment:
+	case hosted.RolePayment:
 		return 8281
-	case node.RoleShipping:
+	case hosted.RoleShipping:
 		return 8381
 	}
 	return 8081
 }
 
 // ParseRoles reads a role list: roles separated by commas, or "all".
-func ParseRoles(list string) ([]node.Role, error) {
-	var roles []node.Role
+func ParseRoles(list string) ([]hosted.Role, error) {
+	var roles []hosted.Role
 	for item := range strings.SplitSeq(list, ",") {
 		item = strings.ToLower(strings.TrimSpace(item))
 		switch {
 		case item == "":
 			continue
 		case item == RolesAll:
-			roles = append(roles, node.AllRoles()...)
+			roles = append(roles, hosted.AllRoles()...)
 			continue
 		}
-		r := node.Role(item)
-		if _, ok := node.Migrations(r); !ok {
+		r := hosted.Role(item)
+		if _, ok := hosted.Migrations(r); !ok {
 			return nil, fmt.Errorf("unknown role %q (want %s or %s)", item, roleNames(), RolesAll)
 		}
 		roles = append(roles, r)
@@ -206,9 +206,9 @@ func ParseRoles(list string) ([]node.Role, error) {
 	if len(roles) == 0 {
 		return nil, fmt.Errorf("no roles named (want some of %s, or %s)", roleNames(), RolesAll)
 	}
-	// Keep each role once, in the stable order of node.AllRoles.
-	var out []node.Role
-	for _, r := range node.AllRoles() {
+	// Keep each role once, in the stable order of hosted.AllRoles.
+	var out []hosted.Role
+	for _, r := range hosted.AllRoles() {
 		if slices.Contains(roles, r) {
 			out = append(out, r)
 		}
@@ -217,25 +217,25 @@ func ParseRoles(list string) ([]node.Role, error) {
 }
 
 func roleNames() string {
-	names := make([]string, 0, len(node.AllRoles()))
-	for _, r := range node.AllRoles() {
+	names := make([]string, 0, len(hosted.AllRoles()))
+	for _, r := range hosted.AllRoles() {
 		names = append(names, string(r))
 	}
 	return strings.Join(names, ", ")
 }
 
 // Hosts reports whether the process hosts role r.
-func (c Config) Hosts(r node.Role) bool { return slices.Contains(c.Roles, r) }
+func (c Config) Hosts(r hosted.Role) bool { return slices.Contains(c.Roles, r) }
 
 // vars lists the settings of c as flags and environment variables; the
 // roles' database addresses go to roleDSNs.
-func (c *Config) vars(roleDSNs map[node.Role]*string) []envflag.Var {
+func (c *Config) vars(roleDSNs map[hosted.Role]*string) []envflag.Var {
 	vars := []envflag.Var{
 		{Name: "data-dir", Usage: "`folder` of SQLite databases <folder>/" + string(c.Variant) + "/<role>.db, as the run command lays them out", Value: envflag.String(&c.DataDir)},
 		{Name: "postgres-url", Usage: "PostgreSQL server `URL` (postgres://…): databases <prefix>" + string(c.Variant) + "_<role>, created when missing; wins over -data-dir", Value: envflag.DSN(&c.PostgresURL)},
 		{Name: "postgres-db-prefix", Usage: "`prefix` of the PostgreSQL database names", Value: envflag.String(&c.PostgresDBPrefix)},
 	}
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		roleDSNs[r] = new(string)
 		vars = append(vars, envflag.Var{
 			Name:  string(r) + "-db",
@@ -271,8 +271,8 @@ func (c *Config) vars(roleDSNs map[node.Role]*string) []envflag.Var {
 // defaultPortsText describes the default ports of a variant's processes.
 func defaultPortsText(v Variant) string {
 	var parts []string
-	for _, r := range node.AllRoles() {
-		_, port, _ := net.SplitHostPort(DefaultHTTPAddr(v, []node.Role{r}))
+	for _, r := range hosted.AllRoles() {
+		_, port, _ := net.SplitHostPort(DefaultHTTPAddr(v, []hosted.Role{r}))
 		parts = append(parts, port+" for "+string(r))
 	}
 	return strings.Join(parts, ", ") + ", by the first role hosted"
@@ -282,7 +282,7 @@ func defaultPortsText(v Variant) string {
 // configuration; Config completes it once the command line is parsed.
 type Flags struct {
 	cfg       Config
-	roleDSNs  map[node.Role]*string
+	roleDSNs  map[hosted.Role]*string
 	lookupEnv envflag.LookupEnv
 }
 
@@ -293,7 +293,7 @@ func Bind(v Variant, fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (*Flags, err
 	if v != Orchestrated && v != Choreographed {
 		return nil, fmt.Errorf("unknown variant %q", v)
 	}
-	f := &Flags{cfg: DefaultConfig(v), roleDSNs: map[node.Role]*string{}, lookupEnv: lookupEnv}
+	f := &Flags{cfg: DefaultConfig(v), roleDSNs: map[hosted.Role]*string{}, lookupEnv: lookupEnv}
 	return f, envflag.Bind(fs, EnvPrefix, lookupEnv, f.cfg.vars(f.roleDSNs)...)
 }
 
@@ -312,7 +312,7 @@ func (f *Flags) Config(roleArgs []string) (Config, error) {
 		return Config{}, err
 	}
 	cfg.Roles = roles
-	cfg.RoleDatabases = map[node.Role]string{}
+	cfg.RoleDatabases = map[hosted.Role]string{}
 	for r, dsn := range f.roleDSNs {
 		if *dsn != "" {
 			cfg.RoleDatabases[r] = *dsn

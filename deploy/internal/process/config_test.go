@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 func envOf(vars map[string]string) func(string) (string, bool) {
@@ -28,13 +28,13 @@ func load(v process.Variant, env map[string]string, args ...string) (process.Con
 func TestParseRoles_ListsAllAndDuplicates_InStableOrder(t *testing.T) {
 	tests := []struct {
 		in   string
-		want []node.Role
+		want []hosted.Role
 	}{
-		{"orders", []node.Role{node.RoleOrders}},
-		{"shipping,inventory", []node.Role{node.RoleInventory, node.RoleShipping}},
-		{" Payment , payment,", []node.Role{node.RolePayment}},
-		{"all", node.AllRoles()},
-		{"inventory,all", node.AllRoles()},
+		{"orders", []hosted.Role{hosted.RoleOrders}},
+		{"shipping,inventory", []hosted.Role{hosted.RoleInventory, hosted.RoleShipping}},
+		{" Payment , payment,", []hosted.Role{hosted.RolePayment}},
+		{"all", hosted.AllRoles()},
+		{"inventory,all", hosted.AllRoles()},
 	}
 	for _, tc := range tests {
 		got, err := process.ParseRoles(tc.in)
@@ -112,14 +112,14 @@ func TestLoadConfig_FlagWinsOverEnvironmentWhichWinsOverDefault(t *testing.T) {
 	if cfg.HTTPAddr != "127.0.0.1:9100" || cfg.TopicPrefix != "flag-prefix" || cfg.LogLevel != slog.LevelWarn {
 		t.Errorf("flags did not win: %+v", cfg)
 	}
-	if cfg.RoleDatabases[node.RolePayment] != "postgres://u:pw@db/payment" {
-		t.Errorf("payment database %q, want the flag's", cfg.RoleDatabases[node.RolePayment])
+	if cfg.RoleDatabases[hosted.RolePayment] != "postgres://u:pw@db/payment" {
+		t.Errorf("payment database %q, want the flag's", cfg.RoleDatabases[hosted.RolePayment])
 	}
 	if strings.Join(cfg.KafkaBrokers, ",") != "k1:9092,k2:9092" || !cfg.FaultInjection ||
 		strings.Join(cfg.ShippingCountries, ",") != "BR,MX" || cfg.DataDir != "/env/data" {
 		t.Errorf("environment did not win over the defaults: %+v", cfg)
 	}
-	if !slices.Equal(cfg.Roles, []node.Role{node.RolePayment, node.RoleShipping}) {
+	if !slices.Equal(cfg.Roles, []hosted.Role{hosted.RolePayment, hosted.RoleShipping}) {
 		t.Errorf("roles %v", cfg.Roles)
 	}
 }
@@ -129,21 +129,21 @@ func TestLoadConfig_RolesAfterFlagsOrFromEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cfg.Roles, []node.Role{node.RoleInventory, node.RoleShipping}) {
+	if !slices.Equal(cfg.Roles, []hosted.Role{hosted.RoleInventory, hosted.RoleShipping}) {
 		t.Errorf("roles after the flags: %v", cfg.Roles)
 	}
 	cfg, err = load(process.Orchestrated, map[string]string{"ORDERSAGA_ROLES": "all"}, "-data-dir", "/d")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cfg.Roles, node.AllRoles()) {
+	if !slices.Equal(cfg.Roles, hosted.AllRoles()) {
 		t.Errorf("roles from ORDERSAGA_ROLES: %v", cfg.Roles)
 	}
 	cfg, err = load(process.Orchestrated, map[string]string{"ORDERSAGA_ROLES": "all"}, "payment", "-data-dir", "/d")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cfg.Roles, []node.Role{node.RolePayment}) {
+	if !slices.Equal(cfg.Roles, []hosted.Role{hosted.RolePayment}) {
 		t.Errorf("named roles did not win over ORDERSAGA_ROLES: %v", cfg.Roles)
 	}
 }
@@ -153,7 +153,7 @@ func TestLoadConfig_RoleDatabaseAlone_NeedsNoLayout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a role with its own database was refused: %v", err)
 	}
-	if len(cfg.RoleDatabases) != 1 || cfg.RoleDatabases[node.RoleShipping] != "sqlite:/tmp/s.db" {
+	if len(cfg.RoleDatabases) != 1 || cfg.RoleDatabases[hosted.RoleShipping] != "sqlite:/tmp/s.db" {
 		t.Errorf("role databases %v", cfg.RoleDatabases)
 	}
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
@@ -108,23 +108,23 @@ func unique(tb testing.TB) string {
 
 // roleDatabases returns a fresh PostgreSQL database for each role, or,
 // when PostgreSQL does not answer (and CI is not set), a SQLite file each.
-func roleDatabases(tb testing.TB) map[node.Role]string {
+func roleDatabases(tb testing.TB) map[hosted.Role]string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	dbs := map[node.Role]string{}
+	dbs := map[hosted.Role]string{}
 	if db, err := sqldb.Open(ctx, sqltest.PostgresURL()); err == nil || os.Getenv("CI") != "" {
 		if db != nil {
 			db.Close()
 		}
-		for _, r := range node.AllRoles() {
+		for _, r := range hosted.AllRoles() {
 			dbs[r] = sqltest.DSN(tb, sqldb.Postgres)
 		}
 		return dbs
 	}
 	tb.Logf("PostgreSQL does not answer: the services use SQLite files")
 	dir := tb.TempDir()
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		dbs[r] = "sqlite:" + dir + "/" + string(r) + ".db"
 	}
 	return dbs
@@ -138,7 +138,7 @@ func TestChoreographed_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessSto
 	dbs := roleDatabases(t)
 	traces := telemetrytest.StartCollector(t)
 	var specs []proctest.Spec
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		addr := proctest.FreeAddr(t)
 		specs = append(specs, proctest.Spec{
 			Name:   "choreographed " + string(r),
@@ -161,7 +161,7 @@ func TestOrchestrated_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessStop
 	dataDir := t.TempDir()
 	traces := telemetrytest.StartCollector(t)
 	var specs []proctest.Spec
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		addr := proctest.FreeAddr(t)
 		specs = append(specs, proctest.Spec{
 			Name:   "orchestrated " + string(r),
@@ -177,9 +177,9 @@ func TestOrchestrated_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessStop
 	checkTrace(t, traces, exercise(t, byRole(procs)), process.Orchestrated)
 }
 
-func byRole(procs []*proctest.Proc) map[node.Role]*proctest.Proc {
-	out := map[node.Role]*proctest.Proc{}
-	for i, r := range node.AllRoles() {
+func byRole(procs []*proctest.Proc) map[hosted.Role]*proctest.Proc {
+	out := map[hosted.Role]*proctest.Proc{}
+	for i, r := range hosted.AllRoles() {
 		out[r] = procs[i]
 	}
 	return out
@@ -190,7 +190,7 @@ func byRole(procs []*proctest.Proc) map[node.Role]*proctest.Proc {
 // set up through the processes owning them; an order completes and one is
 // declined, with stock and credit right in the owning services; and every
 // process stops cleanly on SIGTERM. It returns the completed order's id.
-func exercise(t *testing.T, procs map[node.Role]*proctest.Proc) (completed string) {
+func exercise(t *testing.T, procs map[hosted.Role]*proctest.Proc) (completed string) {
 	for r, p := range procs {
 		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 			status, body := call(t, http.MethodGet, p.URL+path, nil)
@@ -203,7 +203,7 @@ func exercise(t *testing.T, procs map[node.Role]*proctest.Proc) (completed strin
 		}
 	}
 
-	inventory, payment, orders := procs[node.RoleInventory].URL, procs[node.RolePayment].URL, procs[node.RoleOrders].URL
+	inventory, payment, orders := procs[hosted.RoleInventory].URL, procs[hosted.RolePayment].URL, procs[hosted.RoleOrders].URL
 	sku, rich, poor := "mug-"+unique(t), "ada-"+unique(t), "bob-"+unique(t)
 	mustCall(t, http.MethodPut, inventory+"/v1/products/"+sku, `{"name": "Mug", "price_cents": 1250, "stock": 10}`, http.StatusOK)
 	mustCall(t, http.MethodPut, payment+"/v1/customers/"+rich, `{"name": "Ada", "credit_cents": 100000}`, http.StatusOK)
@@ -260,7 +260,7 @@ func exercise(t *testing.T, procs map[node.Role]*proctest.Proc) (completed strin
 	// SIGTERM stops each process cleanly: exit status 0 after a clean
 	// shutdown. The orders process goes first, as a rolling restart would
 	// take it down while the others still run.
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		p := procs[r]
 		if err := p.Stop(); err != nil {
 			t.Errorf("%s did not stop cleanly: %v", r, err)

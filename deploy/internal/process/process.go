@@ -17,8 +17,8 @@ import (
 	chstack "github.com/ordersaga/ordersaga/choreographed/stack"
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
-	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -36,7 +36,7 @@ type stack interface {
 	Run(ctx context.Context) error
 	Close() error
 	Addr() string
-	Node() *node.Node
+	Hosted() *hosted.Services
 }
 
 // Process is one process of a variant, built and ready to run.
@@ -82,7 +82,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 			_ = tp.Shutdown(sctx)
 		}
 	}()
-	nodeCfg := node.Config{Roles: cfg.Roles, Databases: dbs, Countries: cfg.ShippingCountries, FaultSeed: faultSeed(cfg.Variant)}
+	nodeCfg := hosted.Config{Roles: cfg.Roles, Databases: dbs, Countries: cfg.ShippingCountries, FaultSeed: faultSeed(cfg.Variant)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p := &Process{cfg: cfg, log: log, tracer: tp}
@@ -94,7 +94,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 		err = p.buildOrchestrated(ctx, nodeCfg, reg)
 	case Choreographed:
 		p.stack, err = chstack.New(ctx, chstack.Config{
-			Node:           nodeCfg,
+			Hosted:         nodeCfg,
 			Brokers:        cfg.KafkaBrokers,
 			TopicPrefix:    cfg.TopicPrefix,
 			GroupPrefix:    cfg.GroupPrefix,
@@ -113,9 +113,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 
 // databases returns the address of each hosted role's database: its own
 // address when given, else its place in the PostgreSQL or data-dir layout.
-func (c Config) databases(ctx context.Context) (map[node.Role]string, error) {
-	dbs := make(map[node.Role]string, len(c.Roles))
-	var laidOut map[node.Role]string
+func (c Config) databases(ctx context.Context) (map[hosted.Role]string, error) {
+	dbs := make(map[hosted.Role]string, len(c.Roles))
+	var laidOut map[hosted.Role]string
 	for _, r := range c.Roles {
 		if dsn := c.RoleDatabases[r]; dsn != "" {
 			dbs[r] = dsn
@@ -137,10 +137,10 @@ func (c Config) databases(ctx context.Context) (map[node.Role]string, error) {
 // serves the REST API itself; without it, it serves no HTTP, and the
 // process serves health, readiness (databases and Temporal), metrics and
 // the hosted services' endpoints beside it.
-func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg node.Config, reg *prometheus.Registry) error {
-	withAPI := p.cfg.Hosts(node.RoleOrders)
+func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg hosted.Config, reg *prometheus.Registry) error {
+	withAPI := p.cfg.Hosts(hosted.RoleOrders)
 	oc := orstack.Config{
-		Node:             nodeCfg,
+		Hosted:           nodeCfg,
 		TemporalHostPort: p.cfg.TemporalAddress,
 		Namespace:        p.cfg.TemporalNamespace,
 		FaultInjection:   p.cfg.FaultInjection,
@@ -162,7 +162,7 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg node.Config, re
 	if p.opsLn, err = net.Listen("tcp", p.cfg.HTTPAddr); err != nil {
 		return errors.Join(fmt.Errorf("listening on %s: %w", p.cfg.HTTPAddr, err), s.Close())
 	}
-	n := s.Node()
+	n := s.Hosted()
 	d := httpapi.Deps{
 		Variant: orstack.Variant,
 		Ready: []httpapi.Check{
@@ -215,7 +215,7 @@ func (p *Process) Addr() string {
 // returns an error when a part of it fails. Call Close afterwards.
 func (p *Process) Run(ctx context.Context) error {
 	dbs := map[string]string{}
-	for r, db := range p.stack.Node().DBs {
+	for r, db := range p.stack.Hosted().DBs {
 		dbs[string(r)] = db.Name() // without a password
 	}
 	p.log.Info("process running", "variant", p.cfg.Variant, "roles", p.cfg.Roles, "http", "http://"+p.Addr(), "databases", dbs)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
-	"github.com/ordersaga/ordersaga/shared/node"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -29,7 +29,7 @@ func TestLoadConfig_Tracing_OffByDefaultAndTheProcessNamedByItsRoles(t *testing.
 				cfg.OtelExporter, cfg.OtelEndpoint, cfg.OtelSampleRatio, cfg.OtelServiceName, tc.name)
 		}
 	}
-	if got := process.DefaultServiceName(process.Choreographed, node.AllRoles()); got != "ordersaga-choreographed" {
+	if got := process.DefaultServiceName(process.Choreographed, hosted.AllRoles()); got != "ordersaga-choreographed" {
 		t.Errorf("DefaultServiceName of every role = %q", got)
 	}
 }

@@ -3,7 +3,7 @@
 // awards a customer points once the order is paid (one point per full 100
 // cents of its total), and revokes them when the saga compensates. Tests
 // build the saga with it (Saga), host its service on a database of its
-// own (Open, passed to node.Config.Participants), and run its scenarios
+// own (Open, passed to hosted.Config.Participants), and run its scenarios
 // (Scenarios) through the REST API of either variant.
 //
 // The service refuses with two reasons of its own: ReasonFrozen for a

@@ -1,4 +1,4 @@
-package node_test
+package hosted_test
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/faults"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/inventory"
-	"github.com/ordersaga/ordersaga/shared/node"
 	"github.com/ordersaga/ordersaga/shared/orders"
 	"github.com/ordersaga/ordersaga/shared/payment"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
@@ -31,9 +31,9 @@ func testContext(tb testing.TB) context.Context {
 	return ctx
 }
 
-func openNode(tb testing.TB, cfg node.Config) *node.Node {
+func openNode(tb testing.TB, cfg hosted.Config) *hosted.Services {
 	tb.Helper()
-	n, err := node.Open(testContext(tb), cfg, time.Now)
+	n, err := hosted.Open(testContext(tb), cfg, time.Now)
 	if err != nil {
 		tb.Fatalf("opening node: %v", err)
 	}
@@ -43,12 +43,12 @@ func openNode(tb testing.TB, cfg node.Config) *node.Node {
 
 func TestSQLiteDatabases_OneFilePerRoleInDir(t *testing.T) {
 	dir := t.TempDir()
-	dbs := node.SQLiteDatabases(dir)
-	if len(dbs) != len(node.AllRoles()) {
-		t.Fatalf("got %d databases, want one per role (%d)", len(dbs), len(node.AllRoles()))
+	dbs := hosted.SQLiteDatabases(dir)
+	if len(dbs) != len(hosted.AllRoles()) {
+		t.Fatalf("got %d databases, want one per role (%d)", len(dbs), len(hosted.AllRoles()))
 	}
 	seen := map[string]bool{}
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		want := "sqlite:" + filepath.Join(dir, string(r)+".db")
 		if dbs[r] != want {
 			t.Errorf("role %s: got %q, want %q", r, dbs[r], want)
@@ -62,11 +62,11 @@ func TestSQLiteDatabases_OneFilePerRoleInDir(t *testing.T) {
 
 func TestOpen_AllRoles_MigratesAndServesEveryService(t *testing.T) {
 	dir := t.TempDir()
-	cfg := node.Config{Databases: node.SQLiteDatabases(dir), FaultSeed: 7}
+	cfg := hosted.Config{Databases: hosted.SQLiteDatabases(dir), FaultSeed: 7}
 	n := openNode(t, cfg)
 	ctx := testContext(t)
 
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		if !n.Hosts(r) {
 			t.Errorf("node does not host %s", r)
 		}
@@ -93,8 +93,8 @@ func TestOpen_AllRoles_MigratesAndServesEveryService(t *testing.T) {
 	if len(p) != 3 || p[domain.StepInventory] != n.Inventory || p[domain.StepPayment] != n.Payment || p[domain.StepShipping] != n.Shipping {
 		t.Errorf("participants %+v are not the node's services", p)
 	}
-	if got := n.Roles(); !slices.Equal(got, node.AllRoles()) {
-		t.Errorf("roles = %v, want %v", got, node.AllRoles())
+	if got := n.Roles(); !slices.Equal(got, hosted.AllRoles()) {
+		t.Errorf("roles = %v, want %v", got, hosted.AllRoles())
 	}
 	if err := n.Ping(ctx); err != nil {
 		t.Fatalf("ping: %v", err)
@@ -140,10 +140,10 @@ func TestOpen_AllRoles_MigratesAndServesEveryService(t *testing.T) {
 }
 
 func TestOpen_SomeRoles_BuildsOnlyThoseServices(t *testing.T) {
-	dbs := node.SQLiteDatabases(t.TempDir())
-	n := openNode(t, node.Config{
-		Roles:     []node.Role{node.RolePayment, node.RoleShipping},
-		Databases: map[node.Role]string{node.RolePayment: dbs[node.RolePayment], node.RoleShipping: dbs[node.RoleShipping]},
+	dbs := hosted.SQLiteDatabases(t.TempDir())
+	n := openNode(t, hosted.Config{
+		Roles:     []hosted.Role{hosted.RolePayment, hosted.RoleShipping},
+		Databases: map[hosted.Role]string{hosted.RolePayment: dbs[hosted.RolePayment], hosted.RoleShipping: dbs[hosted.RoleShipping]},
 		Countries: []string{"BR"},
 	})
 	if n.Orders != nil || n.Inventory != nil {
@@ -152,7 +152,7 @@ func TestOpen_SomeRoles_BuildsOnlyThoseServices(t *testing.T) {
 	if n.Payment == nil || n.Shipping == nil {
 		t.Fatalf("node lacks a hosted service: payment=%v shipping=%v", n.Payment, n.Shipping)
 	}
-	if n.Hosts(node.RoleOrders) || n.Hosts(node.RoleInventory) || !n.Hosts(node.RolePayment) || !n.Hosts(node.RoleShipping) {
+	if n.Hosts(hosted.RoleOrders) || n.Hosts(hosted.RoleInventory) || !n.Hosts(hosted.RolePayment) || !n.Hosts(hosted.RoleShipping) {
 		t.Errorf("Hosts disagrees with the roles: %v", n.DBs)
 	}
 	if _, ok := n.Faults["inventory"]; ok {
@@ -170,9 +170,9 @@ func TestOpen_SomeRoles_BuildsOnlyThoseServices(t *testing.T) {
 }
 
 func TestOpen_RoleWithoutDatabase_Fails(t *testing.T) {
-	dbs := node.SQLiteDatabases(t.TempDir())
-	delete(dbs, node.RoleShipping)
-	n, err := node.Open(testContext(t), node.Config{Databases: dbs}, time.Now)
+	dbs := hosted.SQLiteDatabases(t.TempDir())
+	delete(dbs, hosted.RoleShipping)
+	n, err := hosted.Open(testContext(t), hosted.Config{Databases: dbs}, time.Now)
 	if err == nil {
 		n.Close()
 		t.Fatal("opening a node without a shipping database succeeded")
@@ -183,9 +183,9 @@ func TestOpen_RoleWithoutDatabase_Fails(t *testing.T) {
 }
 
 func TestOpen_UnknownRole_Fails(t *testing.T) {
-	n, err := node.Open(testContext(t), node.Config{
-		Roles:     []node.Role{"billing"},
-		Databases: map[node.Role]string{"billing": "sqlite::memory:"},
+	n, err := hosted.Open(testContext(t), hosted.Config{
+		Roles:     []hosted.Role{"billing"},
+		Databases: map[hosted.Role]string{"billing": "sqlite::memory:"},
 	}, time.Now)
 	if err == nil {
 		n.Close()
@@ -194,7 +194,7 @@ func TestOpen_UnknownRole_Fails(t *testing.T) {
 }
 
 func TestFaults_InjectorOfHostedService_FailsItsCalls(t *testing.T) {
-	n := openNode(t, node.Config{Databases: node.SQLiteDatabases(t.TempDir())})
+	n := openNode(t, hosted.Config{Databases: hosted.SQLiteDatabases(t.TempDir())})
 	ctx := testContext(t)
 	if _, err := n.Payment.SetCustomer(ctx, payment.CustomerInput{ID: "ada", Name: "Ada", CreditCents: 5000}); err != nil {
 		t.Fatalf("setting customer: %v", err)
@@ -238,7 +238,7 @@ func dropDatabases(tb testing.TB, base, prefix string) {
 			return
 		}
 		defer admin.Close()
-		for _, r := range node.AllRoles() {
+		for _, r := range hosted.AllRoles() {
 			if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+prefix+"_"+string(r)+" WITH (FORCE)"); err != nil {
 				tb.Errorf("dropping test database: %v", err)
 			}
@@ -262,11 +262,11 @@ func TestPostgresDatabases_ConcurrentCallers_CreateEachDatabaseOnce(t *testing.T
 	ctx := testContext(t)
 
 	const callers = 4
-	results := make([]map[node.Role]string, callers)
+	results := make([]map[hosted.Role]string, callers)
 	errList := make([]error, callers)
 	var wg sync.WaitGroup
 	for i := range callers {
-		wg.Go(func() { results[i], errList[i] = node.PostgresDatabases(ctx, base, prefix) })
+		wg.Go(func() { results[i], errList[i] = hosted.PostgresDatabases(ctx, base, prefix) })
 	}
 	wg.Wait()
 	for i, err := range errList {
@@ -275,7 +275,7 @@ func TestPostgresDatabases_ConcurrentCallers_CreateEachDatabaseOnce(t *testing.T
 		}
 	}
 	baseURL, _ := url.Parse(base)
-	for _, r := range node.AllRoles() {
+	for _, r := range hosted.AllRoles() {
 		got := results[0][r]
 		u, err := url.Parse(got)
 		if err != nil {
@@ -294,8 +294,8 @@ func TestPostgresDatabases_ConcurrentCallers_CreateEachDatabaseOnce(t *testing.T
 		}
 	}
 
-	// The databases exist and a node runs on them.
-	n := openNode(t, node.Config{Databases: results[0]})
+	// The databases exist and the services run on them.
+	n := openNode(t, hosted.Config{Databases: results[0]})
 	if _, err := n.Inventory.SetProduct(ctx, inventory.ProductInput{SKU: "mug", Name: "Mug", PriceCents: 1250, Stock: 1}); err != nil {
 		t.Fatalf("setting product on PostgreSQL: %v", err)
 	}
@@ -306,11 +306,11 @@ func TestPostgresDatabases_ConcurrentCallers_CreateEachDatabaseOnce(t *testing.T
 	}
 
 	// A second call finds the databases and keeps their data.
-	again, err := node.PostgresDatabases(ctx, base, prefix)
+	again, err := hosted.PostgresDatabases(ctx, base, prefix)
 	if err != nil {
 		t.Fatalf("second call: %v", err)
 	}
-	n2 := openNode(t, node.Config{Databases: again})
+	n2 := openNode(t, hosted.Config{Databases: again})
 	if p, err := n2.Inventory.Product(ctx, "mug"); err != nil || p.Available != 1 {
 		t.Errorf("product after second call = %+v, %v", p, err)
 	}
@@ -319,11 +319,11 @@ func TestPostgresDatabases_ConcurrentCallers_CreateEachDatabaseOnce(t *testing.T
 func TestPostgresDatabases_BadPrefixOrAddress_Refused(t *testing.T) {
 	ctx := testContext(t)
 	for _, prefix := range []string{"", "Orders", "a-b", "x; DROP DATABASE postgres", "1abc"} {
-		if _, err := node.PostgresDatabases(ctx, sqltest.PostgresURL(), prefix); err == nil {
+		if _, err := hosted.PostgresDatabases(ctx, sqltest.PostgresURL(), prefix); err == nil {
 			t.Errorf("prefix %q accepted", prefix)
 		}
 	}
-	if _, err := node.PostgresDatabases(ctx, "sqlite:/tmp/x.db", "ok"); err == nil {
+	if _, err := hosted.PostgresDatabases(ctx, "sqlite:/tmp/x.db", "ok"); err == nil {
 		t.Errorf("a non-PostgreSQL base address was accepted")
 	}
 }

@@ -1,9 +1,9 @@
-// Package node opens what one process of a stack hosts: the databases of
+// Package hosted opens the services one process of a stack hosts: the databases of
 // the services it runs (migrated), the services themselves and their fault
 // injectors. Both variants' stacks, the all-in-one run and the tests build
-// their processes from a Node, so the services are wired the same way
+// their processes from a Services, so the services are wired the same way
 // everywhere.
-package node
+package hosted
 
 import (
 	"context"
@@ -44,9 +44,9 @@ const (
 // then each step's service in saga order.
 func AllRoles() []Role { return RolesOf(saga.Default()) }
 
-// Config says what a node hosts and where its databases are.
+// Config says which services a process hosts and where their databases are.
 type Config struct {
-	// Roles the node hosts; empty means all.
+	// Roles are the roles hosted; empty means all.
 	Roles []Role
 	// Databases maps each hosted role to its database address (see
 	// sqldb.Open). Every hosted role needs one.
@@ -55,17 +55,17 @@ type Config struct {
 	Countries []string
 	// FaultSeed seeds the fault injectors.
 	FaultSeed uint64
-	// Saga is the saga the node's services run (saga.Default() when nil).
+	// Saga is the saga the hosted services' services run (saga.Default() when nil).
 	Saga *saga.Saga
 	// Participants are services the caller built for steps of Saga beyond
 	// the built-in inventory, payment and shipping services (a new step's
-	// service, on its own database, migrated): the node hosts them as the
+	// service, on its own database, migrated): they are hosted as the
 	// roles of their steps, and does not close their databases.
 	Participants participant.Set
 }
 
-// Node is what one process hosts. Services of roles not hosted are nil.
-type Node struct {
+// Services is what one process hosts. Services of roles not hosted are nil.
+type Services struct {
 	// Saga is the saga the services run.
 	Saga *saga.Saga
 	// Participants are the hosted services that carry out saga steps,
@@ -90,7 +90,7 @@ type Node struct {
 
 // Open opens and migrates the databases of the hosted roles and builds
 // their services; now is the clock (time.Now when nil).
-func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Node, err error) {
+func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Services, err error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -102,7 +102,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Node, err e
 	if err != nil {
 		return nil, fmt.Errorf("opening node: %w", err)
 	}
-	n := &Node{Saga: g, Participants: participant.Set{}, DBs: make(map[Role]*sqldb.DB, len(roles)),
+	n := &Services{Saga: g, Participants: participant.Set{}, DBs: make(map[Role]*sqldb.DB, len(roles)),
 		Faults: faults.Set{}, roles: roles, borrowed: map[Role]bool{}}
 	defer func() {
 		if err != nil {
@@ -156,7 +156,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Node, err e
 // out no step).
 type builtin struct {
 	migrations func() sqldb.Migrations
-	build      func(n *Node, db *sqldb.DB, f *faults.Injector, cfg Config, now func() time.Time) participant.Participant
+	build      func(n *Services, db *sqldb.DB, f *faults.Injector, cfg Config, now func() time.Time) participant.Participant
 }
 
 // builtinServices returns the services of the built-in roles: the order
@@ -165,15 +165,15 @@ type builtin struct {
 func builtinServices() map[Role]builtin {
 	return map[Role]builtin{
 		RoleOrders: {migrations: orders.Migrations},
-		RoleInventory: {inventory.Migrations, func(n *Node, db *sqldb.DB, f *faults.Injector, _ Config, now func() time.Time) participant.Participant {
+		RoleInventory: {inventory.Migrations, func(n *Services, db *sqldb.DB, f *faults.Injector, _ Config, now func() time.Time) participant.Participant {
 			n.Inventory = inventory.New(db, f, now)
 			return n.Inventory
 		}},
-		RolePayment: {payment.Migrations, func(n *Node, db *sqldb.DB, f *faults.Injector, _ Config, now func() time.Time) participant.Participant {
+		RolePayment: {payment.Migrations, func(n *Services, db *sqldb.DB, f *faults.Injector, _ Config, now func() time.Time) participant.Participant {
 			n.Payment = payment.New(db, f, now)
 			return n.Payment
 		}},
-		RoleShipping: {shipping.Migrations, func(n *Node, db *sqldb.DB, f *faults.Injector, cfg Config, now func() time.Time) participant.Participant {
+		RoleShipping: {shipping.Migrations, func(n *Services, db *sqldb.DB, f *faults.Injector, cfg Config, now func() time.Time) participant.Participant {
 			n.Shipping = shipping.New(db, shipping.Config{Countries: cfg.Countries}, f, now)
 			return n.Shipping
 		}},
@@ -217,12 +217,12 @@ func RolesOf(g *saga.Saga) []Role {
 	return roles
 }
 
-// Roles returns the roles the node hosts: the order service first (when
+// Roles returns the roles hosted: the order service first (when
 // hosted), then the steps in saga order.
-func (n *Node) Roles() []Role { return slices.Clone(n.roles) }
+func (n *Services) Roles() []Role { return slices.Clone(n.roles) }
 
 // Migrations returns the migrations of a built-in role's database, for
-// tools that apply or revert them without opening a node; false for an
+// tools that apply or revert them without opening hosted services; false for an
 // unknown role.
 func Migrations(r Role) (sqldb.Migrations, bool) {
 	svc, ok := builtinServices()[r]
@@ -232,14 +232,14 @@ func Migrations(r Role) (sqldb.Migrations, bool) {
 	return svc.migrations(), true
 }
 
-// Hosts reports whether the node hosts role.
-func (n *Node) Hosts(r Role) bool { return n.DBs[r] != nil }
+// Hosts reports whether role is hosted.
+func (n *Services) Hosts(r Role) bool { return n.DBs[r] != nil }
 
-// Instrument makes the node's order store and services record the saga
+// Instrument makes the hosted services' order store and services record the saga
 // metrics m (see package sagametrics): the order store its final statuses
 // and compensations, the services the runs of their steps. Call it before
-// the node is used.
-func (n *Node) Instrument(m *sagametrics.Metrics) {
+// the services are used.
+func (n *Services) Instrument(m *sagametrics.Metrics) {
 	if n.Orders != nil {
 		var obs orders.Observer // nil, not a nil *Metrics, when m is nil
 		if m != nil {
@@ -258,8 +258,8 @@ func (n *Node) Instrument(m *sagametrics.Metrics) {
 	}
 }
 
-// Ping checks that every database of the node answers.
-func (n *Node) Ping(ctx context.Context) error {
+// Ping checks that every database of the hosted services answers.
+func (n *Services) Ping(ctx context.Context) error {
 	var errList []error
 	for _, r := range n.roles {
 		if db := n.DBs[r]; db != nil {
@@ -271,8 +271,8 @@ func (n *Node) Ping(ctx context.Context) error {
 	return errors.Join(errList...)
 }
 
-// Close closes the node's databases.
-func (n *Node) Close() error {
+// Close closes the hosted services' databases.
+func (n *Services) Close() error {
 	var errList []error
 	for _, r := range n.roles {
 		if db := n.DBs[r]; db != nil && !n.borrowed[r] {
