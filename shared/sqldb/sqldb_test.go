@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/sqldb"
@@ -313,5 +314,77 @@ func TestInTx_SQLiteFile_LogFoldedIntoTheFileInTheBackground(t *testing.T) {
 			t.Fatalf("database file still %d bytes (%d before 2.4 MB of commits): no checkpoint ran", size(), before)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// thingsUpTo returns the migrations "things" with versions 1 (the table)
+// and, with two, 2 (a column more): a binary that needs version 2 finds
+// a database at version 1 older.
+func thingsUpTo(two bool) sqldb.Migrations {
+	files := fstest.MapFS{
+		"m/0001_things.up.sql":   {Data: []byte("CREATE TABLE things (id BIGINT PRIMARY KEY);")},
+		"m/0001_things.down.sql": {Data: []byte("DROP TABLE things;")},
+	}
+	if two {
+		files["m/0002_colour.up.sql"] = &fstest.MapFile{Data: []byte("ALTER TABLE things ADD COLUMN colour TEXT;")}
+		files["m/0002_colour.down.sql"] = &fstest.MapFile{Data: []byte("ALTER TABLE things DROP COLUMN colour;")}
+	}
+	return sqldb.Migrations{Service: "things", FS: files, Dir: "m"}
+}
+
+func TestLatest_IsTheHighestVersionOfTheFolder(t *testing.T) {
+	for two, want := range map[bool]uint{false: 1, true: 2} {
+		if got, err := thingsUpTo(two).Latest(); err != nil || got != want {
+			t.Errorf("Latest() = %d, %v; want %d", got, err, want)
+		}
+	}
+	if _, err := (sqldb.Migrations{Service: "none", FS: fstest.MapFS{}, Dir: "."}).Latest(); err == nil {
+		t.Error("Latest() of a folder without migrations: no error")
+	}
+}
+
+func TestCheckVersion_RefusesNeverMigratedOlderAndDirty_AcceptsLatestAndNewer(t *testing.T) {
+	for _, d := range sqltest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			db := sqltest.Open(t, d)
+			v1, v2 := thingsUpTo(false), thingsUpTo(true)
+			refused := func(m sqldb.Migrations, version uint, dirty bool, text string) {
+				t.Helper()
+				err := db.CheckVersion(ctx, m)
+				se, ok := errors.AsType[*sqldb.SchemaVersionError](err)
+				if !ok {
+					t.Fatalf("CheckVersion = %v, want a *SchemaVersionError", err)
+				}
+				if se.Service != "things" || se.Version != version || se.Latest != 2 || se.Dirty != dirty {
+					t.Errorf("CheckVersion = %+v, want version %d of 2, dirty %v", se, version, dirty)
+				}
+				if !strings.Contains(err.Error(), text) || !strings.Contains(err.Error(), db.Name()) {
+					t.Errorf("message %q lacks %q or the database's name", err, text)
+				}
+			}
+
+			refused(v2, 0, false, "is at schema version 0 of things, this binary needs 2")
+			if _, err := db.ExecContext(ctx, "SELECT 1 FROM schema_migrations_things"); err == nil {
+				t.Error("checking created the version table: a check must only read")
+			}
+			if err := db.Migrate(ctx, v1); err != nil {
+				t.Fatal(err)
+			}
+			refused(v2, 1, false, "is at schema version 1 of things, this binary needs 2")
+			if err := db.CheckVersion(ctx, v1); err != nil {
+				t.Errorf("CheckVersion by a binary that needs version 1 (a newer one's database is fine too): %v", err)
+			}
+			if err := db.Migrate(ctx, v2); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CheckVersion(ctx, v2); err != nil {
+				t.Errorf("CheckVersion at the latest version: %v", err)
+			}
+			if _, err := db.ExecContext(ctx, "UPDATE schema_migrations_things SET dirty = $1", true); err != nil {
+				t.Fatal(err)
+			}
+			refused(v2, 2, true, "is dirty at schema version 2 of things")
+		})
 	}
 }
