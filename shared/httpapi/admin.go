@@ -29,12 +29,24 @@ func (a *api) needFaults(c *gin.Context) {
 	}
 }
 
-// getFaults serves GET /v1/admin/faults.
-func (a *api) getFaults(c *gin.Context) { a.ok(c, a.currentFaults()) }
+// getFaults serves GET /v1/admin/faults: the settings of the hosted
+// services and those the other processes (Upstreams) report.
+func (a *api) getFaults(c *gin.Context) {
+	remote, err := a.exchangeFaults(c, nil)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	out := a.currentFaults()
+	maps.Copy(out, remote)
+	a.ok(c, out)
+}
 
 // putFaults serves PUT /v1/admin/faults. Each named service's setting is
 // replaced (an omitted field is 0); the others keep theirs. Nothing changes
-// unless every named service and value is valid.
+// unless every named service and value is valid. The settings of services
+// other processes host are sent to those processes (only to those named),
+// and the hosted ones changed only once every such process took its part.
 func (a *api) putFaults(c *gin.Context) {
 	var req faultsJSON
 	if err := decodeBody(c, &req); err != nil {
@@ -44,7 +56,8 @@ func (a *api) putFaults(c *gin.Context) {
 	var f fieldErrors
 	settings := make(map[string]faults.Setting, len(req))
 	for _, name := range slices.Sorted(maps.Keys(req)) {
-		if a.Faults[name] == nil {
+		local := a.Faults[name] != nil
+		if !local && !a.up.hostsRemotely(name) {
 			f.add(name, "is not a service with fault injection here; services: %s", strings.Join(a.services(), ", "))
 			continue
 		}
@@ -55,9 +68,16 @@ func (a *api) putFaults(c *gin.Context) {
 		if maxMS := faults.MaxLatency.Milliseconds(); v.LatencyMS < 0 || v.LatencyMS > maxMS {
 			f.add(name+".latency_ms", "must be from 0 to %d", maxMS)
 		}
-		settings[name] = faults.Setting{ErrorRate: v.ErrorRate, Latency: time.Duration(v.LatencyMS) * time.Millisecond}
+		if local {
+			settings[name] = faults.Setting{ErrorRate: v.ErrorRate, Latency: time.Duration(v.LatencyMS) * time.Millisecond}
+		}
 	}
 	if err := f.err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	remote, err := a.exchangeFaults(c, req)
+	if err != nil {
 		a.fail(c, err)
 		return
 	}
@@ -67,10 +87,13 @@ func (a *api) putFaults(c *gin.Context) {
 			return
 		}
 	}
-	a.ok(c, a.currentFaults())
+	out := a.currentFaults()
+	maps.Copy(out, remote)
+	a.ok(c, out)
 }
 
-// services returns the names of the services with an injector, sorted.
+// services returns the names of the services with an injector, here or
+// in another process, sorted.
 func (a *api) services() []string {
 	var names []string
 	for name, in := range a.Faults {
@@ -78,8 +101,11 @@ func (a *api) services() []string {
 			names = append(names, name)
 		}
 	}
+	for _, p := range a.up.peers {
+		names = append(names, p.services...)
+	}
 	slices.Sort(names)
-	return names
+	return slices.Compact(names)
 }
 
 func (a *api) currentFaults() faultsJSON {

@@ -53,16 +53,20 @@ func toCustomerJSON(cu payment.Customer) customerJSON {
 	return customerJSON{ID: cu.ID, Name: cu.Name, CreditCents: int64(cu.CreditCents)}
 }
 
-// needCatalog answers 503 when the stack serves no catalog.
+// needCatalog forwards the request to the inventory service's process when
+// this one does not host the catalog and knows that process (Upstreams);
+// without either it answers 503.
 func (a *api) needCatalog(c *gin.Context) {
-	if a.Catalog == nil {
+	if a.Catalog == nil && !a.forwardToOwner(c) {
 		a.fail(c, errs.E(errs.Unavailable, "this stack serves no product catalog"))
 	}
 }
 
-// needAccounts answers 503 when the stack serves no customer accounts.
+// needAccounts forwards the request to the payment service's process when
+// this one does not host the customer accounts and knows that process
+// (Upstreams); without either it answers 503.
 func (a *api) needAccounts(c *gin.Context) {
-	if a.Accounts == nil {
+	if a.Accounts == nil && !a.forwardToOwner(c) {
 		a.fail(c, errs.E(errs.Unavailable, "this stack serves no customer accounts"))
 	}
 }

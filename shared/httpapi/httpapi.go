@@ -91,7 +91,7 @@ type Deps struct {
 	Orders   Orders               // nil: order endpoints answer 503 problem
 	Intake   Intake               // nil: order endpoints answer 503 problem
 	Timeline Timeline             // nil: GET /v1/orders/{order_id}/timeline answers 503 problem
-	Faults   faults.Set           // nil: /v1/admin/faults answers 404 (fault injection disabled)
+	Faults   faults.Set           // nil: /v1/admin/faults answers 404 (fault injection disabled); else it also asks Upstreams
 	Ready    []Check              // /readyz runs them all (with a short timeout) → 200 or 503 with which failed
 	Registry *prometheus.Registry // /metrics serves it (promhttp); nil → a new registry
 	Logger   *slog.Logger         // nil: logs are discarded
@@ -102,6 +102,12 @@ type Deps struct {
 	// TracerProvider gives each request a server span (see
 	// traceRequests); nil: no tracing.
 	TracerProvider trace.TracerProvider
+
+	// Upstreams are the processes hosting the services this one does not
+	// (a split deployment): the endpoints of those services are forwarded
+	// to them instead of answering 503, and /v1/admin/faults covers them.
+	// The zero value forwards nothing.
+	Upstreams Upstreams
 }
 
 // api holds the handlers' dependencies.
@@ -109,6 +115,7 @@ type api struct {
 	Deps
 	metrics *httpMetrics
 	tracer  trace.Tracer
+	up      upstreams
 }
 
 // New returns the REST API of API.md as an http.Handler. It switches gin to
@@ -135,6 +142,7 @@ func newRouter(d Deps) *gin.Engine {
 	}
 	a := &api{Deps: d, metrics: newHTTPMetrics(d.Registry, d.Variant, d.Logger)}
 	a.tracer = telemetry.Or(d.TracerProvider).Tracer(tracerName)
+	a.up = newUpstreams(d.Upstreams, func(service string) bool { return d.Faults[service] != nil })
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

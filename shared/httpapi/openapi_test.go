@@ -134,7 +134,7 @@ func TestOpenAPI_ListsEveryProblemType(t *testing.T) {
 	}
 	enum := typ.Enum
 	all := []problemType{typeValidation, typeNotFound, typeMethodNotAllowed, typeConflict, typeTooLarge,
-		typeUnsupportedMedia, typeInternal, typeUnavailable, typeNotReady}
+		typeUnsupportedMedia, typeInternal, typeBadGateway, typeUnavailable, typeNotReady}
 	var want []string
 	for _, p := range all {
 		want = append(want, string(p))

@@ -27,6 +27,7 @@ const (
 	typeTooLarge         problemType = problemBase + "request-too-large"      // 413
 	typeUnsupportedMedia problemType = problemBase + "unsupported-media-type" // 415
 	typeInternal         problemType = problemBase + "internal"               // 500
+	typeBadGateway       problemType = problemBase + "bad-gateway"            // 502
 	typeUnavailable      problemType = problemBase + "unavailable"            // 503
 	typeNotReady         problemType = problemBase + "not-ready"              // 503, GET /readyz
 )
@@ -46,6 +47,8 @@ func (t problemType) status() int {
 		return http.StatusRequestEntityTooLarge
 	case typeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
+	case typeBadGateway:
+		return http.StatusBadGateway
 	case typeUnavailable, typeNotReady:
 		return http.StatusServiceUnavailable
 	}
@@ -67,6 +70,8 @@ func (t problemType) title() string {
 		return "Request body too large"
 	case typeUnsupportedMedia:
 		return "Unsupported media type"
+	case typeBadGateway:
+		return "Bad gateway"
 	case typeUnavailable:
 		return "Service unavailable"
 	case typeNotReady:
@@ -93,13 +98,22 @@ type fieldErrorJSON struct {
 }
 
 // httpError is a failure of the HTTP exchange itself (body too large,
-// media type, method) rather than of the application.
+// media type, method, an unusable answer from another process) rather than
+// of the application. Its cause, when set, is logged, never shown.
 type httpError struct {
 	typ    problemType
 	detail string
+	cause  error
 }
 
-func (e *httpError) Error() string { return e.detail }
+func (e *httpError) Error() string {
+	if e.cause != nil {
+		return e.detail + ": " + e.cause.Error()
+	}
+	return e.detail
+}
+
+func (e *httpError) Unwrap() error { return e.cause }
 
 // internalDetail is the detail of every internal error: the cause is logged,
 // never shown.
