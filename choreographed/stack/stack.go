@@ -67,6 +67,10 @@ type Config struct {
 	HTTPAddr string
 	// FaultInjection enables /v1/admin/faults.
 	FaultInjection bool
+	// Upstreams are the processes hosting the services this one does not,
+	// for a process hosting the order service in a split deployment: the
+	// API forwards their endpoints there (see httpapi.Upstreams).
+	Upstreams httpapi.Upstreams
 	// MaxBatch bounds the events a consumer applies in one transaction
 	// (consumer.DefaultMaxBatch).
 	MaxBatch int
@@ -319,6 +323,7 @@ func (s *Stack) buildHTTP() {
 		d.Orders = s.node.Orders
 		d.Intake = s.intake
 		d.Timeline = s.timeline
+		d.Upstreams = s.cfg.Upstreams
 		s.api = httpapi.New(d)
 		s.served = s.api
 		return

@@ -65,6 +65,10 @@ type Config struct {
 	// FaultInjection serves /v1/admin/faults over the hosted services'
 	// fault injectors.
 	FaultInjection bool
+	// Upstreams are the processes hosting the services this one does not,
+	// for a process hosting the orders role in a split deployment: the API
+	// forwards their endpoints there (see httpapi.Upstreams).
+	Upstreams httpapi.Upstreams
 	// Logger receives the stack's and the Temporal SDK's logs
 	// (slog.Default() when nil). Lines logged in a traced context get
 	// trace_id and span_id (telemetry.LogHandler).
@@ -245,6 +249,7 @@ func (s *Stack) apiDeps() httpapi.Deps {
 		Now:      s.cfg.Now,
 	}
 	d.TracerProvider = s.cfg.TracerProvider
+	d.Upstreams = s.cfg.Upstreams
 	// Leave an interface nil, not holding a nil pointer, for a service the
 	// process does not host: the API then answers 503 for it.
 	if d.Ready == nil {

@@ -74,6 +74,11 @@ type Config struct {
 	// hosts the orders role; otherwise health, readiness, metrics and the
 	// endpoints of the services it hosts. Empty means DefaultHTTPAddr.
 	HTTPAddr string
+	// UpstreamURLs are, for a process hosting the orders role, the base
+	// URLs (http://host:port) of the processes hosting the other roles, by
+	// role: its REST API forwards their services' endpoints there, so the
+	// whole API is served at HTTPAddr (see Upstreams).
+	UpstreamURLs map[hosted.Role]string
 
 	// TemporalAddress and TemporalNamespace locate Temporal (orchestrated).
 	TemporalAddress   string
@@ -283,6 +288,7 @@ func defaultPortsText(v Variant) string {
 type Flags struct {
 	cfg       Config
 	roleDSNs  map[hosted.Role]*string
+	roleURLs  map[hosted.Role]*string
 	lookupEnv envflag.LookupEnv
 }
 
@@ -293,8 +299,8 @@ func Bind(v Variant, fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (*Flags, err
 	if v != Orchestrated && v != Choreographed {
 		return nil, fmt.Errorf("unknown variant %q", v)
 	}
-	f := &Flags{cfg: DefaultConfig(v), roleDSNs: map[hosted.Role]*string{}, lookupEnv: lookupEnv}
-	return f, envflag.Bind(fs, EnvPrefix, lookupEnv, f.cfg.vars(f.roleDSNs)...)
+	f := &Flags{cfg: DefaultConfig(v), roleDSNs: map[hosted.Role]*string{}, roleURLs: map[hosted.Role]*string{}, lookupEnv: lookupEnv}
+	return f, envflag.Bind(fs, EnvPrefix, lookupEnv, append(f.cfg.vars(f.roleDSNs), upstreamVars(f.roleURLs)...)...)
 }
 
 // Config returns the configuration the flags hold once parsed, with the
@@ -316,6 +322,12 @@ func (f *Flags) Config(roleArgs []string) (Config, error) {
 	for r, dsn := range f.roleDSNs {
 		if *dsn != "" {
 			cfg.RoleDatabases[r] = *dsn
+		}
+	}
+	cfg.UpstreamURLs = map[hosted.Role]string{}
+	for r, u := range f.roleURLs {
+		if *u != "" {
+			cfg.UpstreamURLs[r] = *u
 		}
 	}
 	if cfg.HTTPAddr == "" {
@@ -439,6 +451,7 @@ func (c Config) Validate() error {
 			bad("shipping country %q is not an upper-case ISO 3166-1 alpha-2 code", cc)
 		}
 	}
+	errList = append(errList, c.upstreamProblems()...)
 	return errors.Join(errList...)
 }
 

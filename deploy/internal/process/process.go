@@ -89,6 +89,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 	if tp.Recording() {
 		log.Info("tracing", "exporter", cfg.OtelExporter, "service_name", cfg.OtelServiceName)
 	}
+	if len(cfg.UpstreamURLs) > 0 {
+		log.Info("forwarding the endpoints of the services hosted elsewhere", "upstreams", cfg.UpstreamURLs)
+	}
 	switch cfg.Variant {
 	case Orchestrated:
 		err = p.buildOrchestrated(ctx, nodeCfg, reg)
@@ -100,6 +103,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 			GroupPrefix:    cfg.GroupPrefix,
 			HTTPAddr:       cfg.HTTPAddr,
 			FaultInjection: cfg.FaultInjection,
+			Upstreams:      cfg.Upstreams(),
 			Logger:         log,
 			Registry:       reg,
 			TracerProvider: p.tracerProvider(),
@@ -150,6 +154,7 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg hosted.Config, 
 	}
 	if withAPI {
 		oc.HTTPAddr = p.cfg.HTTPAddr
+		oc.Upstreams = p.cfg.Upstreams()
 	}
 	s, err := orstack.New(ctx, oc)
 	if err != nil {

@@ -1,0 +1,290 @@
+package split_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ordersaga/ordersaga/deploy/internal/process"
+	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
+	"github.com/ordersaga/ordersaga/deploy/kafkadev"
+	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	"github.com/ordersaga/ordersaga/shared/hosted"
+	"github.com/ordersaga/ordersaga/shared/scenario"
+)
+
+// ordersaga is the binary under test, built once per test binary.
+var ordersaga = &proctest.Binary{Package: "github.com/ordersaga/ordersaga/deploy/cmd/ordersaga"}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	ordersaga.Remove()
+	os.Exit(code)
+}
+
+// burstOrders is the size of the suite's burst here: four processes, the
+// embedded server and the test share the machine with every other test
+// package, and the burst's point (many orders at once through the
+// forwarding process) holds at this size.
+const burstOrders = 60
+
+func TestOrchestrated_OneProcessPerService_TheWholeAPIAtTheOrdersAddress_PassesTheSuiteAndTheBadInputTable(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	runSplit(t, startSplit(t, process.Orchestrated, startTemporal(t)))
+}
+
+func TestChoreographed_OneProcessPerService_TheWholeAPIAtTheOrdersAddress_PassesTheSuiteAndTheBadInputTable(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	runSplit(t, startSplit(t, process.Choreographed, startBroker(t)))
+}
+
+// skipShort skips a split test in -short mode: each runs the whole suite
+// on four processes.
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the split tests run the scenario suite on four processes")
+	}
+}
+
+// split is one variant as a process per role.
+type split struct {
+	variant process.Variant
+	procs   map[hosted.Role]*proctest.Proc
+}
+
+// api is the one address of the split deployment: the orders process's.
+func (s *split) api() string { return s.procs[hosted.RoleOrders].URL }
+
+// runSplit runs the scenario suite and the bad-input table through the
+// orders process alone, then checks what it answers for a service whose
+// process is gone.
+func runSplit(t *testing.T, s *split) {
+	tg := scenario.Target{Name: "split " + string(s.variant), BaseURL: s.api(), BurstOrders: burstOrders}
+	if !t.Run("suite", func(t *testing.T) { scenario.Run(t, tg) }) {
+		return
+	}
+	if !t.Run("bad_input", func(t *testing.T) { scenario.RunBadInput(t, tg) }) {
+		return
+	}
+	t.Run("faults_reach_each_process", func(t *testing.T) { checkFaultsReachEachProcess(t, s) })
+	t.Run("a_service_down", func(t *testing.T) { checkServiceDown(t, s) })
+}
+
+// checkFaultsReachEachProcess checks that a fault setting sent to the
+// orders process lands in the process of the service it names, and only
+// there.
+func checkFaultsReachEachProcess(t *testing.T, s *split) {
+	put(t, s.api()+"/v1/admin/faults", `{"shipping": {"error_rate": 0.25, "latency_ms": 5}}`, http.StatusOK)
+	t.Cleanup(func() {
+		put(t, s.api()+"/v1/admin/faults", `{"shipping": {"error_rate": 0, "latency_ms": 0}}`, http.StatusOK)
+	})
+	merged := getFaults(t, s.api())
+	for _, r := range []hosted.Role{hosted.RoleInventory, hosted.RolePayment, hosted.RoleShipping} {
+		own := getFaults(t, s.procs[r].URL)[string(r)]
+		if merged[string(r)] != own {
+			t.Errorf("the orders process reports %s as %+v, its process as %+v", r, merged[string(r)], own)
+		}
+	}
+	if got := merged["shipping"]; got.ErrorRate != 0.25 || got.LatencyMS != 5 {
+		t.Errorf("shipping's setting is %+v after the PUT", got)
+	}
+	if got := getFaults(t, s.procs[hosted.RoleInventory].URL)["shipping"]; got != (fault{}) {
+		t.Errorf("the inventory process's own shipping injector changed: %+v", got)
+	}
+}
+
+// checkServiceDown stops the payment process and checks that the orders
+// process answers its endpoints, and the fault settings, with a 503
+// problem naming it, while orders are still listed.
+func checkServiceDown(t *testing.T, s *split) {
+	if err := s.procs[hosted.RolePayment].Stop(); err != nil {
+		t.Fatalf("stopping the payment process: %v", err)
+	}
+	for _, path := range []string{"/v1/customers/ada", "/v1/admin/faults"} {
+		resp, body := get(t, s.api()+path)
+		var p struct {
+			Type   string `json:"type"`
+			Status int    `json:"status"`
+			Detail string `json:"detail"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil || resp.StatusCode != http.StatusServiceUnavailable ||
+			resp.Header.Get("Content-Type") != "application/problem+json" || p.Status != http.StatusServiceUnavailable ||
+			!strings.Contains(p.Detail, "payment service") {
+			t.Errorf("GET %s with the payment process down: %s %s %s", path, resp.Status, resp.Header.Get("Content-Type"), body)
+		}
+	}
+	if resp, body := get(t, s.api()+"/v1/orders?limit=1"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /v1/orders with the payment process down: %s %s", resp.Status, body)
+	}
+}
+
+// startSplit migrates the databases of variant v in a fresh data folder,
+// then starts a process per role, each on its own HTTP port with fault
+// injection on, the orders process given the others' addresses, and waits
+// until every one is ready. Everything stops when t's test ends.
+func startSplit(t *testing.T, v process.Variant, infra []string) *split {
+	t.Helper()
+	bin := ordersaga.Path(t)
+	dir := t.TempDir()
+	migrate(t, bin, v, dir)
+	addrs := map[hosted.Role]string{}
+	for _, r := range hosted.AllRoles() {
+		addrs[r] = proctest.FreeAddr(t)
+	}
+	var specs []proctest.Spec
+	for _, r := range hosted.AllRoles() {
+		args := []string{string(v), string(r), "-data-dir", dir, "-http-addr", addrs[r], "-fault-injection"}
+		args = append(args, infra...)
+		if r == hosted.RoleOrders {
+			for _, peer := range process.UpstreamRoles() {
+				args = append(args, "-"+process.UpstreamFlag(peer), "http://"+addrs[peer])
+			}
+		}
+		specs = append(specs, proctest.Spec{Name: string(v) + " " + string(r), Binary: bin, Args: args, Addr: addrs[r]})
+	}
+	s := &split{variant: v, procs: map[hosted.Role]*proctest.Proc{}}
+	for i, p := range proctest.StartAll(t, specs...) {
+		s.procs[hosted.AllRoles()[i]] = p
+	}
+	return s
+}
+
+// migrate runs `ordersaga migrate` on the variant's databases in dir, as a
+// deployment does before it starts the processes.
+func migrate(t *testing.T, bin string, v process.Variant, dir string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "migrate", "-variant", string(v), "-data-dir", dir)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ORDERSAGA_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ordersaga migrate: %v\n%s", err, out)
+	}
+}
+
+// startTemporal starts an embedded Temporal server (in memory) for the
+// test and returns the flags that point the processes at it.
+func startTemporal(t *testing.T) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := temporaldev.Start(ctx, temporaldev.Config{FrontendAddress: "127.0.0.1:0", NoUI: true, Logger: serverLog(t)})
+	if err != nil {
+		t.Fatalf("starting the Temporal server: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	return []string{"-temporal-address", srv.FrontendAddress()}
+}
+
+// startBroker starts an embedded broker (in memory) for the test and
+// returns the flags that point the processes at it.
+func startBroker(t *testing.T) []string {
+	t.Helper()
+	b, err := kafkadev.Start(kafkadev.Config{Address: "127.0.0.1:0", Logger: serverLog(t)})
+	if err != nil {
+		t.Fatalf("starting the broker: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() }) // never fails
+	return []string{"-kafka-brokers", strings.Join(b.Addrs(), ","), "-topic-prefix", "split"}
+}
+
+// serverLog keeps what an embedded server logs (warnings and up) and shows
+// it when the test failed.
+func serverLog(t *testing.T) *slog.Logger {
+	t.Helper()
+	b := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("embedded server log:\n%s", b.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// syncBuffer is a buffer safe for a writer and readers at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// fault is one service's fault setting as the API shows it.
+type fault struct {
+	ErrorRate float64 `json:"error_rate"`
+	LatencyMS int64   `json:"latency_ms"`
+}
+
+// getFaults reads GET /v1/admin/faults at base.
+func getFaults(t *testing.T, base string) map[string]fault {
+	t.Helper()
+	resp, body := get(t, base+"/v1/admin/faults")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/v1/admin/faults: %s %s", base, resp.Status, body)
+	}
+	var out map[string]fault
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("GET %s/v1/admin/faults: %v: %s", base, err, body)
+	}
+	return out
+}
+
+func get(t *testing.T, url string) (*http.Response, []byte) {
+	t.Helper()
+	return do(t, http.MethodGet, url, "")
+}
+
+func put(t *testing.T, url, body string, want int) {
+	t.Helper()
+	if resp, b := do(t, http.MethodPut, url, body); resp.StatusCode != want {
+		t.Fatalf("PUT %s %s: %s %s, want %d", url, body, resp.Status, b, want)
+	}
+}
+
+func do(t *testing.T, method, url, body string) (*http.Response, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
+	}
+	return resp, b
+}
