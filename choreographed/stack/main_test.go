@@ -126,11 +126,12 @@ type running struct {
 	once   sync.Once
 }
 
-// start creates a stack and runs it.
+// start creates a stack, migrating its databases, and runs it.
 func start(ctx context.Context, cfg stack.Config) (*running, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	cfg.Hosted.Migrate = true // the tests' databases are new
 	s, err := stack.New(ctx, cfg)
 	if err != nil {
 		return nil, err

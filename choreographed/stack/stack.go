@@ -10,7 +10,10 @@
 //
 // Run starts everything; Close releases it. New creates the topics that are
 // missing and migrates each database (the service's tables, the outbox and
-// the inbox).
+// the inbox, and the order timeline in the order service's: see
+// Migrations) when hosted.Config.Migrate says so; otherwise it checks that
+// each is at the version this binary needs and refuses to start on an older
+// one (`ordersaga migrate` applies them).
 package stack
 
 import (
@@ -100,6 +103,30 @@ type Config struct {
 	TracerProvider trace.TracerProvider
 }
 
+// Migrations returns every set of migrations the database of role r needs
+// in the choreographed variant, in the order they are applied: the
+// service's own tables (hosted.Migrations), the outbox and the inbox, and
+// for the order service its timeline. `ordersaga migrate` applies them;
+// New migrates or checks them.
+func Migrations(r hosted.Role, d sqldb.Dialect) []sqldb.Migrations {
+	var ms []sqldb.Migrations
+	if m, ok := hosted.Migrations(r); ok {
+		ms = append(ms, m)
+	}
+	return append(ms, variantMigrations(r, d)...)
+}
+
+// variantMigrations returns the sets of migrations the variant adds to the
+// database of role r: the outbox and the inbox, and the order timeline for
+// the order service.
+func variantMigrations(r hosted.Role, d sqldb.Dialect) []sqldb.Migrations {
+	ms := []sqldb.Migrations{outbox.Migrations(d), inbox.Migrations()}
+	if r == hosted.RoleOrders {
+		ms = append(ms, chorders.Migrations(d))
+	}
+	return ms
+}
+
 // reactor is a service's part of the choreography.
 type reactor interface {
 	Subscriptions() []events.Service
@@ -137,14 +164,17 @@ type Stack struct {
 	timeline *chorders.Timeline
 }
 
-// New opens the hosted services' databases (migrated), creates missing
-// topics and prepares relays, consumers and the API. Nothing runs until Run.
+// New opens the hosted services' databases (migrated, or checked to be at
+// the schema version this binary needs: see hosted.Config.Migrate),
+// creates missing topics and prepares relays, consumers and the API.
+// Nothing runs until Run.
 func New(ctx context.Context, cfg Config) (*Stack, error) {
 	return build(ctx, cfg, nil)
 }
 
 // NewOnHosted is New on hosted services the caller opened (and closes after Close);
-// cfg.Hosted is not used.
+// cfg.Hosted is not used: the sets of migrations the variant adds are
+// migrated or checked as the Config.Migrate n was opened with says.
 func NewOnHosted(ctx context.Context, cfg Config, n *hosted.Services) (*Stack, error) {
 	if n == nil {
 		return nil, errors.New("choreographed stack: nil node")
@@ -194,6 +224,15 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 		}
 		s.ownsHosted = true
 	}
+	// Every database's schema first, so a process on an old one stops
+	// before it touches the broker.
+	var schemaErrs []error
+	for _, role := range s.node.Roles() {
+		schemaErrs = append(schemaErrs, s.node.EnsureSchema(ctx, role, variantMigrations(role, s.node.DBs[role].Dialect())...))
+	}
+	if err := errors.Join(schemaErrs...); err != nil {
+		return nil, fmt.Errorf("choreographed stack: %w", err)
+	}
 	sagaMetrics, err := sagametrics.New(cfg.Registry, Variant, cfg.Now)
 	if err != nil {
 		return nil, fmt.Errorf("choreographed stack: %w", err)
@@ -209,20 +248,11 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 
 	for _, role := range s.node.Roles() {
 		db := s.node.DBs[role]
-		if err := db.Migrate(ctx, outbox.Migrations(db.Dialect())); err != nil {
-			return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
-		}
-		if err := db.Migrate(ctx, inbox.Migrations()); err != nil {
-			return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
-		}
 		svc := events.Service(role)
 		p := &hostedService{service: svc, db: db, outbox: outbox.New(cfg.Now)}
 		emit := outbox.Emitter{Outbox: p.outbox, Topics: topics, Now: cfg.Now}
 		var r reactor
 		if role == hosted.RoleOrders {
-			if err := db.Migrate(ctx, chorders.Migrations(db.Dialect())); err != nil {
-				return nil, fmt.Errorf("choreographed stack: %s database: %w", role, err)
-			}
 			s.timeline = chorders.NewTimeline(table, s.node.Orders, cfg.Now)
 			emit = s.timeline.Recording(emit)
 			r = chorders.New(table, s.node.Orders, emit, s.timeline)

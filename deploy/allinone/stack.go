@@ -184,7 +184,9 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 	if err != nil {
 		return nil, err
 	}
-	nodeCfg := hosted.Config{Databases: dbs, Countries: s.cfg.ShippingCountries, FaultSeed: faultSeed}
+	// The all-in-one run owns its databases: it migrates them at start,
+	// so `make run` needs no `ordersaga migrate` first.
+	nodeCfg := hosted.Config{Databases: dbs, Countries: s.cfg.ShippingCountries, FaultSeed: faultSeed, Migrate: true}
 	r.node, err = hosted.Open(ctx, nodeCfg, now)
 	if err != nil {
 		return nil, fmt.Errorf("%s services: %w", name, err)

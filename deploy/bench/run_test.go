@@ -74,7 +74,7 @@ func (f *fakeFlow) Cancel(context.Context, string) (*domain.Order, error) {
 // A limited flow admits at most 50 orders per second.
 func startFakeAPI(tb testing.TB, name string, delay time.Duration, limited bool) string {
 	tb.Helper()
-	n, err := hosted.Open(context.Background(), hosted.Config{Databases: hosted.SQLiteDatabases(tb.TempDir())}, nil)
+	n, err := hosted.Open(context.Background(), hosted.Config{Databases: hosted.SQLiteDatabases(tb.TempDir()), Migrate: true}, nil)
 	if err != nil {
 		tb.Fatalf("opening the node: %v", err)
 	}
@@ -213,7 +213,7 @@ func TestRun_TwoFakeVariants_ReportsEveryPointWithTableJSONAndSVG(t *testing.T) 
 func TestRun_TargetWithoutOrders_FailsBeforeMeasuring(t *testing.T) {
 	// An API with no flow answers 503 to orders: the first order fails and
 	// the run stops with the reason.
-	n, err := hosted.Open(context.Background(), hosted.Config{Databases: hosted.SQLiteDatabases(t.TempDir())}, nil)
+	n, err := hosted.Open(context.Background(), hosted.Config{Databases: hosted.SQLiteDatabases(t.TempDir()), Migrate: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

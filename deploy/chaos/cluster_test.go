@@ -53,10 +53,15 @@ type infra interface {
 	// outageBound bounds how long an order placed around its outage may
 	// take to become final.
 	outageBound() time.Duration
+	// callTimeout is how long a process waits for it in one call before
+	// giving up; 0 when nothing waits for it (the outbox holds the events
+	// while the broker is away).
+	callTimeout() time.Duration
 }
 
-// startCluster starts the infrastructure and the four processes of
-// variant v, each on its own HTTP port, and waits until every process is
+// startCluster migrates the databases of variant v with `ordersaga
+// migrate`, starts the infrastructure and the four processes of the
+// variant, each on its own HTTP port, and waits until every process is
 // ready. Everything stops when tb's test ends.
 func startCluster(tb testing.TB, v process.Variant, in infra) *cluster {
 	tb.Helper()
@@ -64,6 +69,7 @@ func startCluster(tb testing.TB, v process.Variant, in infra) *cluster {
 	in.start(tb)
 	tb.Cleanup(in.stop)
 	c := &cluster{variant: v, owner: tb, dataDir: tb.TempDir(), infra: in, procs: map[hosted.Role]*proctest.Proc{}}
+	proctest.Run(tb, bin, nil, "migrate", "-variant", string(v), "-data-dir", c.dataDir)
 	var specs []proctest.Spec
 	for _, r := range hosted.AllRoles() {
 		specs = append(specs, c.spec(bin, r))
@@ -185,6 +191,9 @@ func (k *broker) address() string { return k.addr }
 // does, and the relay publishes it once the broker is back.
 func (k *broker) outageBound() time.Duration { return finalBound }
 
+// callTimeout is 0: placing an order never waits for the broker.
+func (k *broker) callTimeout() time.Duration { return 0 }
+
 func (k *broker) start(tb testing.TB) {
 	tb.Helper()
 	b, err := kafkadev.Start(kafkadev.Config{Address: k.addr, DataDir: k.dir, Logger: k.logs.logger()})
@@ -218,13 +227,15 @@ func newTemporal(tb testing.TB) *temporal {
 func (s *temporal) name() string    { return "temporal" }
 func (s *temporal) address() string { return s.addr }
 
-// outageBound is longer than the bound of the other scenarios: when
-// Temporal is not back in time for the start of an order's saga (the
-// Temporal client gives up on a call after 10 s), the order is stored
-// without a saga and waits for the orders process's reconciler, which
-// looks every 30 s for pending orders at least 30 s old without a saga:
-// 30 to 60 s after the order was placed, plus the saga itself.
-func (s *temporal) outageBound() time.Duration { return 90 * time.Second }
+// outageBound is the bound of every order: when Temporal is not back in
+// time for the start of an order's saga (see callTimeout), the order is
+// stored without a saga, and the orders process's reconciler starts it
+// within seconds of Temporal's return (see reconciledWithin).
+func (s *temporal) outageBound() time.Duration { return finalBound }
+
+// callTimeout is the Temporal client's: it gives up on a call, the start
+// of an order's saga among them, after 10 s.
+func (s *temporal) callTimeout() time.Duration { return 10 * time.Second }
 
 func (s *temporal) start(tb testing.TB) {
 	tb.Helper()

@@ -175,8 +175,15 @@ func TestMigrate_DataDir_MigratesEveryDatabaseOfBothVariants(t *testing.T) {
 	}
 	for _, v := range []string{"orchestrated", "choreographed"} {
 		for _, r := range []string{"orders", "inventory", "payment", "shipping"} {
-			if !regexp.MustCompile(v + "/" + r + `\s+version [1-9]`).MatchString(stdout.String()) {
-				t.Errorf("output lacks a migrated %s/%s:\n%s", v, r, stdout)
+			want := v + "/" + r + `\s+` + r + ` version [1-9]`
+			if v == "choreographed" {
+				want += `, outbox version [1-9], inbox version [1-9]`
+				if r == "orders" {
+					want += `, order_timeline version [1-9]`
+				}
+			}
+			if !regexp.MustCompile(want + "\n").MatchString(stdout.String()) {
+				t.Errorf("output lacks a migrated %s/%s (%s):\n%s", v, r, want, stdout)
 			}
 			if _, err := os.Stat(filepath.Join(dir, v, r+".db")); err != nil {
 				t.Errorf("database file: %v", err)
@@ -184,13 +191,18 @@ func TestMigrate_DataDir_MigratesEveryDatabaseOfBothVariants(t *testing.T) {
 		}
 	}
 
-	// -down reverts one database given by its address.
+	// -down reverts one database given by its address, of the variant
+	// named: a database's address alone does not say which tables it holds.
+	dsn := "sqlite:" + filepath.Join(dir, "choreographed", "payment.db")
+	env, _, stderr = testEnv(nil)
+	if code := Execute(context.Background(), env, []string{"migrate", "-down", "-payment-db", dsn}); code != 2 || !strings.Contains(stderr.String(), "-variant") {
+		t.Errorf("migrate -down -payment-db without -variant: exit %d, want 2 naming -variant; stderr:\n%s", code, stderr)
+	}
 	env, stdout, stderr = testEnv(nil)
-	dsn := "sqlite:" + filepath.Join(dir, "orchestrated", "payment.db")
-	if code := Execute(context.Background(), env, []string{"migrate", "-down", "-payment-db", dsn}); code != 0 {
+	if code := Execute(context.Background(), env, []string{"migrate", "-down", "-variant", "choreographed", "-payment-db", dsn}); code != 0 {
 		t.Fatalf("migrate -down: exit %d; stderr:\n%s", code, stderr)
 	}
-	if !regexp.MustCompile(`payment\s+version 0`).MatchString(stdout.String()) || strings.Contains(stdout.String(), "orders") {
+	if !regexp.MustCompile(`payment\s+payment version 0, outbox version 0, inbox version 0\n`).MatchString(stdout.String()) || strings.Contains(stdout.String(), "orders") {
 		t.Errorf("migrate -down output:\n%s", stdout)
 	}
 }

@@ -42,7 +42,7 @@ func TestHelp_DatabaseAddressesFromTheEnvironment_ShowNoPassword(t *testing.T) {
 
 func TestMigrate_UnreachableDatabase_FailsWithoutShowingThePassword(t *testing.T) {
 	env, stdout, stderr := testEnv(nil)
-	if code := Execute(context.Background(), env, []string{"migrate", "-orders-db", secretDSN}); code != 1 {
+	if code := Execute(context.Background(), env, []string{"migrate", "-variant", "orchestrated", "-orders-db", secretDSN}); code != 1 {
 		t.Errorf("exit code %d, want 1; stderr:\n%s", code, stderr)
 	}
 	out := stdout.String() + stderr.String()

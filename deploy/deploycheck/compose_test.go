@@ -115,6 +115,12 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 			want: []string{"service migrate-choreographed", "ORDERSAGA_SHIPPING_DB not set"},
 		},
 		{
+			name: "migrate without its variant",
+			old:  `command: ["migrate", "-variant", "choreographed"]`,
+			new:  `command: ["migrate"]`,
+			want: []string{"service migrate-choreographed", "-variant orchestrated or -variant choreographed"},
+		},
+		{
 			name: "published port is not the HTTP port",
 			old:  `"127.0.0.1:8081:8080"`,
 			new:  `"127.0.0.1:8081:9090"`,

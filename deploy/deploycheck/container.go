@@ -172,10 +172,14 @@ func loadProcessConfig(v process.Variant, args []string, env map[string]string) 
 }
 
 // checkMigrate checks that a migrate container names its databases: one
-// per role, or a PostgreSQL server.
+// per role, of the variant it names, or a PostgreSQL server.
 func checkMigrate(ps *problems, c container) {
 	if c.env[envName("postgres-url")] != "" {
 		return
+	}
+	if v := flagValue(c.args, "variant"); v != string(process.Orchestrated) && v != string(process.Choreographed) {
+		ps.addf("%s: `ordersaga migrate` of each role's database needs the variant they belong to, whose tables differ: pass -variant %s or -variant %s",
+			c.what, process.Orchestrated, process.Choreographed)
 	}
 	var missing []string
 	for _, r := range hosted.AllRoles() {
@@ -187,6 +191,21 @@ func checkMigrate(ps *problems, c container) {
 		ps.addf("%s: `ordersaga migrate` needs every role's database: %s not set (or set %s)",
 			c.what, strings.Join(missing, ", "), envName("postgres-url"))
 	}
+}
+
+// flagValue returns the value args give the flag name ("-name value",
+// "-name=value", or with two dashes), or "".
+func flagValue(args []string, name string) string {
+	for i, a := range args {
+		a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // checkBrokers checks a comma-separated broker list set for a container.

@@ -60,6 +60,7 @@ func startProcessWith(tb testing.TB, cfg stack.Config) *process {
 	if hostsOrders && cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = "127.0.0.1:0"
 	}
+	cfg.Hosted.Migrate = true // the test's databases are new
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := stack.New(ctx, cfg)

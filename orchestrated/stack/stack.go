@@ -35,6 +35,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/sagametrics"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -132,6 +133,20 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Migrations returns every set of migrations the database of role r needs
+// in the orchestrated variant: the service's own tables
+// (hosted.Migrations), nothing more, since Temporal keeps the sagas'
+// state; none for a role without a built-in service. `ordersaga migrate`
+// applies them; New migrates or checks them (hosted.Config.Migrate). It
+// takes the database's dialect as the choreographed variant's Migrations
+// does, so the migrate command treats both variants alike.
+func Migrations(r hosted.Role, _ sqldb.Dialect) []sqldb.Migrations {
+	if m, ok := hosted.Migrations(r); ok {
+		return []sqldb.Migrations{m}
+	}
+	return nil
+}
+
 // Stack is one process of the orchestrated variant.
 type Stack struct {
 	cfg        Config
@@ -151,7 +166,8 @@ type Stack struct {
 	closeErr  error
 }
 
-// New opens the hosted services of cfg.Hosted (migrating its databases), connects to
+// New opens the hosted services of cfg.Hosted (migrating its databases, or
+// checking their schema version: see hosted.Config.Migrate), connects to
 // Temporal and builds the workers and, with the orders role, the REST API.
 // Nothing runs until Run.
 func New(ctx context.Context, cfg Config) (*Stack, error) {

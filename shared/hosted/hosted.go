@@ -1,6 +1,6 @@
 // Package hosted opens the services one process of a stack hosts: the databases of
-// the services it runs (migrated), the services themselves and their fault
-// injectors. Both variants' stacks, the all-in-one run and the tests build
+// the services it runs (migrated, or checked to be at the schema version
+// this binary needs), the services themselves and their fault injectors. Both variants' stacks, the all-in-one run and the tests build
 // their processes from a Services, so the services are wired the same way
 // everywhere.
 package hosted
@@ -51,6 +51,15 @@ type Config struct {
 	// Databases maps each hosted role to its database address (see
 	// sqldb.Open). Every hosted role needs one.
 	Databases map[Role]string
+	// Migrate brings each hosted role's database to the schema this binary
+	// needs when it opens, by applying the missing migrations: for the
+	// all-in-one run and the tests, which own their databases. False (the
+	// default, for production processes) only checks that every database
+	// is at the latest version of each of its migration sets and refuses
+	// to open one that is older or dirty with a *sqldb.SchemaVersionError:
+	// `ordersaga migrate` owns the schema there. The stacks apply the same
+	// rule to the sets they add (see EnsureSchema).
+	Migrate bool
 	// Countries the shipping service serves beyond its defaults.
 	Countries []string
 	// FaultSeed seeds the fault injectors.
@@ -86,10 +95,13 @@ type Services struct {
 	// borrowed are the databases of Config.Participants, closed by the
 	// caller.
 	borrowed map[Role]bool
+	// migrate is Config.Migrate: EnsureSchema migrates, else it checks.
+	migrate bool
 }
 
-// Open opens and migrates the databases of the hosted roles and builds
-// their services; now is the clock (time.Now when nil).
+// Open opens the databases of the hosted roles, migrates them or checks
+// their schema version (Config.Migrate), and builds their services; now is
+// the clock (time.Now when nil).
 func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Services, err error) {
 	if now == nil {
 		now = time.Now
@@ -109,6 +121,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Services, e
 			_ = n.Close()
 		}
 	}()
+	n.migrate = cfg.Migrate
 	for _, r := range roles {
 		if p, ok := cfg.Participants[domain.StepName(r)]; ok {
 			n.DBs[r] = p.DB()
@@ -128,8 +141,8 @@ func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Services, e
 			return nil, fmt.Errorf("opening %s database: %w", r, err)
 		}
 		n.DBs[r] = db
-		if err := db.Migrate(ctx, m); err != nil {
-			return nil, fmt.Errorf("migrating %s database: %w", r, err)
+		if err := n.EnsureSchema(ctx, r, m); err != nil {
+			return nil, err
 		}
 	}
 	if db := n.DBs[RoleOrders]; db != nil {
@@ -230,6 +243,32 @@ func Migrations(r Role) (sqldb.Migrations, bool) {
 		return sqldb.Migrations{}, false
 	}
 	return svc.migrations(), true
+}
+
+// EnsureSchema migrates the database of hosted role r with ms, in order,
+// when the services were opened with Config.Migrate; otherwise it checks
+// that the database is at the latest version of each set and returns
+// every one that is not (each a *sqldb.SchemaVersionError). Open does it
+// for the services' own tables; a stack does it for the sets it adds (an
+// outbox, say).
+func (n *Services) EnsureSchema(ctx context.Context, r Role, ms ...sqldb.Migrations) error {
+	db := n.DBs[r]
+	if db == nil {
+		return fmt.Errorf("the %s role is not hosted", r)
+	}
+	var errList []error
+	for _, m := range ms {
+		if n.migrate {
+			if err := db.Migrate(ctx, m); err != nil {
+				return fmt.Errorf("migrating %s database: %w", r, err)
+			}
+			continue
+		}
+		if err := db.CheckVersion(ctx, m); err != nil {
+			errList = append(errList, fmt.Errorf("%s database: %w", r, err))
+		}
+	}
+	return errors.Join(errList...)
 }
 
 // Hosts reports whether role is hosted.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,8 +32,10 @@ func testContext(tb testing.TB) context.Context {
 	return ctx
 }
 
+// openNode opens the hosted services of cfg, migrating their databases.
 func openNode(tb testing.TB, cfg hosted.Config) *hosted.Services {
 	tb.Helper()
+	cfg.Migrate = true
 	n, err := hosted.Open(testContext(tb), cfg, time.Now)
 	if err != nil {
 		tb.Fatalf("opening node: %v", err)
@@ -136,6 +139,35 @@ func TestOpen_AllRoles_MigratesAndServesEveryService(t *testing.T) {
 	}
 	if c.CreditCents != 5000 {
 		t.Errorf("customer credit after reopening = %d, want 5000", c.CreditCents)
+	}
+}
+
+func TestOpen_WithoutMigrate_RefusesDatabasesNotMigratedAndOpensMigratedOnes(t *testing.T) {
+	for _, d := range sqltest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			dbs := map[hosted.Role]string{}
+			for _, r := range hosted.AllRoles() {
+				dbs[r] = sqltest.DSN(t, d)
+			}
+			n, err := hosted.Open(testContext(t), hosted.Config{Databases: dbs}, time.Now)
+			if err == nil {
+				n.Close()
+				t.Fatal("opening databases never migrated, without Migrate, succeeded")
+			}
+			se, ok := errors.AsType[*sqldb.SchemaVersionError](err)
+			if !ok || se.Version != 0 || se.Latest == 0 {
+				t.Fatalf("error %v, want a *sqldb.SchemaVersionError at version 0", err)
+			}
+			if !strings.Contains(err.Error(), "orders database") || !strings.Contains(err.Error(), "is at schema version 0 of orders, this binary needs") {
+				t.Errorf("error %q does not say which database is behind", err)
+			}
+			openNode(t, hosted.Config{Databases: dbs}).Close() // migrates
+			n, err = hosted.Open(testContext(t), hosted.Config{Databases: dbs}, time.Now)
+			if err != nil {
+				t.Fatalf("opening migrated databases without Migrate: %v", err)
+			}
+			n.Close()
+		})
 	}
 }
 

@@ -159,7 +159,7 @@ func (r *Rig) startOrchestrated(ctx context.Context) error {
 		return err
 	}
 	s, err := orstack.New(ctx, orstack.Config{
-		Hosted:           hosted.Config{Databases: dbs},
+		Hosted:           hosted.Config{Databases: dbs, Migrate: true}, // the rig's own databases
 		TemporalHostPort: r.temporal.FrontendAddress(),
 		Namespace:        r.temporal.Namespace(),
 		HTTPAddr:         listenAddress,
@@ -178,7 +178,7 @@ func (r *Rig) startChoreographed(ctx context.Context) error {
 		return err
 	}
 	s, err := chstack.New(ctx, chstack.Config{
-		Hosted:   hosted.Config{Databases: dbs},
+		Hosted:   hosted.Config{Databases: dbs, Migrate: true}, // the rig's own databases
 		Brokers:  r.broker.Addrs(),
 		HTTPAddr: listenAddress,
 		Logger:   r.log,

@@ -16,11 +16,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
@@ -83,6 +85,10 @@ type Config struct {
 	// TemporalAddress and TemporalNamespace locate Temporal (orchestrated).
 	TemporalAddress   string
 	TemporalNamespace string
+	// ReconcileMinAge is how long a pending order waits before the orders
+	// process's reconciler starts its saga when it has none (orchestrated;
+	// see orchestrated/stack.Config.ReconcileMinAge).
+	ReconcileMinAge time.Duration
 
 	// KafkaBrokers are the bootstrap brokers (choreographed); TopicPrefix
 	// starts the topic names and GroupPrefix the consumer group names
@@ -123,6 +129,7 @@ func DefaultConfig(v Variant) Config {
 		Variant:           v,
 		TemporalAddress:   temporaldev.DefaultFrontendAddress,
 		TemporalNamespace: temporaldev.DefaultNamespace,
+		ReconcileMinAge:   orstack.DefaultReconcileMinAge,
 		KafkaBrokers:      []string{kafkadev.DefaultAddress},
 		TopicPrefix:       DefaultTopicPrefix,
 		LogLevel:          slog.LevelInfo,
@@ -254,6 +261,8 @@ func (c *Config) vars(roleDSNs map[hosted.Role]*string) []envflag.Var {
 		vars = append(vars,
 			envflag.Var{Name: "temporal-address", Usage: "Temporal frontend `host:port`", Value: envflag.String(&c.TemporalAddress)},
 			envflag.Var{Name: "temporal-namespace", Usage: "Temporal `namespace`", Value: envflag.String(&c.TemporalNamespace)},
+			envflag.Var{Name: "reconcile-min-age", Usage: "`duration` a pending order waits before the orders process's reconciler starts its saga when it has none " +
+				"(Temporal was unreachable when it was placed); the reconciler looks every " + orstack.DefaultReconcileInterval.String(), Value: envflag.Duration(&c.ReconcileMinAge)},
 		)
 	case Choreographed:
 		vars = append(vars,
@@ -423,6 +432,9 @@ func (c Config) Validate() error {
 		checkAddr("temporal address", c.TemporalAddress)
 		if c.TemporalNamespace == "" {
 			bad("temporal namespace is empty")
+		}
+		if c.ReconcileMinAge <= 0 {
+			bad("reconcile minimum age %v is not above 0", c.ReconcileMinAge)
 		}
 	case Choreographed:
 		if len(c.KafkaBrokers) == 0 {

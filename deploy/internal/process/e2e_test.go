@@ -137,6 +137,11 @@ func TestChoreographed_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessSto
 	prefix := "e2e-" + unique(t)
 	dbs := roleDatabases(t)
 	traces := telemetrytest.StartCollector(t)
+	var dbEnv []string
+	for _, r := range hosted.AllRoles() {
+		dbEnv = append(dbEnv, "ORDERSAGA_"+strings.ToUpper(string(r))+"_DB="+dbs[r])
+	}
+	proctest.Run(t, bin, dbEnv, "migrate", "-variant", "choreographed")
 	var specs []proctest.Spec
 	for _, r := range hosted.AllRoles() {
 		addr := proctest.FreeAddr(t)
@@ -160,6 +165,7 @@ func TestOrchestrated_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessStop
 	temporal := infra.temporalAddress(t)
 	dataDir := t.TempDir()
 	traces := telemetrytest.StartCollector(t)
+	proctest.Run(t, bin, nil, "migrate", "-variant", "orchestrated", "-data-dir", dataDir)
 	var specs []proctest.Spec
 	for _, r := range hosted.AllRoles() {
 		addr := proctest.FreeAddr(t)

@@ -19,6 +19,7 @@ import (
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -56,9 +57,15 @@ type Process struct {
 // stops.
 const tracingShutdownTimeout = 5 * time.Second
 
-// New opens the databases of the hosted roles (migrating them), connects
-// to the variant's infrastructure and listens on cfg.HTTPAddr. Nothing runs
-// until Run. ctx bounds the start only.
+// New opens the databases of the hosted roles, connects to the variant's
+// infrastructure and listens on cfg.HTTPAddr. Nothing runs until Run. ctx
+// bounds the start only.
+//
+// New does not migrate: every set of migrations of each database (the
+// variant stack's Migrations) must be at its latest version, which
+// `ordersaga migrate` applies; on an older or dirty database it fails with
+// an error that says so (a *sqldb.SchemaVersionError) and names the
+// command to run.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
@@ -109,6 +116,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 			TracerProvider: p.tracerProvider(),
 		})
 	}
+	if _, ok := errors.AsType[*sqldb.SchemaVersionError](err); ok {
+		err = fmt.Errorf("%w: run `ordersaga migrate -variant %s` on these databases first", err, cfg.Variant)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("starting the %s %v process: %w", cfg.Variant, cfg.Roles, err)
 	}
@@ -147,6 +157,7 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg hosted.Config, 
 		Hosted:           nodeCfg,
 		TemporalHostPort: p.cfg.TemporalAddress,
 		Namespace:        p.cfg.TemporalNamespace,
+		ReconcileMinAge:  p.cfg.ReconcileMinAge,
 		FaultInjection:   p.cfg.FaultInjection,
 		Logger:           p.log,
 		Registry:         reg,

@@ -164,6 +164,24 @@ func (p *Proc) Restart(tb testing.TB) *Proc {
 	return Start(tb, p.spec)
 }
 
+// Run runs a command to its end, such as `ordersaga migrate` before the
+// processes start, with the environment a process of Start gets (the
+// test's without its ORDERSAGA_ variables, plus env); it fails tb when the
+// command does not exit 0 within DefaultStopTimeout, and returns what it
+// printed.
+func Run(tb testing.TB, binary string, env []string, args ...string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultStopTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		tb.Fatalf("%s %s: %v; output:\n%s", filepath.Base(binary), strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
 // launch starts the process without waiting for it to be ready.
 func launch(tb testing.TB, spec Spec) *Proc {
 	tb.Helper()

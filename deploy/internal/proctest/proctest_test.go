@@ -192,3 +192,16 @@ func TestFreeAddr_IsALoopbackAddressToListenOn(t *testing.T) {
 	}
 	ln.Close()
 }
+
+func TestRun_CommandExitingNonZero_FailsWithItsOutput(t *testing.T) {
+	r := &fatalRecorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		proctest.Run(r, os.Args[0], []string{"PROCTEST_HELPER=exit"})
+	}()
+	<-done
+	if !strings.Contains(r.msg, "exit status 4") || !strings.Contains(r.msg, "giving up at once") {
+		t.Errorf("Run failed with %q", r.msg)
+	}
+}
