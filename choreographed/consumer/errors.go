@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/shared/errs"
@@ -48,6 +49,8 @@ type Failure struct {
 	Message  *Message
 	Err      error
 	Attempts int
+	// Since is when its first attempt started (zero when unknown).
+	Since time.Time
 }
 
 // Failures lists the messages of a batch that could not be handled; the

@@ -4,11 +4,13 @@ import (
 	"context"
 	"maps"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/ordersaga/ordersaga/choreographed/events"
+	"github.com/ordersaga/ordersaga/shared/domain"
 )
 
 // Metrics are the consumers' Prometheus metrics, labelled by consumer group.
@@ -18,6 +20,12 @@ type Metrics struct {
 	batches     *prometheus.HistogramVec
 	sizes       *prometheus.HistogramVec
 	deadLetters *prometheus.CounterVec
+	// redeliveries counts messages parked for redelivery, gaveUp the
+	// steps given up, and pending the parked messages a redeliverer holds
+	// until they fall due and are handled.
+	redeliveries *prometheus.CounterVec
+	gaveUps      *prometheus.CounterVec
+	pending      *prometheus.GaugeVec
 	lag         *lagCollector
 }
 
@@ -61,7 +69,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"group", "type", "reason"}),
 		lag: newLagCollector(),
 	}
-	reg.MustRegister(m.messages, m.retries, m.batches, m.sizes, m.deadLetters, m.lag)
+	m.redeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordersaga_redeliveries_total",
+		Help: "Messages parked on a redelivery topic after their quick retries failed, by consumer group, event type and delay.",
+	}, []string{"group", "event_type", "delay"})
+	m.gaveUps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ordersaga_steps_given_up_total",
+		Help: "Step actions given up (refused by the consuming service itself), by consumer group, event type and reason (step_unavailable, rejected).",
+	}, []string{"group", "event_type", "reason"})
+	m.pending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ordersaga_redelivery_pending_messages",
+		Help: "Messages a redeliverer holds until they fall due and are handled: work of orders still retrying (alert when above 0 for long).",
+	}, []string{"group"})
+	reg.MustRegister(m.messages, m.retries, m.batches, m.sizes, m.deadLetters, m.lag, m.redeliveries, m.gaveUps, m.pending)
 	return m
 }
 
@@ -154,6 +174,28 @@ func (r *recorder) deadLettered(t events.Type, reason string) {
 	}
 	r.m.messages.WithLabelValues(r.group, string(t), string(OutcomeDeadLettered)).Inc()
 	r.m.deadLetters.WithLabelValues(r.group, string(t), reason).Inc()
+}
+
+func (r *recorder) redelivered(t events.Type, delay time.Duration) {
+	if r == nil || r.m == nil {
+		return
+	}
+	r.m.redeliveries.WithLabelValues(r.group, string(t), delay.String()).Inc()
+}
+
+func (r *recorder) gaveUp(t events.Type, reason domain.FailureReason) {
+	if r == nil || r.m == nil {
+		return
+	}
+	r.m.gaveUps.WithLabelValues(r.group, string(t), string(reason)).Inc()
+}
+
+// waiting adds d to the parked messages a redeliverer of group holds.
+func (m *Metrics) waiting(group string, d float64) {
+	if m == nil {
+		return
+	}
+	m.pending.WithLabelValues(group).Add(d)
 }
 
 func (r *recorder) retried() {

@@ -41,6 +41,9 @@ type RetryPolicy struct {
 	// 1 s), with jitter.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
+	// MaxElapsed, when set, also ends the retries once that long has
+	// passed since the first attempt.
+	MaxElapsed time.Duration
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -80,6 +83,9 @@ func Retry(p RetryPolicy, log *slog.Logger) Middleware {
 	return func(next Handler) Handler {
 		single := func(ctx context.Context, m *Message) (int, error) {
 			for attempt := 1; ; attempt++ {
+				if attempt == 1 {
+					*sinceOf(ctx) = time.Now()
+				}
 				err := next(ctx, []*Message{m})
 				if err == nil {
 					return attempt, nil
@@ -87,7 +93,7 @@ func Retry(p RetryPolicy, log *slog.Logger) Middleware {
 				if ctx.Err() != nil {
 					return attempt, ctx.Err()
 				}
-				if IsPermanent(err) || attempt >= p.Attempts {
+				if IsPermanent(err) || attempt >= p.Attempts || p.MaxElapsed > 0 && time.Since(*sinceOf(ctx)) >= p.MaxElapsed {
 					return attempt, err
 				}
 				d := p.backoff(attempt)
@@ -110,12 +116,13 @@ func Retry(p RetryPolicy, log *slog.Logger) Middleware {
 			}
 			var failed Failures
 			for _, m := range batch {
-				attempts, err := single(ctx, m)
+				var since time.Time
+				attempts, err := single(context.WithValue(ctx, sinceKey{}, &since), m)
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				if err != nil {
-					failed = append(failed, Failure{Message: m, Err: err, Attempts: attempts})
+					failed = append(failed, Failure{Message: m, Err: err, Attempts: attempts, Since: since})
 				}
 			}
 			if len(failed) > 0 {
@@ -124,6 +131,16 @@ func Retry(p RetryPolicy, log *slog.Logger) Middleware {
 			return nil
 		}
 	}
+}
+
+type sinceKey struct{}
+
+// sinceOf returns where Retry keeps when a message's first attempt started.
+func sinceOf(ctx context.Context) *time.Time {
+	if p, ok := ctx.Value(sinceKey{}).(*time.Time); ok {
+		return p
+	}
+	return new(time.Time)
 }
 
 // DeadLetterConfig configures the DeadLetter middleware.

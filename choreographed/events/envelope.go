@@ -48,6 +48,15 @@ const (
 	// HeaderDLQReplayedFrom marks a message replayed from the dead-letter
 	// topic: "<partition>/<offset>" of the dead letter.
 	HeaderDLQReplayedFrom = "dlq-replayed-from"
+
+	// Redelivery headers, added when a consumer parks a message on a
+	// redelivery topic after its quick retries failed.
+	HeaderRetryAttempt       = "retry-attempt"         // redeliveries so far, this one included (1, 2, …)
+	HeaderRetryDueAt         = "retry-due-at"          // RFC 3339: not to be handled before
+	HeaderRetryFirstFailedAt = "retry-first-failed-at" // RFC 3339: when its first attempt failed
+	HeaderRetryLastError     = "retry-last-error"
+	HeaderRetryOriginalTopic = "retry-original-topic"
+	HeaderRetryGroup         = "retry-group"
 )
 
 // ContentTypeJSON is the media type of every event value.

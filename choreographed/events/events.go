@@ -1,7 +1,9 @@
 package events
 
 import (
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/saga"
@@ -97,16 +99,44 @@ func (t Topics) Of(s Service) string { return t.prefix() + "." + string(s) }
 // DeadLetter returns the dead-letter topic.
 func (t Topics) DeadLetter() string { return t.prefix() + ".deadletter" }
 
+// RedeliveryLevels is how many redelivery topics a service has: one per
+// delay of its redeliveries (the first, the second, and every later one).
+const RedeliveryLevels = 3
+
+// Redelivery returns the topic where the consumer group of service s parks
+// a message for its level-th delay (1 to RedeliveryLevels):
+// <prefix>.retry.<service>.<level> (ordersaga.retry.payment.2). One topic
+// per delay keeps each topic's messages in the order they fall due.
+func (t Topics) Redelivery(s Service, level int) string {
+	return t.prefix() + ".retry." + string(s) + "." + strconv.Itoa(level)
+}
+
+// RedeliveryDelays returns the waits before a parked message's first,
+// second and every later redelivery for a step deadline: a 120th, a 24th
+// and a quarter of it (1 s, 5 s and 30 s for the default 2 minutes), so a
+// step's action is tried about eight times before its deadline whatever
+// the deadline.
+func RedeliveryDelays(stepDeadline time.Duration) []time.Duration {
+	return []time.Duration{stepDeadline / 120, stepDeadline / 24, stepDeadline / 4}
+}
+
 // All returns every topic of a deployment of the default saga, for
 // creating them up front.
 func (t Topics) All() []string { return t.AllOf(saga.Default()) }
 
-// AllOf returns every topic of a deployment of saga g.
+// AllOf returns every topic of a deployment of saga g: each service's
+// topic, the dead-letter topic, then each service's redelivery topics.
 func (t Topics) AllOf(g *saga.Saga) []string {
 	services := ServicesOf(g)
-	all := make([]string, 0, len(services)+1)
+	all := make([]string, 0, len(services)*(1+RedeliveryLevels)+1)
 	for _, s := range services {
 		all = append(all, t.Of(s))
 	}
-	return append(all, t.DeadLetter())
+	all = append(all, t.DeadLetter())
+	for _, s := range services {
+		for level := 1; level <= RedeliveryLevels; level++ {
+			all = append(all, t.Redelivery(s, level))
+		}
+	}
+	return all
 }

@@ -52,8 +52,8 @@ func TestTable_EveryTypeHasOneProducerAndVersion(t *testing.T) {
 		t.Error("unknown type has a producer")
 	}
 	all := (events.Topics{Prefix: "shop"}).All()
-	if len(all) != 5 || all[len(all)-1] != "shop.deadletter" {
-		t.Errorf("All() = %v", all)
+	if len(all) != 5+4*3 || all[4] != "shop.deadletter" || !slices.Contains(all, "shop.retry.payment.2") {
+		t.Errorf("All() = %v, want the 4 services' topics, the dead-letter topic and 3 redelivery topics a service", all)
 	}
 	if got := (events.Topics{}).Of(events.Payment); got != "ordersaga.payment" {
 		t.Errorf("default prefix topic = %q", got)

@@ -78,13 +78,24 @@ func (r *Step) Routes() consumer.Routes {
 }
 
 // act runs the step's action on the order the trigger carries and emits
-// the outcome.
+// the outcome. In give-up mode (consumer.GiveUp: the step's deadline
+// passed, or the order's data is invalid) it runs the step's compensation
+// instead, so a late action is a no-op, and refuses the step with the
+// reason: the saga then compensates the steps before it.
 func (r *Step) act(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error {
 	in, carried, err := r.inputOf(e)
 	if err != nil {
 		return err
 	}
 	pricing := carried.Pricing
+	if reason, giveUp := consumer.GiveUp(ctx); giveUp {
+		if _, err := r.p.UndoTx(ctx, tx, e.OrderID); err != nil {
+			return fmt.Errorf("giving the %s step of order %s up: %w", r.step.Name, e.OrderID, err)
+		}
+		ev := events.Carrying(r.types.Refused, r.step.Name, in, pricing)
+		ev.Reason = reason
+		return r.emit.Emit(ctx, tx, e.OrderID, e, ev)
+	}
 	out, err := r.p.ActTx(ctx, tx, in)
 	if reason, refused := domain.ReasonOf(err); refused {
 		ev := events.Carrying(r.types.Refused, r.step.Name, in, pricing)

@@ -79,9 +79,15 @@ type Config struct {
 	MaxBatch int
 	// PollInterval is the relays' fallback poll (outbox.DefaultPollInterval).
 	PollInterval time.Duration
-	// Retry bounds the retries of a failing event before it is
-	// dead-lettered.
+	// Retry bounds the quick in-process retries of a failing event before
+	// it is parked for redelivery.
 	Retry consumer.RetryPolicy
+	// RedeliveryDelays are the waits before the first, second and every
+	// later redelivery of a parked event (events.RedeliveryDelays of the
+	// step deadline: 1 s, 5 s, 30 s for 2 minutes). The step deadline after
+	// which a step's action is given up is the saga's
+	// (Hosted.Policy.StepDeadline).
+	RedeliveryDelays []time.Duration
 	// InboxRetention is how long consumers remember handled events (7 days).
 	InboxRetention time.Duration
 	Logger         *slog.Logger
@@ -141,6 +147,8 @@ type hostedService struct {
 	outbox   *outbox.Outbox
 	relay    *outbox.Relay
 	consumer *consumer.Consumer
+	// redeliverer hands the service's parked events back when due.
+	redeliverer *consumer.Redeliverer
 }
 
 // Stack is the choreographed variant in one process.
@@ -224,6 +232,17 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 		}
 		s.ownsHosted = true
 	}
+	deadline := s.node.Policy.StepDeadline
+	if len(s.cfg.RedeliveryDelays) == 0 {
+		s.cfg.RedeliveryDelays = events.RedeliveryDelays(deadline)
+	}
+	if len(s.cfg.RedeliveryDelays) != events.RedeliveryLevels {
+		return nil, fmt.Errorf("choreographed stack: %d redelivery delays, want %d", len(s.cfg.RedeliveryDelays), events.RedeliveryLevels)
+	}
+	if s.cfg.Retry.MaxElapsed <= 0 {
+		// Quick retries take at most a tenth of the step deadline.
+		s.cfg.Retry.MaxElapsed = deadline / 10
+	}
 	// Every database's schema first, so a process on an old one stops
 	// before it touches the broker.
 	var schemaErrs []error
@@ -271,7 +290,7 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 			Service: string(svc), DB: db, Outbox: p.outbox, Publisher: pub,
 			PollInterval: cfg.PollInterval, Logger: s.log, Metrics: relayMetrics,
 		})
-		if p.consumer, err = s.newConsumer(p, r, consumerMetrics); err != nil {
+		if p.consumer, p.redeliverer, err = s.newConsumer(p, r, consumerMetrics); err != nil {
 			return nil, fmt.Errorf("choreographed stack: %w", err)
 		}
 		s.hosted = append(s.hosted, p)
@@ -285,11 +304,16 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 	return s, nil
 }
 
-// newConsumer builds the consumer of a service: its group reads the topics
-// of the services it follows, and applies their events with the chain
+// newConsumer builds the consumer of a service and its redeliverer: its
+// group reads the topics of the services it follows, and applies their
+// events with the chain
 //
-//	[Config.Middleware] → DeadLetter → Retry → Recover → Transactional([Trace →] Dedup → log → reaction)
-func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*consumer.Consumer, error) {
+//	[Config.Middleware] → DeadLetter → Park → Retry → Recover → Transactional([Trace →] Dedup → log → reaction)
+//
+// The redeliverer reads the service's redelivery topics, where Park left
+// what failed, and hands each event back to the same chain when it falls
+// due.
+func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*consumer.Consumer, *consumer.Redeliverer, error) {
 	group := s.cfg.GroupPrefix + "." + string(p.service)
 	var topics []string
 	for _, from := range r.Subscriptions() {
@@ -303,6 +327,10 @@ func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*
 		consumer.DeadLetter(consumer.DeadLetterConfig{
 			Publisher: s.writer, Topic: s.topics.DeadLetter(), Group: group, Now: s.cfg.Now, Logger: s.log,
 		}),
+		consumer.Park(consumer.RedeliveryConfig{
+			Publisher: s.writer, Topics: s.topics, Service: p.service, Group: group,
+			Delays: s.cfg.RedeliveryDelays, Now: s.cfg.Now, Logger: s.log,
+		}),
 		consumer.Retry(s.cfg.Retry, s.log.With("group", group)),
 		consumer.Recover(),
 	)
@@ -311,10 +339,25 @@ func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*
 		txMws = append([]consumer.TxMiddleware{consumer.Trace(s.cfg.TracerProvider, string(p.service))}, txMws...)
 	}
 	h := consumer.Chain(consumer.Transactional(p.db, r.Routes(), txMws...), mws...)
-	return consumer.New(consumer.Config{
+	c, err := consumer.New(consumer.Config{
 		Brokers: s.cfg.Brokers, Group: group, Topics: topics,
 		MaxBatch: s.cfg.MaxBatch, Logger: s.log, Metrics: m,
 	}, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	var redelivery []string
+	for level := 1; level <= events.RedeliveryLevels; level++ {
+		redelivery = append(redelivery, s.topics.Redelivery(p.service, level))
+	}
+	rd, err := consumer.NewRedeliverer(consumer.RedelivererConfig{
+		Brokers: s.cfg.Brokers, Group: group, Topics: redelivery,
+		StepDeadline: s.node.Policy.StepDeadline, Now: s.cfg.Now, Logger: s.log, Metrics: m,
+	}, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, rd, nil
 }
 
 // logEvents logs each event a service applies, at debug level.
@@ -400,6 +443,7 @@ func (s *Stack) Run(ctx context.Context) error {
 	for _, p := range s.hosted {
 		g.Go(func() error { return p.relay.Run(ctx) })
 		g.Go(func() error { return p.consumer.Run(ctx) })
+		g.Go(func() error { return p.redeliverer.Run(ctx) })
 		g.Go(func() error { s.pruneInbox(ctx, p); return nil })
 	}
 	if s.ln != nil {
@@ -458,6 +502,11 @@ func (s *Stack) Close() error {
 	s.closed = true
 	var errList []error
 	for _, p := range s.hosted {
+		if p.redeliverer != nil {
+			if err := p.redeliverer.Close(); err != nil {
+				errList = append(errList, err)
+			}
+		}
 		if err := p.consumer.Close(); err != nil {
 			errList = append(errList, err)
 		}

@@ -62,7 +62,7 @@ func New(c client.Client, n *hosted.Services, opts Options) (*Workers, error) {
 	w := &Workers{}
 	if n.Orders != nil {
 		ow := w.add(c, workflow.TaskQueueOrders, opts)
-		ow.RegisterWorkflowWithOptions(workflow.New(n.Saga).OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
+		ow.RegisterWorkflowWithOptions(workflow.New(n.Saga, n.Policy).OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
 		ow.RegisterActivity(&activities.OrderActivities{Store: n.Orders, Now: opts.Now})
 	}
 	for _, step := range n.Saga.Steps() {

@@ -106,9 +106,9 @@ func RefusalType(reason domain.FailureReason) string {
 
 // RefusalOf returns the reason of a step's refusal from the error type an
 // activity reported, and false when the type is none of the step's
-// refusals.
+// refusals nor domain.ReasonRejected.
 func RefusalOf(step saga.Step, errType string) (domain.FailureReason, bool) {
-	for _, r := range step.Refusals {
+	for _, r := range append(step.Refusals, domain.ReasonRejected) {
 		if errType != "" && RefusalType(r) == errType {
 			return r, true
 		}
@@ -117,7 +117,7 @@ func RefusalOf(step saga.Step, errType string) (domain.FailureReason, bool) {
 }
 
 // ReasonGaveUp is the failure reason of an order whose step kept failing
-// with faults until its retry budget (ActionTimeout) ran out; every step is
+// with faults until the step deadline (saga.Policy) passed; every step is
 // compensated first.
 const ReasonGaveUp = domain.ReasonStepUnavailable
 

@@ -18,9 +18,10 @@ import (
 // a fault here is usually brief: a lost reply, a busy database; a run of
 // eight faults then costs about 4.5 s, not 9 s.
 //
-//   - A step's action gives up after ActionTimeout of failed attempts; the
-//     saga then compensates every step, that one included, and fails the
-//     order with ReasonGaveUp.
+//   - A step's action gives up once the step deadline of the saga's
+//     failure model (saga.Policy.StepDeadline, 2 min by default) has
+//     passed since it was first scheduled; the step then fails with
+//     ReasonGaveUp and the saga compensates every step, that one included.
 //   - Compensations, the completion and the order-store updates are retried
 //     until they succeed: there is no way back from them.
 //
@@ -32,7 +33,6 @@ const (
 	RetryBackoff         = 2.0
 	RetryMaxInterval     = time.Second
 	AttemptTimeout       = 10 * time.Second
-	ActionTimeout        = 5 * time.Minute
 )
 
 // retryPolicy is the retry policy of every activity.
@@ -47,11 +47,11 @@ func retryPolicy() *temporal.RetryPolicy {
 
 // actionOptions returns the options of a step's action on the step's
 // service.
-func actionOptions(ctx workflow.Context, q TaskQueue, summary string) workflow.Context {
+func actionOptions(ctx workflow.Context, q TaskQueue, deadline time.Duration, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:              string(q),
 		StartToCloseTimeout:    AttemptTimeout,
-		ScheduleToCloseTimeout: ActionTimeout,
+		ScheduleToCloseTimeout: deadline,
 		RetryPolicy:            retryPolicy(),
 		Summary:                summary,
 	})

@@ -11,6 +11,7 @@ import (
 	sdkworkflow "go.temporal.io/sdk/workflow"
 
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
+	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
 // TestOrderSaga_ReplaysRecordedHistories replays histories recorded from
@@ -27,7 +28,7 @@ func TestOrderSaga_ReplaysRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(workflow.New(nil).OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
+			r.RegisterWorkflowWithOptions(workflow.New(nil, saga.Policy{}).OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
 			logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replaying %s: %v", f, err)

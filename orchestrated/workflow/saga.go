@@ -15,15 +15,17 @@ import (
 // Saga is the OrderSaga workflow of one saga definition. Register its
 // OrderSaga method under the name Name.
 type Saga struct {
-	def *saga.Saga
+	def    *saga.Saga
+	policy saga.Policy
 }
 
-// New returns the workflow that runs saga g (saga.Default() when nil).
-func New(g *saga.Saga) *Saga {
+// New returns the workflow that runs saga g (saga.Default() when nil)
+// under the failure model p (its zero fields the defaults).
+func New(g *saga.Saga, p saga.Policy) *Saga {
 	if g == nil {
 		g = saga.Default()
 	}
-	return &Saga{def: g}
+	return &Saga{def: g, policy: p.WithDefaults()}
 }
 
 // Definition returns the saga the workflow runs.
@@ -44,6 +46,7 @@ func (w *Saga) Definition() *saga.Saga { return w.def }
 // recorded, so a client that sees it final sees every effect undone.
 func (w *Saga) OrderSaga(ctx workflow.Context, in saga.Input) (Result, error) {
 	r := newRun(ctx, w.def, in)
+	r.policy = w.policy
 	if err := r.registerHandlers(ctx); err != nil {
 		return Result{}, err
 	}
@@ -53,6 +56,7 @@ func (w *Saga) OrderSaga(ctx workflow.Context, in saga.Input) (Result, error) {
 // run is the state of one saga execution. Only workflow code touches it.
 type run struct {
 	def    *saga.Saga
+	policy saga.Policy
 	in     saga.Input
 	phase  Phase
 	status domain.Status
@@ -67,7 +71,11 @@ type run struct {
 	// compensations holds the steps to undo, in the order they ran; they
 	// are undone from the last.
 	compensations []saga.Step
-	tracking      string
+	// gaveUp is the step that kept failing past its deadline: it is
+	// recorded failed, and its compensation (it may have taken effect)
+	// leaves that record as it is.
+	gaveUp   domain.StepName
+	tracking string
 	// recorder runs the order-store updates. It is disconnected from the
 	// workflow's context: the record of what happened must be written even
 	// when the workflow is cancelled.
@@ -172,7 +180,7 @@ func (r *run) runAction(ctx workflow.Context, step saga.Step) (saga.Outcome, err
 
 	summary := fmt.Sprintf("order %s: %s step", r.in.OrderID, step.Name)
 	var out saga.Outcome
-	err := workflow.ExecuteActivity(actionOptions(stepCtx, TaskQueueOf(step.Name), summary), ActivityName(step.Action), r.in).Get(stepCtx, &out)
+	err := workflow.ExecuteActivity(actionOptions(stepCtx, TaskQueueOf(step.Name), r.policy.StepDeadline, summary), ActivityName(step.Action), r.in).Get(stepCtx, &out)
 	return out, err
 }
 
@@ -216,9 +224,13 @@ func (r *run) stop(ctx workflow.Context, step saga.Step, err error) (Result, err
 		r.cancelRequested = true
 		return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
 	default:
-		// The retry budget ran out. Whether the action took effect is
+		// The step deadline passed. Whether the action took effect is
 		// unknown: compensate it too.
 		log.Error("Step gave up", "order_id", r.in.OrderID, "Step", step.Name, "Error", err)
+		if err := r.recordStep(StepRecord{OrderID: r.in.OrderID, Step: step.Name, Status: domain.StepFailed, Reason: ReasonGaveUp}); err != nil {
+			return Result{}, err
+		}
+		r.gaveUp = step.Name
 		r.compensations = append(r.compensations, step)
 		if r.cancelRequested {
 			return r.unwind(ctx, domain.StatusCancelled, domain.ReasonCancelled)
@@ -256,6 +268,9 @@ func (r *run) unwind(ctx workflow.Context, status domain.Status, reason domain.F
 		err := workflow.ExecuteActivity(untilDoneOptions(dctx, TaskQueueOf(step.Name), summary), ActivityName(step.Compensation), r.in.OrderID).Get(dctx, &c)
 		if err != nil {
 			return Result{}, fmt.Errorf("compensating the %s step of order %s: %w", step.Name, r.in.OrderID, err)
+		}
+		if step.Name == r.gaveUp {
+			continue // recorded failed; its compensation only made sure
 		}
 		to := domain.StepCompensated
 		if c.Tombstone {

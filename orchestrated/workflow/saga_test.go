@@ -73,7 +73,7 @@ func newSagaTestOf(t *testing.T, g *saga.Saga) *sagaTest {
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(30 * time.Second)
-	env.RegisterWorkflowWithOptions(workflow.New(g).OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
+	env.RegisterWorkflowWithOptions(workflow.New(g, saga.Policy{}).OrderSaga, sdkworkflow.RegisterOptions{Name: workflow.Name})
 	for _, step := range g.Steps() {
 		a := &activities.Step{}
 		env.RegisterActivityWithOptions(a.Act, activity.RegisterOptions{Name: string(step.Action)})
@@ -425,7 +425,9 @@ func TestOrderSaga_CompensationFaults_AreRetriedUntilItSucceeds(t *testing.T) {
 
 func TestOrderSaga_ActionGivesUp_CompensatesThatStepTooAndFails(t *testing.T) {
 	// The test environment caps an unlimited retry policy at 10 attempts;
-	// on a server the action gives up after ActionTimeout.
+	// on a server the action gives up after the step deadline. The step is
+	// recorded failed with the reason, and compensated all the same (it
+	// may have taken effect).
 	st := newSagaTest(t)
 	st.action(charge, saga.Outcome{}, errors.New("payment database down"))
 	st.succeedEverywhere()
@@ -441,7 +443,20 @@ func TestOrderSaga_ActionGivesUp_CompensatesThatStepTooAndFails(t *testing.T) {
 	if tail := calls[len(calls)-2:]; !slices.Equal(tail, []string{refund, release}) {
 		t.Fatalf("last calls = %v, want the payment then the inventory compensated", tail)
 	}
-	st.assertRecords("inventory done priced", "payment compensated", "inventory compensated", "failed "+string(workflow.ReasonGaveUp))
+	st.assertRecords("inventory done priced", "payment failed", "inventory compensated", "failed "+string(workflow.ReasonGaveUp))
+}
+
+func TestOrderSaga_ActionRejectsTheOrdersData_FailsRejectedAtOnce(t *testing.T) {
+	st := newSagaTest(t)
+	st.action(charge, saga.Outcome{}, refusal(domain.ReasonRejected)).Once()
+	st.succeedEverywhere()
+	res := st.run()
+
+	if res.Status != domain.StatusFailed || res.FailureReason != domain.ReasonRejected {
+		t.Fatalf("result = %+v, want failed rejected", res)
+	}
+	st.assertCalls(reserve, charge, release)
+	st.assertRecords("inventory done priced", "payment failed", "inventory compensated", "failed rejected")
 }
 
 func TestOrderSaga_LateActionAfterItsCompensation_EndsCancelled(t *testing.T) {

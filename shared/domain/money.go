@@ -28,3 +28,13 @@ func (c Cents) Mul(n int64) (Cents, error) {
 	}
 	return p, nil
 }
+
+// Limits of amounts and counts a client may set, chosen so that no sum the
+// saga computes can overflow: an order's total is at most MaxItems ×
+// MaxQuantity × MaxPriceCents (5 × 10^13 cents), and a credit plus every
+// refund stays far below the int64 limit.
+const (
+	MaxPriceCents  Cents = 1_000_000_000         // 10 million in the shop's currency
+	MaxCreditCents Cents = 1_000_000_000_000_000 // 10^13 in the shop's currency
+	MaxStock             = 1_000_000_000
+)

@@ -355,15 +355,23 @@ func (o *Order) MarkStep(name StepName, to StepStatus, at time.Time) error {
 	return fmt.Errorf("order %s: unknown step %q", o.s.OrderID, name)
 }
 
-// RequestCancel records that the client asked to cancel. It is a no-op on an
-// order already cancelled or already asked to cancel, and an errs.Conflict on
-// a completed or failed order.
+// RequestCancel records that the client asked to cancel. A cancel is
+// accepted while the order runs its steps; it is a no-op on an order
+// already cancelled or already asked to cancel, and an errs.Conflict on an
+// order that is completing (every step done), failing (a step refused or
+// gave up: its reason stands) or final.
 func (o *Order) RequestCancel(at time.Time) error {
 	if o.s.Status == StatusCancelled || o.s.CancelRequested && !o.s.Status.Final() {
 		return nil
 	}
 	if err := o.checkOpen(); err != nil {
 		return err
+	}
+	if step, reason, refused := o.Refusal(); refused {
+		return errs.E(errs.Conflict, "order %s is failing (its %s step failed: %s) and can no longer be cancelled", o.s.OrderID, step, reason)
+	}
+	if o.AllDone() {
+		return errs.E(errs.Conflict, "order %s is completing and can no longer be cancelled", o.s.OrderID)
 	}
 	o.s.CancelRequested = true
 	o.touch(at)

@@ -374,3 +374,27 @@ func TestReasonOf_MapsBusinessSentinels(t *testing.T) {
 		t.Fatal("a fault was taken for a business failure")
 	}
 }
+
+func TestRequestCancel_RefusedOnceFailingOrCompleting(t *testing.T) {
+	failing := newOrder(t)
+	_ = failing.MarkStep(domain.StepInventory, domain.StepDone, t0)
+	if err := failing.Refuse(domain.StepPayment, domain.ReasonPaymentDeclined, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := failing.RequestCancel(t0); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("cancel of a failing order: err = %v, want conflict", err)
+	}
+	if failing.CancelRequested() {
+		t.Fatal("the refused cancel was recorded")
+	}
+	completing := newOrder(t)
+	doneAll(t, completing)
+	if err := completing.RequestCancel(t0); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("cancel of a completing order: err = %v, want conflict", err)
+	}
+	running := newOrder(t)
+	_ = running.MarkStep(domain.StepInventory, domain.StepDone, t0)
+	if err := running.RequestCancel(t0); err != nil || !running.CancelRequested() {
+		t.Fatalf("cancel of a running order: %v", err)
+	}
+}

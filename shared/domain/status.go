@@ -35,6 +35,10 @@ const (
 	// ReasonStepUnavailable: a step kept failing with faults past its
 	// deadline; every step was compensated.
 	ReasonStepUnavailable FailureReason = "step_unavailable"
+	// ReasonRejected: a step found the order's data invalid (a total that
+	// does not fit, say): no retry can help; the steps before it were
+	// compensated.
+	ReasonRejected FailureReason = "rejected"
 )
 
 // StepName names a step of the order saga.

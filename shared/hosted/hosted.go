@@ -71,12 +71,16 @@ type Config struct {
 	// service, on its own database, migrated): they are hosted as the
 	// roles of their steps, and does not close their databases.
 	Participants participant.Set
+	// Policy is the failure model the saga runs under (its zero fields the
+	// defaults: see saga.Policy).
+	Policy saga.Policy
 }
 
 // Services is what one process hosts. Services of roles not hosted are nil.
 type Services struct {
-	// Saga is the saga the services run.
-	Saga *saga.Saga
+	// Saga is the saga the services run, and Policy its failure model.
+	Saga   *saga.Saga
+	Policy saga.Policy
 	// Participants are the hosted services that carry out saga steps,
 	// by step.
 	Participants participant.Set
@@ -114,7 +118,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Services, e
 	if err != nil {
 		return nil, fmt.Errorf("opening node: %w", err)
 	}
-	n := &Services{Saga: g, Participants: participant.Set{}, DBs: make(map[Role]*sqldb.DB, len(roles)),
+	n := &Services{Saga: g, Policy: cfg.Policy.WithDefaults(), Participants: participant.Set{}, DBs: make(map[Role]*sqldb.DB, len(roles)),
 		Faults: faults.Set{}, roles: roles, borrowed: map[Role]bool{}}
 	defer func() {
 		if err != nil {

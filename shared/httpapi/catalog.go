@@ -83,8 +83,8 @@ func (a *api) putProduct(c *gin.Context) {
 		}
 	} else {
 		f.name("name", req.Name)
-		f.nonNegative("price_cents", req.PriceCents)
-		f.nonNegative("stock", req.Stock)
+		f.upTo("price_cents", req.PriceCents, int64(domain.MaxPriceCents))
+		f.upTo("stock", req.Stock, domain.MaxStock)
 	}
 	if err := f.err(); err != nil {
 		a.fail(c, err)
@@ -140,7 +140,7 @@ func (a *api) putCustomer(c *gin.Context) {
 		}
 	} else {
 		f.name("name", req.Name)
-		f.nonNegative("credit_cents", req.CreditCents)
+		f.upTo("credit_cents", req.CreditCents, int64(domain.MaxCreditCents))
 	}
 	if err := f.err(); err != nil {
 		a.fail(c, err)

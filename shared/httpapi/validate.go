@@ -54,12 +54,13 @@ func (f *fieldErrors) name(field string, v *string) {
 	}
 }
 
-func (f *fieldErrors) nonNegative(field string, v *int64) {
+// upTo checks that v is given and from 0 to max.
+func (f *fieldErrors) upTo(field string, v *int64, max int64) {
 	switch {
 	case v == nil:
 		f.add(field, "is required")
-	case *v < 0:
-		f.add(field, "must be 0 or more")
+	case *v < 0 || *v > max:
+		f.add(field, "must be from 0 to %d", max)
 	}
 }
 

@@ -29,11 +29,11 @@ func (in ProductInput) validate() error {
 	case utf8.RuneCountInString(in.Name) > MaxNameLength:
 		add("name", fmt.Sprintf("must be at most %d characters", MaxNameLength))
 	}
-	if in.PriceCents < 0 {
-		add("price_cents", "must be 0 or more")
+	if in.PriceCents < 0 || in.PriceCents > domain.MaxPriceCents {
+		add("price_cents", fmt.Sprintf("must be from 0 to %d", domain.MaxPriceCents))
 	}
-	if in.Stock < 0 {
-		add("stock", "must be 0 or more")
+	if in.Stock < 0 || in.Stock > domain.MaxStock {
+		add("stock", fmt.Sprintf("must be from 0 to %d", domain.MaxStock))
 	}
 	if len(fields) > 0 {
 		return errs.InvalidFields(fields)

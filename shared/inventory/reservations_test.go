@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/inventory"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
+	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
 
 func TestReserve_HoldsEveryItemAndPricesTheOrder(t *testing.T) {
@@ -165,10 +167,26 @@ func TestReserve_InvalidRequest_IsInvalidAndRecordsNothing(t *testing.T) {
 	})
 }
 
-func TestReserve_TotalOverflowing64Bits_IsInvalidAndHoldsNothing(t *testing.T) {
+func TestSetProduct_PriceOrStockOverTheLimit_IsInvalid(t *testing.T) {
 	t.Parallel()
 	eachDB(t, nil, func(t *testing.T, _ *sqldb.DB, svc *inventory.Service) {
-		setProduct(t, svc, "gold", domain.Cents(1)<<62, 10)
+		for _, in := range []inventory.ProductInput{
+			{SKU: "gold", Name: "Gold", PriceCents: domain.MaxPriceCents + 1, Stock: 1},
+			{SKU: "gold", Name: "Gold", PriceCents: 1, Stock: domain.MaxStock + 1},
+		} {
+			if _, err := svc.SetProduct(context.Background(), in); !errs.Is(err, errs.Invalid) {
+				t.Errorf("SetProduct(%+v): err = %v, want invalid", in, err)
+			}
+		}
+	})
+}
+
+func TestReserve_TotalOverflowing64Bits_IsInvalidAndHoldsNothing(t *testing.T) {
+	t.Parallel()
+	eachDB(t, nil, func(t *testing.T, db *sqldb.DB, svc *inventory.Service) {
+		// A price stored before the limits existed: the API refuses it now.
+		setProduct(t, svc, "gold", 1, 10)
+		sqltest.MustExec(t, db, fmt.Sprintf(`UPDATE products SET price_cents = %d WHERE sku = 'gold'`, domain.Cents(1)<<62))
 
 		_, err := svc.Reserve(context.Background(), "o-1", []domain.Item{item("gold", 4)})
 

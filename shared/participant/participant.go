@@ -15,6 +15,7 @@ import (
 	"errors"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
@@ -56,7 +57,9 @@ func Settled(err error) bool {
 
 // Act runs p's action in a transaction of its own (see ActTx for the
 // errors). After the commit the service's fault injector may report the
-// reply lost (sqldb.InOwnTx).
+// reply lost (sqldb.InOwnTx). An action that found the order's data
+// invalid (errs.Invalid) is rolled back and returned as a refusal with
+// domain.ReasonRejected: no retry can help (see Rejected).
 func Act(ctx context.Context, p Participant, in saga.Input) (saga.Outcome, error) {
 	type result struct {
 		out     saga.Outcome
@@ -70,9 +73,18 @@ func Act(ctx context.Context, p Participant, in saga.Input) (saga.Outcome, error
 		return result{out: out}, err
 	})
 	if err != nil {
-		return saga.Outcome{}, err
+		return saga.Outcome{}, Rejected(err)
 	}
 	return r.out, r.outcome
+}
+
+// Rejected returns err as a refusal with domain.ReasonRejected when it says
+// the order's data is invalid (errs.Invalid), and err itself otherwise.
+func Rejected(err error) error {
+	if errs.CodeOf(err) != errs.Invalid {
+		return err
+	}
+	return domain.Refuse(domain.ReasonRejected, err.Error())
 }
 
 // Undo runs p's compensation in a transaction of its own.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/participant"
 	"github.com/ordersaga/ordersaga/shared/saga"
@@ -85,5 +86,15 @@ func TestSettled(t *testing.T) {
 		if got := participant.Settled(err); got != want {
 			t.Errorf("Settled(%v) = %v, want %v", err, got, want)
 		}
+	}
+}
+
+func TestAct_InvalidData_IsRolledBackAndRejected(t *testing.T) {
+	db := sqltest.Open(t, sqldb.SQLite)
+	sqltest.MustExec(t, db, `CREATE TABLE acts (order_id TEXT)`)
+	c := &counter{db: db, answer: errs.E(errs.Invalid, "the order's total is too large")}
+	_, err := participant.Act(context.Background(), c, saga.Input{OrderID: "o-1"})
+	if r, ok := domain.ReasonOf(err); !ok || r != domain.ReasonRejected || acts(t, db) != 0 {
+		t.Fatalf("err = %v (reason %q), %d acts; want a rolled-back rejection", err, r, acts(t, db))
 	}
 }

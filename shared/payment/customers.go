@@ -29,8 +29,8 @@ func (in CustomerInput) validate() error {
 	case utf8.RuneCountInString(in.Name) > MaxNameLength:
 		add("name", fmt.Sprintf("must be at most %d characters", MaxNameLength))
 	}
-	if in.CreditCents < 0 {
-		add("credit_cents", "must be 0 or more")
+	if in.CreditCents < 0 || in.CreditCents > domain.MaxCreditCents {
+		add("credit_cents", fmt.Sprintf("must be from 0 to %d", domain.MaxCreditCents))
 	}
 	if len(fields) > 0 {
 		return errs.InvalidFields(fields)

@@ -118,7 +118,7 @@ func New(steps ...Step) (*Saga, error) {
 			actions[a] = true
 		}
 		for _, r := range s.Refusals {
-			if r == domain.ReasonCancelled || r == domain.ReasonStepUnavailable || r == "" {
+			if r == domain.ReasonCancelled || r == domain.ReasonStepUnavailable || r == domain.ReasonRejected || r == "" {
 				return nil, fmt.Errorf("step %s: %q is not a refusal reason", s.Name, r)
 			}
 			if other, ok := reasons[r]; ok && other != s.Name {
@@ -253,14 +253,29 @@ func (g *Saga) Completions() []Step {
 }
 
 // Reasons returns every reason an order of this saga may fail or be
-// cancelled with: each step's refusals in step order, then
-// domain.ReasonStepUnavailable and domain.ReasonCancelled.
+// cancelled with: each step's refusals in step order, then the reasons any
+// step may fail with (FailureModelReasons) and domain.ReasonCancelled.
 func (g *Saga) Reasons() []domain.FailureReason {
 	var out []domain.FailureReason
 	for _, s := range g.steps {
 		out = append(out, s.Refusals...)
 	}
-	return append(out, domain.ReasonStepUnavailable, domain.ReasonCancelled)
+	out = append(out, FailureModelReasons()...)
+	return append(out, domain.ReasonCancelled)
+}
+
+// FailureModelReasons are the reasons any step fails with, whatever its
+// service: domain.ReasonStepUnavailable when it kept failing with faults
+// past its deadline, domain.ReasonRejected when it found the order's data
+// invalid.
+func FailureModelReasons() []domain.FailureReason {
+	return []domain.FailureReason{domain.ReasonStepUnavailable, domain.ReasonRejected}
+}
+
+// Fails reports whether reason is one the step may fail with: one of its
+// refusals, or one of FailureModelReasons.
+func (s Step) Fails(reason domain.FailureReason) bool {
+	return s.Refuses(reason) || slices.Contains(FailureModelReasons(), reason)
 }
 
 // StepOfReason returns the step that refuses with reason.

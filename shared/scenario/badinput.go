@@ -138,6 +138,8 @@ func BadInputs(sku, customer, order string) []BadInput {
 		put("PUT product with a sku too long", "/v1/products/"+long, product, 400, "sku"),
 		put("PUT product without fields", "/v1/products/"+sku, `{}`, 400, "name", "price_cents", "stock"),
 		put("PUT product with negative values", "/v1/products/"+sku, `{"name": "Mug", "price_cents": -1, "stock": -5}`, 400, "price_cents", "stock"),
+		put("PUT product with a price too large for any total", "/v1/products/"+sku, `{"name": "Huge", "price_cents": 4611686018427387904, "stock": 5}`, 400, "price_cents"),
+		put("PUT product with more stock than the limit", "/v1/products/"+sku, `{"name": "Mug", "price_cents": 1, "stock": 1000000001}`, 400, "stock"),
 		put("PUT product with a blank name", "/v1/products/"+sku, `{"name": " ", "price_cents": 1, "stock": 1}`, 400, "name"),
 		put("PUT product with wrong types", "/v1/products/"+sku, `{"name": 1, "price_cents": "1", "stock": 1.5}`, 400, "name", "price_cents", "stock"),
 		put("PUT product with an unknown field", "/v1/products/"+sku, `{"name": "Mug", "price_cents": 1, "stock": 1, "color": "red"}`, 400, "color"),
@@ -148,6 +150,7 @@ func BadInputs(sku, customer, order string) []BadInput {
 
 		put("PUT customer with a bad id", "/v1/customers/"+customer+"%20x", customerBody, 400, "id"),
 		put("PUT customer without fields", "/v1/customers/"+customer, `{}`, 400, "name", "credit_cents"),
+		put("PUT customer with more credit than the limit", "/v1/customers/"+customer, `{"name": "Ada", "credit_cents": 1000000000000000001}`, 400, "credit_cents"),
 		put("PUT customer with negative credit", "/v1/customers/"+customer, `{"name": "Ada", "credit_cents": -1}`, 400, "credit_cents"),
 		put("PUT customer with credit beyond int64", "/v1/customers/"+customer, `{"name": "Ada", "credit_cents": 1e19}`, 400, "credit_cents"),
 		put("PUT customer with an unknown field", "/v1/customers/"+customer, `{"name": "Ada", "credit_cents": 1, "email": "a@b.c"}`, 400, "email"),

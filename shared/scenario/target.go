@@ -42,6 +42,10 @@ type Target struct {
 	// Saga is the saga the stack runs; nil means saga.Default(). The
 	// expected step lists follow from it.
 	Saga *saga.Saga
+	// StepDeadline is the step deadline the stack runs with
+	// (saga.Policy.StepDeadline): FailureScenarios time their outages by
+	// it; 0 means saga.DefaultStepDeadline.
+	StepDeadline time.Duration
 }
 
 // withDefaults returns tg with every zero optional field set.
@@ -61,6 +65,9 @@ func (tg Target) withDefaults() Target {
 		tr.MaxIdleConns = 128
 		tr.MaxIdleConnsPerHost = 64
 		tg.Client = &http.Client{Timeout: 60 * time.Second, Transport: tr}
+	}
+	if tg.StepDeadline <= 0 {
+		tg.StepDeadline = saga.DefaultStepDeadline
 	}
 	if tg.Saga == nil {
 		tg.Saga = saga.Default()

@@ -1,0 +1,56 @@
+package stack_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ordersaga/ordersaga/choreographed/consumer"
+	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
+	"github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/hosted"
+	"github.com/ordersaga/ordersaga/shared/saga"
+	"github.com/ordersaga/ordersaga/shared/scenario"
+)
+
+// failureDeadline is the step deadline the failure-model tests run with:
+// short, so a service can fail past it within a test.
+const failureDeadline = 4 * time.Second
+
+// TestFailureModel_EveryOrderEnds runs the failure model's scenarios on the
+// choreographed variant with a 4 s step deadline (quick retries then take
+// at most 0.4 s, redeliveries wait 33 ms, 167 ms, then every second): each
+// service failing every call for half the deadline, at an action and at a
+// compensation, then recovering; each failing past the deadline; a cancel
+// while failing; invalid data found mid-saga. Every order ends, within
+// the suite's bound, with every effect undone or completed.
+func TestFailureModel_EveryOrderEnds(t *testing.T) {
+	r, err := start(context.Background(), stack.Config{
+		Hosted:         hosted.Config{Databases: hosted.SQLiteDatabases(t.TempDir()), Policy: saga.Policy{StepDeadline: failureDeadline}},
+		Brokers:        brokers,
+		TopicPrefix:    "fail" + kafkatest.Unique(),
+		HTTPAddr:       "127.0.0.1:0",
+		FaultInjection: true,
+		Retry:          consumer.RetryPolicy{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		Logger:         logger.With("env", "failures"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			t.Errorf("stopping the stack: %v", err)
+		}
+	})
+	inventoryDB := r.Hosted().DBs[hosted.RoleInventory]
+	setPrice := func(tb testing.TB, sku string, cents domain.Cents) {
+		tb.Helper()
+		if _, err := inventoryDB.ExecContext(context.Background(), `UPDATE products SET price_cents = $1 WHERE sku = $2`, int64(cents), sku); err != nil {
+			tb.Fatal(fmt.Errorf("setting the price of %s: %w", sku, err))
+		}
+	}
+	tg := scenario.Target{Name: "choreographed/failures", BaseURL: "http://" + r.Addr(), StepDeadline: failureDeadline}
+	scenario.RunScenarios(t, tg, append(scenario.FailureScenarios(), scenario.RejectedScenario(setPrice)))
+}
