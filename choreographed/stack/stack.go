@@ -167,6 +167,9 @@ type Stack struct {
 	closed  bool
 	// ownsHosted is true when the stack opened its hosted services and so closes it.
 	ownsHosted bool
+	// retries watches the redelivery topics for the steps being retried;
+	// nil when orders is not hosted.
+	retries *chorders.Retries
 	// timeline is the order service's order timelines; nil when orders is
 	// not hosted.
 	timeline *chorders.Timeline
@@ -275,6 +278,9 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 			s.timeline = chorders.NewTimeline(table, s.node.Orders, cfg.Now)
 			emit = s.timeline.Recording(emit)
 			r = chorders.New(table, s.node.Orders, emit, s.timeline)
+			if s.retries, err = chorders.NewRetries(table, cfg.Brokers, topics, cfg.GroupPrefix+".orders.retries", s.log); err != nil {
+				return nil, fmt.Errorf("choreographed stack: %w", err)
+			}
 			s.intake = intake.New(s.node.Orders, emit, cfg.Now)
 		} else if r, err = reactions.New(table, s.node.Participants[domain.StepName(role)], emit); err != nil {
 			return nil, fmt.Errorf("choreographed stack: %w", err)
@@ -396,6 +402,7 @@ func (s *Stack) buildHTTP() {
 		d.Orders = s.node.Orders
 		d.Intake = s.intake
 		d.Timeline = s.timeline
+		d.Retries = s.retries
 		d.Upstreams = s.cfg.Upstreams
 		s.api = httpapi.New(d)
 		s.served = s.api
@@ -445,6 +452,9 @@ func (s *Stack) Run(ctx context.Context) error {
 		g.Go(func() error { return p.consumer.Run(ctx) })
 		g.Go(func() error { return p.redeliverer.Run(ctx) })
 		g.Go(func() error { s.pruneInbox(ctx, p); return nil })
+	}
+	if s.retries != nil {
+		g.Go(func() error { return s.retries.Run(ctx) })
 	}
 	if s.ln != nil {
 		srv := &http.Server{Handler: s.served, ReadHeaderTimeout: 10 * time.Second}
@@ -508,6 +518,11 @@ func (s *Stack) Close() error {
 			}
 		}
 		if err := p.consumer.Close(); err != nil {
+			errList = append(errList, err)
+		}
+	}
+	if s.retries != nil {
+		if err := s.retries.Close(); err != nil {
 			errList = append(errList, err)
 		}
 	}

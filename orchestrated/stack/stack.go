@@ -258,6 +258,7 @@ func (s *Stack) apiDeps() httpapi.Deps {
 		Steps:    s.node.Saga.Names(),
 		Orders:   s.node.Orders,
 		Intake:   s.intake,
+		Retries:  intake.NewRetries(s.client, s.node.Saga),
 		Timeline: history.New(s.client, s.node.Orders, s.node.Saga),
 		Ready:    s.cfg.Ready,
 		Registry: s.cfg.Registry,

@@ -77,6 +77,13 @@ type Intake interface {
 	Cancel(ctx context.Context, id string) (*domain.Order, error)
 }
 
+// Retries tells which steps of a pending order keep failing and are being
+// retried (the failure model's "visible while it lasts"). Errors are
+// faults; the order is then shown without them.
+type Retries interface {
+	Retrying(ctx context.Context, o *domain.Order) ([]domain.StepRetry, error)
+}
+
 // Check is one readiness check of GET /readyz.
 type Check struct {
 	Name  string
@@ -91,6 +98,7 @@ type Deps struct {
 	Orders   Orders               // nil: order endpoints answer 503 problem
 	Intake   Intake               // nil: order endpoints answer 503 problem
 	Timeline Timeline             // nil: GET /v1/orders/{order_id}/timeline answers 503 problem
+	Retries  Retries              // nil: orders are shown without their steps' retries
 	Faults   faults.Set           // nil: /v1/admin/faults answers 404 (fault injection disabled); else it also asks Upstreams
 	Ready    []Check              // /readyz runs them all (with a short timeout) → 200 or 503 with which failed
 	Registry *prometheus.Registry // /metrics serves it (promhttp); nil → a new registry

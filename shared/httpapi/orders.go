@@ -125,7 +125,15 @@ func (a *api) getOrder(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.ok(c, toOrderJSON(o))
+	out := toOrderJSON(o)
+	if a.Retries != nil && !o.Status().Final() {
+		rs, err := a.Retries.Retrying(c.Request.Context(), o)
+		if err != nil {
+			a.Logger.WarnContext(c.Request.Context(), "reading the retries of an order", "order_id", id, "error", err)
+		}
+		out = out.withRetries(rs)
+	}
+	a.ok(c, out)
 }
 
 // cancelOrder serves POST /v1/orders/{order_id}/cancel. A request body, if

@@ -57,6 +57,33 @@ type stepJSON struct {
 	Step   domain.StepName   `json:"step"`
 	Status domain.StepStatus `json:"status"`
 	At     string            `json:"at"`
+	// Retrying is set while the step's work keeps failing with faults.
+	Retrying *retryJSON `json:"retrying,omitempty"`
+}
+
+// retryJSON shows a step's work being retried.
+type retryJSON struct {
+	Work      string `json:"work"`
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"last_error"`
+	Since     string `json:"since,omitempty"`
+}
+
+// withRetries adds the steps' retries to an order's JSON.
+func (o orderJSON) withRetries(rs []domain.StepRetry) orderJSON {
+	for _, r := range rs {
+		for i := range o.Steps {
+			if o.Steps[i].Step != r.Step {
+				continue
+			}
+			rj := &retryJSON{Work: r.Work, Attempts: r.Attempts, LastError: r.LastError}
+			if !r.Since.IsZero() {
+				rj.Since = timestamp(r.Since)
+			}
+			o.Steps[i].Retrying = rj
+		}
+	}
+	return o
 }
 
 // ordersJSON is the body of GET /v1/orders.

@@ -70,6 +70,26 @@ type OrderItem struct {
 type Step struct {
 	Step   domain.StepName   `json:"step"`
 	Status domain.StepStatus `json:"status"`
+	// Retrying is set while the step's work keeps failing with faults.
+	Retrying *StepRetry `json:"retrying,omitempty"`
+}
+
+// StepRetry is a step's work being retried, as the API shows it.
+type StepRetry struct {
+	Work      string `json:"work"`
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"last_error"`
+}
+
+// retrying returns how the named step's work is being retried, nil when it
+// is not.
+func (o Order) retrying(name domain.StepName) *StepRetry {
+	for _, s := range o.Steps {
+		if s.Step == name {
+			return s.Retrying
+		}
+	}
+	return nil
 }
 
 // step returns the status of the named step, "" when the order lacks it.

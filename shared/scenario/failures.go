@@ -44,8 +44,12 @@ func outageRecovers(svc domain.StepName) func(testing.TB, *Env) Result {
 		e.SetFaults(Faults{string(svc): {ErrorRate: 1}})
 		e.Place("waits", e.Request("waits", ada, "DE", Line{mug, 2}))
 		time.Sleep(e.shortOutage())
-		if o := e.Get("waits"); o.Status.Final() {
+		o := e.Get("waits")
+		if o.Status.Final() {
 			tb.Errorf("order ended %s while %s failed every call: want it to wait for the service", o.Status, svc)
+		}
+		if r := o.retrying(svc); r == nil || r.Work != "action" || r.Attempts < 1 || r.LastError == "" {
+			tb.Errorf("order while %s fails: step %s shows retrying %+v, want its action with attempts and the last error (steps %+v)", svc, svc, r, o.Steps)
 		}
 		e.ResetFaults()
 		res := e.Finish()
@@ -73,8 +77,12 @@ func outageDuringCompensation(tb testing.TB, e *Env) Result {
 	})
 	e.WaitStep("undo", domain.StepShipping, domain.StepFailed)
 	time.Sleep(e.shortOutage())
-	if o := e.Get("undo"); o.Status.Final() {
+	o := e.Get("undo")
+	if o.Status.Final() {
 		tb.Errorf("order ended %s while its compensations could not run", o.Status)
+	}
+	if r := o.retrying(domain.StepPayment); r == nil || r.Work != "compensation" || r.Attempts < 1 {
+		tb.Errorf("order while payment fails: its payment step shows retrying %+v, want its compensation (steps %+v)", r, o.Steps)
 	}
 	e.ResetFaults()
 	res := e.Finish()

@@ -106,7 +106,7 @@ func TestRunScenario_RefundLandingAfterTheFinalStatus_IsWaitedFor(t *testing.T) 
 // one failed order.
 func goodResult() Result {
 	total := int64(1000)
-	done := []Step{{domain.StepInventory, domain.StepDone}, {domain.StepPayment, domain.StepDone}, {domain.StepShipping, domain.StepDone}}
+	done := []Step{{Step: domain.StepInventory, Status: domain.StepDone}, {Step: domain.StepPayment, Status: domain.StepDone}, {Step: domain.StepShipping, Status: domain.StepDone}}
 	return Result{
 		Scenario: "hand-made", Target: "x", FinalWithin: time.Second,
 		Orders: map[string]OrderResult{
@@ -114,7 +114,7 @@ func goodResult() Result {
 				Status: domain.StatusCompleted, Steps: done, TrackingNumber: "T1", Took: time.Millisecond},
 			"no": {ID: "o2", CustomerID: "c1", Items: []OrderItem{{SKU: "s1", Quantity: 9}},
 				Status: domain.StatusFailed, FailureReason: domain.ReasonOutOfStock, Took: time.Millisecond,
-				Steps: []Step{{domain.StepInventory, domain.StepFailed}, {domain.StepPayment, domain.StepSkipped}, {domain.StepShipping, domain.StepSkipped}}},
+				Steps: []Step{{Step: domain.StepInventory, Status: domain.StepFailed}, {Step: domain.StepPayment, Status: domain.StepSkipped}, {Step: domain.StepShipping, Status: domain.StepSkipped}}},
 		},
 		Products:  map[string]ProductResult{"p": {SKU: "s1", Initial: 5, Available: 3}},
 		Customers: map[string]CustomerResult{"c": {ID: "c1", Initial: 5000, Credit: 4000}},
@@ -143,13 +143,13 @@ func TestCheckInvariants_EachBrokenInvariant_IsReported(t *testing.T) {
 		{"completed without tracking", func(r *Result) { o := r.Orders["ok"]; o.TrackingNumber = ""; r.Orders["ok"] = o }, "no tracking number"},
 		{"completed with a step not done", func(r *Result) {
 			o := r.Orders["ok"]
-			o.Steps = []Step{{domain.StepInventory, domain.StepDone}, {domain.StepPayment, domain.StepDone}, {domain.StepShipping, domain.StepPending}}
+			o.Steps = []Step{{Step: domain.StepInventory, Status: domain.StepDone}, {Step: domain.StepPayment, Status: domain.StepDone}, {Step: domain.StepShipping, Status: domain.StepPending}}
 			r.Orders["ok"] = o
 		}, `step shipping is "pending", want done`},
 		{"failed without reason", func(r *Result) { o := r.Orders["no"]; o.FailureReason = ""; r.Orders["no"] = o }, "no failure_reason"},
 		{"failed with a step left done", func(r *Result) {
 			o := r.Orders["no"]
-			o.Steps = []Step{{domain.StepInventory, domain.StepDone}, {domain.StepPayment, domain.StepFailed}, {domain.StepShipping, domain.StepSkipped}}
+			o.Steps = []Step{{Step: domain.StepInventory, Status: domain.StepDone}, {Step: domain.StepPayment, Status: domain.StepFailed}, {Step: domain.StepShipping, Status: domain.StepSkipped}}
 			r.Orders["no"] = o
 		}, `step inventory is still "done"`},
 		{"failed holding a shipment", func(r *Result) { o := r.Orders["no"]; o.TrackingNumber = "T2"; r.Orders["no"] = o }, "holds a shipment"},
@@ -293,11 +293,11 @@ func TestSameOutcome_SkippedAndCompensatedHoldNothingAlike(t *testing.T) {
 		a, b Step
 		want bool
 	}{
-		{Step{inv, domain.StepSkipped}, Step{inv, domain.StepCompensated}, true},
-		{Step{inv, domain.StepDone}, Step{inv, domain.StepDone}, true},
-		{Step{inv, domain.StepDone}, Step{inv, domain.StepCompensated}, false},
-		{Step{inv, domain.StepFailed}, Step{inv, domain.StepSkipped}, false},
-		{Step{inv, domain.StepSkipped}, Step{domain.StepPayment, domain.StepSkipped}, false},
+		{Step{Step: inv, Status: domain.StepSkipped}, Step{Step: inv, Status: domain.StepCompensated}, true},
+		{Step{Step: inv, Status: domain.StepDone}, Step{Step: inv, Status: domain.StepDone}, true},
+		{Step{Step: inv, Status: domain.StepDone}, Step{Step: inv, Status: domain.StepCompensated}, false},
+		{Step{Step: inv, Status: domain.StepFailed}, Step{Step: inv, Status: domain.StepSkipped}, false},
+		{Step{Step: inv, Status: domain.StepSkipped}, Step{Step: domain.StepPayment, Status: domain.StepSkipped}, false},
 	}
 	for _, c := range cases {
 		if got := sameOutcome(c.a, c.b); got != c.want {

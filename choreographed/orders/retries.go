@@ -1,0 +1,147 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/ordersaga/ordersaga/choreographed/broker"
+	"github.com/ordersaga/ordersaga/choreographed/events"
+	"github.com/ordersaga/ordersaga/shared/domain"
+)
+
+// Retries watches every service's redelivery topics, where a consumer
+// parks an event whose handling kept failing (see consumer.Park), and
+// tells which steps of an order are being retried: the choreography's
+// side of the failure model's "visible while it lasts". It keeps the
+// latest parked attempt of each order's step in memory, and forgets it once
+// the order's step has moved on. It implements httpapi.Retries.
+type Retries struct {
+	table  *events.Table
+	reader *kafka.Reader
+	log    *slog.Logger
+	mu     sync.Mutex
+	by     map[string]map[domain.StepName]domain.StepRetry // order id → step → retry
+}
+
+// NewRetries returns the watcher of the redelivery topics of topics'
+// services for the saga of table t, reading in its own consumer group.
+func NewRetries(t *events.Table, brokers []string, topics events.Topics, group string, log *slog.Logger) (*Retries, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var watched []string
+	for _, s := range events.ServicesOf(t.Saga()) {
+		for level := 1; level <= events.RedeliveryLevels; level++ {
+			watched = append(watched, topics.Redelivery(s, level))
+		}
+	}
+	rc := broker.ReaderConfig(brokers, group, watched, log)
+	if err := rc.Validate(); err != nil {
+		return nil, fmt.Errorf("watching retries: %w", err)
+	}
+	return &Retries{table: t, reader: kafka.NewReader(rc), log: log, by: map[string]map[domain.StepName]domain.StepRetry{}}, nil
+}
+
+// Run reads the parked events until ctx ends, then returns nil.
+func (r *Retries) Run(ctx context.Context) error {
+	for {
+		m, err := r.reader.ReadMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return nil
+			}
+			r.log.Warn("watching retries: reading failed", "error", err)
+			t := time.NewTimer(time.Second)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			continue
+		}
+		r.observe(m)
+	}
+}
+
+// observe records a parked event: which step's work it is, and how often
+// it failed.
+func (r *Retries) observe(m kafka.Message) {
+	e, err := events.Decode(m.Value)
+	if err != nil {
+		return
+	}
+	// The group that parked it names the service: <group prefix>.<service>.
+	group := events.Header(m.Headers, events.HeaderRetryGroup)
+	service := domain.StepName(group[strings.LastIndex(group, ".")+1:])
+	step, ok := r.table.Saga().Step(service)
+	if !ok {
+		return // the order service's own work: not a step's
+	}
+	work := domain.RetryingCompensation
+	switch e.Type {
+	case r.table.ActionTrigger(step.Name):
+		work = domain.RetryingAction
+	case events.OrderCompleted:
+		work = domain.RetryingCompletion
+	}
+	sr := domain.StepRetry{Step: step.Name, Work: work, LastError: events.Header(m.Headers, events.HeaderRetryLastError)}
+	sr.Attempts, _ = strconv.Atoi(events.Header(m.Headers, events.HeaderRetryAttempt))
+	if t, err := time.Parse(time.RFC3339Nano, events.Header(m.Headers, events.HeaderRetryFirstFailedAt)); err == nil {
+		sr.Since = t
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.by[e.OrderID] == nil {
+		r.by[e.OrderID] = map[domain.StepName]domain.StepRetry{}
+	}
+	r.by[e.OrderID][step.Name] = sr
+}
+
+// Retrying returns the order's steps whose work was parked for redelivery
+// and has not visibly finished: an action whose step is still pending, a
+// compensation whose step is not yet compensated or skipped. What has
+// finished is forgotten, as is everything of a final order.
+func (r *Retries) Retrying(_ context.Context, o *domain.Order) ([]domain.StepRetry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	steps := r.by[o.ID()]
+	if o.Status().Final() {
+		delete(r.by, o.ID())
+		return nil, nil
+	}
+	var out []domain.StepRetry
+	for name, sr := range steps {
+		st, _ := o.Step(name)
+		open := false
+		switch sr.Work {
+		case domain.RetryingAction:
+			open = st.Status == domain.StepPending
+		case domain.RetryingCompensation:
+			open = st.Status != domain.StepCompensated && st.Status != domain.StepSkipped
+		}
+		if !open {
+			delete(steps, name)
+			continue
+		}
+		out = append(out, sr)
+	}
+	return out, nil
+}
+
+// Close leaves the group. Call it after Run returned.
+func (r *Retries) Close() error {
+	if err := r.reader.Close(); err != nil {
+		return fmt.Errorf("closing the retry watcher: %w", err)
+	}
+	return nil
+}
