@@ -8,12 +8,18 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/cli"
 )
 
-// Binary is what the ordersaga binary offers, as its command table says.
+// Binary is what the ordersaga binary offers, as its command table and
+// its API document say.
 type Binary struct {
 	// Commands is its command table.
 	Commands []Command
 	// Env holds the environment variables its commands read.
 	Env map[string]bool
+	// APIPaths are the paths of the REST API its processes serve (the
+	// OpenAPI document of shared/httpapi); nil skips the checks of what
+	// fronts the API. APIErr says why they could not be read.
+	APIPaths []string
+	APIErr   error
 }
 
 // Command is a command of the binary, or a group of subcommands.
@@ -25,9 +31,12 @@ type Command struct {
 // ReadBinary returns the commands of the ordersaga binary and the
 // environment variables they read, from its command table (deploy/cli):
 // each command's flags as it registers them and the other variables it
-// declares.
+// declares; and the paths of its REST API, from the OpenAPI document it
+// serves.
 func ReadBinary() Binary {
-	return binaryOf(cli.Commands())
+	bin := binaryOf(cli.Commands())
+	bin.APIPaths, bin.APIErr = readAPIPaths()
+	return bin
 }
 
 // binaryOf returns the binary whose command table is table.

@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path"
@@ -249,8 +250,9 @@ func (c *composeCheck) checkOrdersaga(name string, s types.ServiceConfig) {
 
 // checkWiring checks what an ordersaga container reaches against the
 // services of the file: their names, the databases the init scripts
-// create, the migrate services it waits for, Temporal's namespace, the
-// topics created up front and the trace collector.
+// create, the migrate services it waits for, the processes an orders
+// process forwards to, Temporal's namespace, the topics created up front
+// and the trace collector.
 func (c *composeCheck) checkWiring(name string, s types.ServiceConfig, info containerInfo) {
 	what := "service " + name
 	env := environment(s)
@@ -279,6 +281,7 @@ func (c *composeCheck) checkWiring(name string, s types.ServiceConfig, info cont
 			c.ps.addf("%s does not wait for a migrate service (condition %s) that migrates its %s database", what, condCompleted, r)
 		}
 	}
+	checkUpstreams(c.ps, what, info, c.findPeer)
 	switch info.variant {
 	case process.Orchestrated:
 		host := hostOf(cfg.TemporalAddress)
@@ -305,6 +308,27 @@ func (c *composeCheck) checkWiring(name string, s types.ServiceConfig, info cont
 		}
 		c.checkTopics(what, s, cfg)
 	}
+}
+
+// findPeer is the peerFinder of the file: a URL's host is a service
+// running a process of the ordersaga image, its port the one the process
+// serves HTTP on in its container.
+func (c *composeCheck) findPeer(host string, port int) (peer, string) {
+	info, ok := c.infos[host]
+	_, isService := c.services[host]
+	switch {
+	case !ok && isService:
+		return peer{}, fmt.Sprintf("leads to service %s, which runs no ordersaga process", host)
+	case !ok:
+		return peer{}, fmt.Sprintf("leads to host %s, which is not a service of this file", host)
+	}
+	p := peer{what: "service " + host, info: info}
+	if info.variant != "" && info.cfgValid {
+		if own := httpPort(info); own != port {
+			return peer{}, fmt.Sprintf("is port %d of service %s, which serves HTTP on port %d", port, host, own)
+		}
+	}
+	return p, ""
 }
 
 // needService reports whether host is a service of the file, reporting it

@@ -134,9 +134,45 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 		},
 		{
 			name: "host port published twice",
-			old:  `"127.0.0.1:8381:8080"`,
-			new:  `"127.0.0.1:8281:8080"`,
-			want: []string{"publish host port 127.0.0.1:8281"},
+			old:  `"127.0.0.1:8082:8080"`,
+			new:  `"127.0.0.1:8081:8080"`,
+			want: []string{"publish host port 127.0.0.1:8081"},
+		},
+		{
+			name: "orders process without a service's URL",
+			old:  "      ORDERSAGA_SHIPPING_URL: http://choreographed-shipping:8080\n",
+			new:  "",
+			want: []string{"service choreographed-orders hosts orders but not shipping, and sets no ORDERSAGA_SHIPPING_URL"},
+		},
+		{
+			name: "URL of no service",
+			old:  "http://orchestrated-payment:8080",
+			new:  "http://orchestrated-paymnt:8080",
+			want: []string{"service orchestrated-orders", "ORDERSAGA_PAYMENT_URL http://orchestrated-paymnt:8080 leads to host orchestrated-paymnt, which is not a service"},
+		},
+		{
+			name: "URL of another port",
+			old:  "http://orchestrated-shipping:8080",
+			new:  "http://orchestrated-shipping:9090",
+			want: []string{"service orchestrated-orders", "is port 9090 of service orchestrated-shipping, which serves HTTP on port 8080"},
+		},
+		{
+			name: "URL of another role",
+			old:  "http://choreographed-inventory:8080",
+			new:  "http://choreographed-payment:8080",
+			want: []string{"service choreographed-orders", "ORDERSAGA_INVENTORY_URL", "hosts [payment], not inventory"},
+		},
+		{
+			name: "URL of the other variant",
+			old:  "http://orchestrated-inventory:8080",
+			new:  "http://choreographed-inventory:8080",
+			want: []string{"service orchestrated-orders", "not a process of the orchestrated variant"},
+		},
+		{
+			name: "URL of a service that is not a process",
+			old:  "http://choreographed-payment:8080",
+			new:  "http://jaeger:8080",
+			want: []string{"service choreographed-orders", "leads to service jaeger, which runs no ordersaga process"},
 		},
 		{
 			name: "topics of another prefix",

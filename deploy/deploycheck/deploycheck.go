@@ -11,7 +11,12 @@
 // address on the port its health checks probe), checked by loading its
 // configuration with the binary's own loader; what one file names exists
 // in another (services, databases, topics, ConfigMaps, Secrets, patch
-// targets); the image is multi-stage, static and non-root.
+// targets); the whole REST API is at one address: the process hosting the
+// order service names the process of every other service it forwards to
+// (ORDERSAGA_<ROLE>_URL: a service or Service running that role of the same
+// variant), and an Ingress routes exactly the paths of the API's OpenAPI
+// document (shared/httpapi) to it, the per-process /healthz, /readyz and
+// /metrics excepted; the image is multi-stage, static and non-root.
 //
 // The binary's commands and the environment variables they read come from
 // its command table, imported from deploy/cli (see ReadBinary), so renaming

@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -81,6 +82,7 @@ type manifests struct {
 	deployments []*appsv1.Deployment
 	jobs        []*batchv1.Job
 	services    []*corev1.Service
+	ingresses   []*networkingv1.Ingress
 	configMaps  map[string]map[string]string
 	secrets     map[string]map[string]string
 }
@@ -94,22 +96,35 @@ type manifests struct {
 // for any) with a read-only root file system, no privilege escalation and
 // no capabilities, with resource requests and limits; Deployments have
 // liveness (/healthz) and readiness (/readyz) probes; Services select
-// pods and target their ports.
+// pods and target their ports; a process hosting orders forwards to a
+// Service of the process of every role it does not host (see
+// checkUpstreams); an Ingress routes exactly the API's paths (bin.APIPaths)
+// to such a process (see checkIngress).
 func CheckManifests(file string, docs [][]byte, bin Binary, uid int) []Problem {
 	ps := &problems{file: file}
 	m := decodeManifests(ps, docs)
+	procs := map[string][]peer{}
 	for _, d := range m.deployments {
 		what := "Deployment " + d.Name
 		if d.Spec.Selector == nil || !labelsMatch(d.Spec.Selector.MatchLabels, d.Spec.Template.Labels) {
 			ps.addf("%s: its selector does not match its pod template's labels", what)
 		}
-		checkPod(ps, m, what, d.Spec.Template, true, bin, uid)
+		procs[d.Name] = checkPod(ps, m, what, d.Spec.Template, true, bin, uid)
 	}
 	for _, j := range m.jobs {
 		checkPod(ps, m, "Job "+j.Name, j.Spec.Template, false, bin, uid)
 	}
 	for _, s := range m.services {
 		checkService(ps, m, s)
+	}
+	find := kubeFinder(m, procs)
+	for _, d := range m.deployments {
+		for _, p := range procs[d.Name] {
+			checkUpstreams(ps, p.what, p.info, find)
+		}
+	}
+	for _, ing := range m.ingresses {
+		checkIngress(ps, m, procs, ing, bin)
 	}
 	return ps.list
 }
@@ -150,6 +165,11 @@ func decodeManifests(ps *problems, docs [][]byte) manifests {
 			var s corev1.Service
 			if err = yaml.UnmarshalStrict(doc, &s); err == nil {
 				m.services = append(m.services, &s)
+			}
+		case "Ingress":
+			var ing networkingv1.Ingress
+			if err = yaml.UnmarshalStrict(doc, &ing); err == nil {
+				m.ingresses = append(m.ingresses, &ing)
 			}
 		case "ConfigMap":
 			var c corev1.ConfigMap
@@ -206,8 +226,10 @@ func isOrdersagaImage(image string) bool {
 const secretStandIn = "postgres://secret-value.invalid/from-secret"
 
 // checkPod checks the pod template of a workload and its ordersaga
-// containers; a Deployment's (long-running) containers need probes.
-func checkPod(ps *problems, m manifests, what string, tmpl corev1.PodTemplateSpec, longRunning bool, bin Binary, uid int) {
+// containers; a Deployment's (long-running) containers need probes. It
+// returns what each ordersaga container runs.
+func checkPod(ps *problems, m manifests, what string, tmpl corev1.PodTemplateSpec, longRunning bool, bin Binary, uid int) []peer {
+	var out []peer
 	spec := tmpl.Spec
 	podSC := spec.SecurityContext
 	if podSC == nil {
@@ -296,8 +318,9 @@ func checkPod(ps *problems, m manifests, what string, tmpl corev1.PodTemplateSpe
 				ct.httpPorts = append(ct.httpPorts, portUse{what: "annotation prometheus.io/port", port: port})
 			}
 		}
-		checkContainer(ps, ct, bin)
+		out = append(out, peer{what: cwhat, info: checkContainer(ps, ct, bin)})
 	}
+	return out
 }
 
 // containerEnv returns a container's environment as the kubelet sets it,
@@ -365,17 +388,31 @@ func containerPort(c corev1.Container, port intstr.IntOrString) (int, bool) {
 	return 0, false
 }
 
+// selected returns the Deployment whose pods a Service selects, or nil.
+func (m manifests) selected(s *corev1.Service) *appsv1.Deployment {
+	for _, d := range m.deployments {
+		if labelsMatch(s.Spec.Selector, d.Spec.Template.Labels) {
+			return d
+		}
+	}
+	return nil
+}
+
+// service returns the Service of the build named name, or nil.
+func (m manifests) service(name string) *corev1.Service {
+	for _, s := range m.services {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // checkService checks that a Service selects the pods of a Deployment and
 // targets ports of its containers.
 func checkService(ps *problems, m manifests, s *corev1.Service) {
 	what := "Service " + s.Name
-	var target *appsv1.Deployment
-	for _, d := range m.deployments {
-		if labelsMatch(s.Spec.Selector, d.Spec.Template.Labels) {
-			target = d
-			break
-		}
-	}
+	target := m.selected(s)
 	if target == nil {
 		ps.addf("%s selects the pods of no Deployment of the build", what)
 		return

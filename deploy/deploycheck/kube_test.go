@@ -47,7 +47,7 @@ func editDoc(tb testing.TB, docs [][]byte, kind, name, old, new string) [][]byte
 func TestBuildKustomization_MakesEveryService(t *testing.T) {
 	r := testRepo(t)
 	for _, dir := range []string{kubeBase, kubeLocal} {
-		var deployments, jobs, services int
+		var deployments, jobs, services, ingresses int
 		for _, d := range buildDocs(t, r, dir) {
 			switch {
 			case bytes.Contains(d, []byte("\nkind: Deployment\n")):
@@ -56,10 +56,12 @@ func TestBuildKustomization_MakesEveryService(t *testing.T) {
 				jobs++
 			case bytes.Contains(d, []byte("\nkind: Service\n")):
 				services++
+			case bytes.Contains(d, []byte("\nkind: Ingress\n")):
+				ingresses++
 			}
 		}
-		if deployments != 8 || services != 8 || jobs != 2 {
-			t.Errorf("%s: %d Deployments, %d Services, %d Jobs; want 8, 8 and 2", dir, deployments, services, jobs)
+		if deployments != 8 || services != 8 || jobs != 2 || ingresses != 2 {
+			t.Errorf("%s: %d Deployments, %d Services, %d Jobs, %d Ingresses; want 8, 8, 2 and 2", dir, deployments, services, jobs, ingresses)
 		}
 	}
 }
@@ -124,6 +126,39 @@ func TestCheckManifests_ReportsEachBreakage(t *testing.T) {
 			[]string{"Deployment choreographed-orders: its selector does not match"}},
 		{"metrics annotation on another port", base, "Deployment", "orchestrated-orders", `prometheus.io/port: "8080"`, `prometheus.io/port: "9100"`,
 			[]string{"Deployment orchestrated-orders", "annotation prometheus.io/port is port 9100"}},
+
+		// The whole API at one address: the orders process forwards to the
+		// other services' Services, and the Ingress routes exactly the
+		// API's paths to it.
+		{"orders process without a service's URL", base, "Deployment", "choreographed-orders",
+			"        - name: ORDERSAGA_PAYMENT_URL\n          value: http://choreographed-payment:8080\n", "",
+			[]string{"Deployment choreographed-orders", "hosts orders but not payment, and sets no ORDERSAGA_PAYMENT_URL"}},
+		{"URL of no Service", base, "Deployment", "orchestrated-orders", "http://orchestrated-inventory:8080", "http://orchestrated-inventry:8080",
+			[]string{"Deployment orchestrated-orders", "ORDERSAGA_INVENTORY_URL http://orchestrated-inventry:8080 leads to host orchestrated-inventry, which is no Service"}},
+		{"URL on a port the Service lacks", local, "Deployment", "choreographed-orders", "http://choreographed-shipping:8080", "http://choreographed-shipping.ordersaga.svc:9090",
+			[]string{"Deployment choreographed-orders", "is port 9090 of Service choreographed-shipping, which has no such port"}},
+		{"URL of another role's Service", base, "Deployment", "orchestrated-orders", "http://orchestrated-payment:8080", "http://orchestrated-shipping:8080",
+			[]string{"Deployment orchestrated-orders", "ORDERSAGA_PAYMENT_URL", "hosts [shipping], not payment"}},
+		{"URL of the other variant's Service", base, "Deployment", "choreographed-orders", "http://choreographed-inventory:8080", "http://orchestrated-inventory:8080",
+			[]string{"Deployment choreographed-orders", "not a process of the choreographed variant"}},
+		{"API path not routed", base, "Ingress", "orchestrated-api",
+			"      - backend:\n          service:\n            name: orchestrated-orders\n            port:\n              name: http\n        path: /openapi.yaml\n        pathType: Exact\n", "",
+			[]string{"Ingress orchestrated-api (host orchestrated.ordersaga.localhost) does not route /openapi.yaml"}},
+		{"per-process path routed", base, "Ingress", "choreographed-api", "path: /openapi.yaml", "path: /metrics",
+			[]string{"Ingress choreographed-api (host choreographed.ordersaga.localhost) routes /metrics, which each process answers about itself"}},
+		{"path the API lacks", local, "Ingress", "orchestrated-api", "path: /v1/orders\n", "path: /v1/order\n",
+			[]string{"Ingress orchestrated-api", "path /v1/order takes no path of the API"}},
+		{"route to a process without orders", base, "Ingress", "choreographed-api",
+			"name: choreographed-orders\n            port:\n              name: http\n        path: /v1/customers", "name: choreographed-payment\n            port:\n              name: http\n        path: /v1/customers",
+			[]string{"Ingress choreographed-api", "path /v1/customers: Service choreographed-payment leads to Deployment choreographed-payment, which does not host orders"}},
+		{"routes to both variants", base, "Ingress", "choreographed-api",
+			"name: choreographed-orders\n            port:\n              name: http\n        path: /v1/orders", "name: orchestrated-orders\n            port:\n              name: http\n        path: /v1/orders",
+			[]string{"Ingress choreographed-api", "routes to the processes of both variants"}},
+		{"implementation-specific path", base, "Ingress", "orchestrated-api", "path: /v1/admin/faults\n        pathType: Exact", "path: /v1/admin/faults\n        pathType: ImplementationSpecific",
+			[]string{"Ingress orchestrated-api", "path /v1/admin/faults: pathType ImplementationSpecific: use Exact or Prefix"}},
+		{"backend port the Service lacks", base, "Ingress", "orchestrated-api",
+			"              name: http\n        path: /v1/products", "              name: web\n        path: /v1/products",
+			[]string{"Ingress orchestrated-api", "path /v1/products: Service orchestrated-orders has no port web"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
