@@ -44,6 +44,39 @@ func TestCompare_BothVariantsEndInTheSameState(t *testing.T) {
 	)
 }
 
+// TestCompare_FailureModel_BothVariantsEndAlike runs the failure model's
+// scenarios (services failing for less and for more than the step
+// deadline, at actions and at compensations, and a cancel while failing)
+// on both variants of one all-in-one stack run with a 4 s step deadline,
+// and asserts that they end in the same final state.
+func TestCompare_FailureModel_BothVariantsEndAlike(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the comparison runs the failure scenarios twice")
+	}
+	const deadline = 4 * time.Second
+	cfg := testConfig(t.TempDir())
+	cfg.Seed = false
+	cfg.StepDeadline = deadline
+	s, err := allinone.Start(testContext(t), cfg, allinone.Options{
+		Orchestrated:  allinone.OrchestratedBuilder,
+		Choreographed: allinone.ChoreographedBuilder,
+		Logger:        logger(t),
+	})
+	if err != nil {
+		t.Fatalf("starting the stack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("closing the stack: %v", err)
+		}
+	})
+	scenario.CompareScenarios(t,
+		scenario.Target{Name: allinone.Orchestrated, BaseURL: s.APIURL(allinone.Orchestrated), StepDeadline: deadline},
+		scenario.Target{Name: allinone.Choreographed, BaseURL: s.APIURL(allinone.Choreographed), StepDeadline: deadline},
+		scenario.FailureScenarios(),
+	)
+}
+
 // TestCompare_ShippingUnavailable_TimelinesCompensateInTheSameOrder places
 // an order to a country never served (AQ) on both variants of one
 // all-in-one stack and reads each one's timeline (GET

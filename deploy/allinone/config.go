@@ -15,6 +15,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -60,6 +61,10 @@ type Config struct {
 	// ShippingCountries are served on top of the shipping service's
 	// defaults.
 	ShippingCountries []string
+	// StepDeadline is how long a step's action may keep failing before
+	// the step fails with step_unavailable, in both variants
+	// (saga.Policy.StepDeadline).
+	StepDeadline time.Duration
 	// Faults serves PUT/GET /v1/admin/faults on both APIs.
 	Faults bool
 	// Seed sets up the demo products and customers that are missing.
@@ -98,6 +103,7 @@ func DefaultConfig() Config {
 		Seed:              true,
 		LogLevel:          slog.LevelInfo,
 		ShutdownTimeout:   20 * time.Second,
+		StepDeadline:      saga.DefaultStepDeadline,
 		OtelExporter:      telemetry.ExporterNone,
 		OtelSampleRatio:   1,
 	}
@@ -123,6 +129,7 @@ func (c *Config) vars() []envflag.Var {
 		{Name: "postgres-url", Usage: "PostgreSQL server `URL` (postgres://…) for the services' databases and the embedded Temporal server's persistence; empty uses SQLite files in the data dir", Value: envflag.DSN(&c.PostgresURL)},
 		{Name: "postgres-db-prefix", Usage: "`prefix` of the PostgreSQL database names (prefix + orchestrated_orders, …, prefix + temporal, prefix + temporal_visibility)", Value: envflag.String(&c.PostgresDBPrefix)},
 		{Name: "shipping-countries", Usage: "`countries` served on top of the shipping defaults, comma-separated ISO codes", Value: envflag.List(&c.ShippingCountries)},
+		{Name: "step-deadline", Usage: "`duration` a step's action may keep failing with faults before the step fails with step_unavailable and the saga compensates (the same in both variants)", Value: envflag.Duration(&c.StepDeadline)},
 		{Name: "faults", Usage: "serve /v1/admin/faults (fault injection) on both APIs", Value: envflag.Bool(&c.Faults)},
 		{Name: "seed", Usage: "set up the demo products and customers that are missing", Value: envflag.Bool(&c.Seed)},
 		{Name: "log-level", Usage: "lowest log `level`: debug, info (the default), warn or error", Value: envflag.Level(&c.LogLevel)},

@@ -29,6 +29,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -186,7 +187,8 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 	}
 	// The all-in-one run owns its databases: it migrates them at start,
 	// so `make run` needs no `ordersaga migrate` first.
-	nodeCfg := hosted.Config{Databases: dbs, Countries: s.cfg.ShippingCountries, FaultSeed: faultSeed, Migrate: true}
+	nodeCfg := hosted.Config{Databases: dbs, Countries: s.cfg.ShippingCountries, FaultSeed: faultSeed, Migrate: true,
+		Policy: saga.Policy{StepDeadline: s.cfg.StepDeadline}}
 	r.node, err = hosted.Open(ctx, nodeCfg, now)
 	if err != nil {
 		return nil, fmt.Errorf("%s services: %w", name, err)

@@ -50,9 +50,16 @@ func RunScenarios(t *testing.T, tg Target, scs []Scenario) []Result {
 // table of both runs' results.
 func Compare(t *testing.T, a, b Target) {
 	t.Helper()
+	CompareScenarios(t, a, b, Scenarios())
+}
+
+// CompareScenarios is Compare with the scenarios given (FailureScenarios,
+// say).
+func CompareScenarios(t *testing.T, a, b Target, scs []Scenario) {
+	t.Helper()
 	a, b = a.withDefaults(), b.withDefaults()
 	var all []Result
-	for _, sc := range Scenarios() {
+	for _, sc := range scs {
 		t.Run(sc.Name, func(t *testing.T) {
 			var ra, rb Result
 			okA := t.Run(a.Name, func(t *testing.T) { ra = RunScenario(t, a, sc) })

@@ -24,6 +24,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/shared/hosted"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
 
@@ -102,6 +103,9 @@ type Config struct {
 	// ShippingCountries are served on top of the shipping service's
 	// defaults.
 	ShippingCountries []string
+	// StepDeadline is how long a step's action may keep failing before
+	// the step fails with step_unavailable (saga.Policy.StepDeadline).
+	StepDeadline time.Duration
 	// LogLevel is the lowest level logged.
 	LogLevel slog.Level
 
@@ -130,6 +134,7 @@ func DefaultConfig(v Variant) Config {
 		TemporalAddress:   temporaldev.DefaultFrontendAddress,
 		TemporalNamespace: temporaldev.DefaultNamespace,
 		ReconcileMinAge:   orstack.DefaultReconcileMinAge,
+		StepDeadline:      saga.DefaultStepDeadline,
 		KafkaBrokers:      []string{kafkadev.DefaultAddress},
 		TopicPrefix:       DefaultTopicPrefix,
 		LogLevel:          slog.LevelInfo,
@@ -274,6 +279,7 @@ func (c *Config) vars(roleDSNs map[hosted.Role]*string) []envflag.Var {
 	return append(vars,
 		envflag.Var{Name: "fault-injection", Usage: "serve /v1/admin/faults (fault injection) over the hosted services", Value: envflag.Bool(&c.FaultInjection)},
 		envflag.Var{Name: "shipping-countries", Usage: "`countries` served on top of the shipping defaults, comma-separated ISO codes", Value: envflag.List(&c.ShippingCountries)},
+		envflag.Var{Name: "step-deadline", Usage: "`duration` a step's action may keep failing with faults before the step fails with step_unavailable and the saga compensates (the same in both variants)", Value: envflag.Duration(&c.StepDeadline)},
 		envflag.Var{Name: "log-level", Usage: "lowest log `level`: debug, info, warn or error", Value: envflag.Level(&c.LogLevel)},
 		envflag.Var{Name: "otel-exporter", Usage: "where the OpenTelemetry spans go: none (not traced), stdout or otlp", Value: envflag.String(&c.OtelExporter)},
 		envflag.Var{Name: "otel-endpoint", Usage: "OTLP/gRPC collector `address` (http://host:4317, https://host:4317 or host:port); empty reads $" + envOTLPEndpoint, Value: envflag.String(&c.OtelEndpoint)},
@@ -432,6 +438,9 @@ func (c Config) Validate() error {
 		checkAddr("temporal address", c.TemporalAddress)
 		if c.TemporalNamespace == "" {
 			bad("temporal namespace is empty")
+		}
+		if c.StepDeadline <= 0 {
+			bad("step deadline %v is not above 0", c.StepDeadline)
 		}
 		if c.ReconcileMinAge <= 0 {
 			bad("reconcile minimum age %v is not above 0", c.ReconcileMinAge)

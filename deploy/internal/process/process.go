@@ -19,6 +19,7 @@ import (
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
@@ -89,7 +90,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 			_ = tp.Shutdown(sctx)
 		}
 	}()
-	nodeCfg := hosted.Config{Roles: cfg.Roles, Databases: dbs, Countries: cfg.ShippingCountries, FaultSeed: faultSeed(cfg.Variant)}
+	nodeCfg := hosted.Config{Roles: cfg.Roles, Databases: dbs, Countries: cfg.ShippingCountries, FaultSeed: faultSeed(cfg.Variant),
+		Policy: saga.Policy{StepDeadline: cfg.StepDeadline}}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p := &Process{cfg: cfg, log: log, tracer: tp}
