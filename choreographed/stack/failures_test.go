@@ -13,6 +13,8 @@ import (
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/scenario"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
 
 // failureDeadline is the step deadline the failure-model tests run with:
@@ -25,10 +27,15 @@ const failureDeadline = 4 * time.Second
 // service failing every call for half the deadline, at an action and at a
 // compensation, then recovering; each failing past the deadline; a cancel
 // while failing; invalid data found mid-saga. Every order ends, within
-// the suite's bound, with every effect undone or completed.
+// the suite's bound, with every effect undone or completed. The services'
+// databases are on PostgreSQL (the orchestrated test runs on SQLite).
 func TestFailureModel_EveryOrderEnds(t *testing.T) {
+	dbs := map[hosted.Role]string{}
+	for _, role := range hosted.AllRoles() {
+		dbs[role] = sqltest.DSN(t, sqldb.Postgres)
+	}
 	r, err := start(context.Background(), stack.Config{
-		Hosted:         hosted.Config{Databases: hosted.SQLiteDatabases(t.TempDir()), Policy: saga.Policy{StepDeadline: failureDeadline}},
+		Hosted:         hosted.Config{Databases: dbs, Migrate: true, Policy: saga.Policy{StepDeadline: failureDeadline}},
 		Brokers:        brokers,
 		TopicPrefix:    "fail" + kafkatest.Unique(),
 		HTTPAddr:       "127.0.0.1:0",
