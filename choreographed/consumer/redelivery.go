@@ -27,7 +27,8 @@ import (
 // first failure is handed over in give-up mode (GiveUp): the service then
 // refuses the step with domain.ReasonStepUnavailable instead of running it.
 // A message that fails permanently because the order's data is invalid is
-// handed over at once in give-up mode with domain.ReasonRejected. Other
+// handed over at once in give-up mode with domain.ReasonRejected (so does
+// an action's trigger that cannot be decoded: its order is known). Other
 // handlers (compensations, completions, the order service's) ignore
 // give-up mode: they are redelivered for as long as it takes. Only what
 // can never be handled (undecodable bytes, an unknown schema version, a
@@ -105,10 +106,15 @@ func Park(cfg RedeliveryConfig) Middleware {
 			)
 			for _, f := range failed {
 				m := f.Message
-				if m.Event == nil || errors.Is(f.Err, events.ErrMalformed) || errors.Is(f.Err, events.ErrUnsupportedVersion) {
+				if m.Event == nil {
 					dead = append(dead, f)
 					continue
 				}
+				// A permanent failure (invalid data, a payload that does
+				// not decode, a newer schema) of an event whose order is
+				// known: a step's action gives the step up as rejected, so
+				// the order still ends; other handlers cannot, and the
+				// event is dead-lettered.
 				if IsPermanent(f.Err) {
 					if _, givingUp := GiveUp(ctx); !givingUp {
 						gerr := next(WithGiveUp(ctx, domain.ReasonRejected), []*Message{m})

@@ -84,11 +84,17 @@ func (r *Step) Routes() consumer.Routes {
 // reason: the saga then compensates the steps before it.
 func (r *Step) act(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error {
 	in, carried, err := r.inputOf(e)
-	if err != nil {
+	reason, giveUp := consumer.GiveUp(ctx)
+	if err != nil && !giveUp {
 		return err
 	}
+	if err != nil {
+		// The trigger cannot be read: give the step up knowing only the
+		// order, which is all the compensations before it need.
+		in, carried = saga.Input{OrderID: e.OrderID}, events.StepEvent{}
+	}
 	pricing := carried.Pricing
-	if reason, giveUp := consumer.GiveUp(ctx); giveUp {
+	if giveUp {
 		if _, err := r.p.UndoTx(ctx, tx, e.OrderID); err != nil {
 			return fmt.Errorf("giving the %s step of order %s up: %w", r.step.Name, e.OrderID, err)
 		}
