@@ -26,7 +26,7 @@ type Metrics struct {
 	redeliveries *prometheus.CounterVec
 	gaveUps      *prometheus.CounterVec
 	pending      *prometheus.GaugeVec
-	lag         *lagCollector
+	lag          *lagCollector
 }
 
 // Reasons of ordersaga_dead_letters_total.

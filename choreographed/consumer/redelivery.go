@@ -57,13 +57,13 @@ func GiveUp(ctx context.Context) (domain.FailureReason, bool) {
 type RedeliveryConfig struct {
 	Publisher Publisher
 	Topics    events.Topics
-	Service   events.Service  // whose redelivery topics
-	Group     string          // the consumer group, recorded in each parked message
+	Service   events.Service // whose redelivery topics
+	Group     string         // the consumer group, recorded in each parked message
 	// Delays are the waits before the first, second and every later
 	// redelivery (events.RedeliveryLevels of them).
 	Delays []time.Duration
-	Now       func() time.Time
-	Logger    *slog.Logger
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 func (c RedeliveryConfig) withDefaults() RedeliveryConfig {
