@@ -68,3 +68,17 @@ func (f Failures) Error() string {
 	}
 	return b.String()
 }
+
+// failuresOf returns the messages of batch that err says failed: the
+// Failures it holds, or the batch's one message; false when err names no
+// message of a batch of several.
+func failuresOf(err error, batch []*Message) (Failures, bool) {
+	var failed Failures
+	if errors.As(err, &failed) {
+		return failed, true
+	}
+	if len(batch) != 1 {
+		return nil, false
+	}
+	return Failures{{Message: batch[0], Err: err, Attempts: 1}}, true
+}

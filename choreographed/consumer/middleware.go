@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -178,12 +177,9 @@ func DeadLetter(cfg DeadLetterConfig) Middleware {
 			if err == nil || ctx.Err() != nil {
 				return err
 			}
-			var failed Failures
-			if !errors.As(err, &failed) {
-				if len(batch) != 1 {
-					return err // cannot tell which message failed; handle the batch again
-				}
-				failed = Failures{{Message: batch[0], Err: err, Attempts: 1}}
+			failed, ok := failuresOf(err, batch)
+			if !ok {
+				return err // cannot tell which message failed; handle the batch again
 			}
 			letters := make([]kafka.Message, len(failed))
 			at := cfg.Now().UTC().Format(time.RFC3339Nano)

@@ -93,12 +93,9 @@ func Park(cfg RedeliveryConfig) Middleware {
 			if err == nil || ctx.Err() != nil {
 				return err
 			}
-			var failed Failures
-			if !errors.As(err, &failed) {
-				if len(batch) != 1 {
-					return err // cannot tell which message failed; handle the batch again
-				}
-				failed = Failures{{Message: batch[0], Err: err, Attempts: 1}}
+			failed, ok := failuresOf(err, batch)
+			if !ok {
+				return err // cannot tell which message failed; handle the batch again
 			}
 			var (
 				dead   Failures

@@ -25,19 +25,7 @@ func TestCompare_BothVariantsEndInTheSameState(t *testing.T) {
 	}
 	cfg := testConfig(t.TempDir())
 	cfg.Seed = false
-	s, err := allinone.Start(testContext(t), cfg, allinone.Options{
-		Orchestrated:  allinone.OrchestratedBuilder,
-		Choreographed: allinone.ChoreographedBuilder,
-		Logger:        logger(t),
-	})
-	if err != nil {
-		t.Fatalf("starting the stack: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("closing the stack: %v", err)
-		}
-	})
+	s := startBoth(t, cfg)
 	scenario.Compare(t,
 		scenario.Target{Name: allinone.Orchestrated, BaseURL: s.APIURL(allinone.Orchestrated)},
 		scenario.Target{Name: allinone.Choreographed, BaseURL: s.APIURL(allinone.Choreographed)},
@@ -57,19 +45,7 @@ func TestCompare_FailureModel_BothVariantsEndAlike(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.Seed = false
 	cfg.StepDeadline = deadline
-	s, err := allinone.Start(testContext(t), cfg, allinone.Options{
-		Orchestrated:  allinone.OrchestratedBuilder,
-		Choreographed: allinone.ChoreographedBuilder,
-		Logger:        logger(t),
-	})
-	if err != nil {
-		t.Fatalf("starting the stack: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("closing the stack: %v", err)
-		}
-	})
+	s := startBoth(t, cfg)
 	scenario.CompareScenarios(t,
 		scenario.Target{Name: allinone.Orchestrated, BaseURL: s.APIURL(allinone.Orchestrated), StepDeadline: deadline},
 		scenario.Target{Name: allinone.Choreographed, BaseURL: s.APIURL(allinone.Choreographed), StepDeadline: deadline},
@@ -89,19 +65,7 @@ func TestCompare_ShippingUnavailable_TimelinesCompensateInTheSameOrder(t *testin
 	}
 	cfg := testConfig(t.TempDir())
 	cfg.Seed = false
-	s, err := allinone.Start(testContext(t), cfg, allinone.Options{
-		Orchestrated:  allinone.OrchestratedBuilder,
-		Choreographed: allinone.ChoreographedBuilder,
-		Logger:        logger(t),
-	})
-	if err != nil {
-		t.Fatalf("starting the stack: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("closing the stack: %v", err)
-		}
-	})
+	s := startBoth(t, cfg)
 
 	compensated := map[string][]string{}
 	for _, variant := range []string{allinone.Orchestrated, allinone.Choreographed} {
@@ -204,4 +168,24 @@ func checkTimeline(tb testing.TB, variant string, tl orderTimeline) {
 		tb.Errorf("%s timeline starts with %s and ends with %s %s, want order_placed and order_final failed: %s",
 			variant, first.Kind, last.Kind, last.Status, b)
 	}
+}
+
+// startBoth starts an all-in-one stack of both variants on cfg, closed
+// when the test ends.
+func startBoth(t *testing.T, cfg allinone.Config) *allinone.Stack {
+	t.Helper()
+	s, err := allinone.Start(testContext(t), cfg, allinone.Options{
+		Orchestrated:  allinone.OrchestratedBuilder,
+		Choreographed: allinone.ChoreographedBuilder,
+		Logger:        logger(t),
+	})
+	if err != nil {
+		t.Fatalf("starting the stack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("closing the stack: %v", err)
+		}
+	})
+	return s
 }
