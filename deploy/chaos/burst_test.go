@@ -35,6 +35,12 @@ const (
 	stepWithin = 30 * time.Second
 	// outageFor is how long the broker or the Temporal server stays down.
 	outageFor = 3 * time.Second
+	// reconciledWithin bounds how long after the Temporal server is back an
+	// order whose POST gave up on Temporal may take to become final: the
+	// processes reconnect within a second, the orders process's reconciler
+	// starts its saga (it looks every 2 s for pending orders at least 5 s
+	// old without one), then the saga runs.
+	reconciledWithin = 10 * time.Second
 	// postTimeout bounds one attempt of a POST.
 	postTimeout = 30 * time.Second
 )
@@ -182,8 +188,20 @@ type burst struct {
 	reachOnce sync.Once
 	done      chan struct{} // closed when every goroutine ended
 
+	// gate is held for reading by each POST attempt; hold takes it to
+	// let no POST start until release.
+	gate sync.RWMutex
+
 	mu   sync.Mutex
 	errs []error
+	// posts holds when each accepted order's POST was first sent and when
+	// it was accepted, by name.
+	posts map[string]post
+}
+
+// post is when an order's POST was first sent and when it was accepted.
+type post struct {
+	placed, accepted time.Time
 }
 
 // startBurst starts placing the plan's orders.
@@ -195,6 +213,7 @@ func startBurst(e *scenario.Env, orders string, p plan) *burst {
 		hc:      &http.Client{Timeout: postTimeout, Transport: tr},
 		reached: make(chan struct{}),
 		done:    make(chan struct{}),
+		posts:   map[string]post{},
 	}
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -231,7 +250,9 @@ func (b *burst) place(i int) error {
 	placed := time.Now()
 	retried := false
 	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 250*time.Millisecond) {
+		b.gate.RLock()
 		status, answer, err := b.post(body)
+		b.gate.RUnlock()
 		switch {
 		case err != nil:
 			b.connErrors.Add(1)
@@ -242,8 +263,12 @@ func (b *burst) place(i int) error {
 			if err := json.Unmarshal(answer, &o); err != nil || o.OrderID != req.OrderID {
 				return fmt.Errorf("order %s: POST answered %d %s (%v), want the order %s", name, status, answer, err, req.OrderID)
 			}
-			took := time.Since(placed)
+			accepted := time.Now()
+			took := accepted.Sub(placed)
 			b.e.Track(name, o.OrderID, placed)
+			b.mu.Lock()
+			b.posts[name] = post{placed: placed, accepted: accepted}
+			b.mu.Unlock()
 			for {
 				old := b.slowestPost.Load()
 				if int64(took) <= old || b.slowestPost.CompareAndSwap(old, int64(took)) {
@@ -279,6 +304,28 @@ func (b *burst) post(body []byte) (int, []byte, error) {
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, answer, err
+}
+
+// hold waits until no POST is in flight and lets none start until
+// release: a disruption that strikes in between hits no POST half-way, and
+// every POST after it meets the disruption.
+func (b *burst) hold() { b.gate.Lock() }
+
+// release lets the POSTs held by hold go.
+func (b *burst) release() { b.gate.Unlock() }
+
+// slowPosts returns the names of the orders whose POST took at least d
+// to be accepted, with when each was first sent. Call it after wait.
+func (b *burst) slowPosts(d time.Duration) map[string]time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]time.Time{}
+	for name, p := range b.posts {
+		if p.accepted.Sub(p.placed) >= d {
+			out[name] = p.placed
+		}
+	}
+	return out
 }
 
 // wait waits until every order was sent and returns what went wrong.

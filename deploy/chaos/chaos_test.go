@@ -56,15 +56,21 @@ type disruption struct {
 	// afterStep, when set, holds the strike until an order of the burst
 	// has that step done, so the service it hits has work in hand.
 	afterStep domain.StepName
-	// strike disrupts the cluster and repairs it, returning once it is
-	// back; nil places the burst undisturbed.
-	strike func(tb testing.TB)
+	// strike disrupts the cluster in the middle of burst b and repairs
+	// it, returning once it is back; nil places the burst undisturbed.
+	strike func(tb testing.TB, b *burst)
 	// failsPosts says the strike takes the orders process away, so some
 	// POSTs must fail and be sent again.
 	failsPosts bool
 	// finalWithin bounds how long each order may take to become final
 	// (finalBound when 0).
 	finalWithin time.Duration
+	// gaveUpWithin, when set, bounds how long after the cluster is back
+	// each order whose POST took the infrastructure's callTimeout (the
+	// orders process gave up waiting for it and stored the order without
+	// a saga) may take to become final; the strike must leave at least one
+	// such order.
+	gaveUpWithin time.Duration
 }
 
 // measure is what one chaos scenario measured.
@@ -88,6 +94,10 @@ type measure struct {
 	// time from an order's first POST to its final state; elapsed runs
 	// from the first POST to the last final.
 	afterBack, medianOrder, slowestOrder, elapsed time.Duration
+	// gaveUp orders had their POST take the infrastructure's callTimeout;
+	// the last of them was final gaveUpAfterBack after it was back.
+	gaveUp          int
+	gaveUpAfterBack time.Duration
 }
 
 // stepOf is the saga step each service role performs.
@@ -113,11 +123,18 @@ func runChaos(t *testing.T, c *cluster) {
 			orders:     burstOrders,
 			afterStep:  stepOf[r],
 			failsPosts: r == hosted.RoleOrders,
-			strike: func(tb testing.TB) {
+			strike: func(tb testing.TB, _ *burst) {
 				c.kill(r)
 				c.restart(tb, r)
 			},
 		})
+	}
+	outage := func(d time.Duration) func(tb testing.TB, b *burst) {
+		return func(tb testing.TB, _ *burst) {
+			c.infra.stop()
+			time.Sleep(d) // the outage itself
+			c.infra.start(tb)
+		}
 	}
 	ds = append(ds, disruption{
 		scenario:    c.infra.name() + "_outage",
@@ -125,12 +142,29 @@ func runChaos(t *testing.T, c *cluster) {
 		orders:      burstOrders,
 		afterStep:   domain.StepInventory,
 		finalWithin: c.infra.outageBound(),
-		strike: func(tb testing.TB) {
-			c.infra.stop()
-			time.Sleep(outageFor) // the outage itself
-			c.infra.start(tb)
-		},
+		strike:      outage(outageFor),
 	})
+	if t := c.infra.callTimeout(); t > 0 {
+		// Down for longer than the processes wait for it: the POSTs sent
+		// once it is down give up on it, their orders stored without a
+		// saga. No POST is let through while it stops, so that the first
+		// ones after the strike surely meet it down.
+		long := t + outageFor
+		ds = append(ds, disruption{
+			scenario:     c.infra.name() + "_outage_long",
+			what:         fmt.Sprintf("%s down %v, restart", c.infra.name(), long),
+			orders:       burstOrders,
+			finalWithin:  c.infra.outageBound(),
+			gaveUpWithin: reconciledWithin,
+			strike: func(tb testing.TB, b *burst) {
+				b.hold()
+				c.infra.stop()
+				b.release()
+				time.Sleep(long) // the outage itself
+				c.infra.start(tb)
+			},
+		})
+	}
 	var ms []measure
 	for _, d := range ds {
 		if !t.Run(d.scenario, func(t *testing.T) { ms = append(ms, runDisruption(t, c, d)) }) {
@@ -168,7 +202,7 @@ func runDisruption(t *testing.T, c *cluster, d disruption) measure {
 				tb.Errorf("every order was final before the strike: it hit nothing in flight")
 			}
 			struck := time.Now()
-			d.strike(tb)
+			d.strike(tb, b)
 			back = time.Now()
 			m.down = back.Sub(struck)
 		}
@@ -188,9 +222,37 @@ func runDisruption(t *testing.T, c *cluster, d disruption) measure {
 		if !back.IsZero() {
 			m.afterBack = b.start.Add(res.Elapsed).Sub(back)
 		}
+		if d.gaveUpWithin > 0 {
+			m.gaveUp, m.gaveUpAfterBack = checkGaveUp(tb, res, b.slowPosts(c.infra.callTimeout()), back, d.gaveUpWithin)
+		}
 		return res
 	}})
 	return m
+}
+
+// checkGaveUp reports through tb every order of gaveUp (first sent at the
+// time given) that did not become final within bound of back, and the
+// strike when no order gave up; it returns how many did and how long after
+// back the last of them was final.
+func checkGaveUp(tb testing.TB, res scenario.Result, gaveUp map[string]time.Time, back time.Time, bound time.Duration) (int, time.Duration) {
+	tb.Helper()
+	if len(gaveUp) == 0 {
+		tb.Errorf("no POST gave up waiting for the infrastructure: the outage was too short to test the orders stored without a saga")
+	}
+	var last time.Duration
+	for name, placed := range gaveUp {
+		o, ok := res.Orders[name]
+		if !ok {
+			continue // p.check reports it
+		}
+		after := placed.Add(o.Took).Sub(back)
+		last = max(last, after)
+		if after > bound {
+			tb.Errorf("order %s (%s), whose POST gave up waiting for the infrastructure, was final %v after it was back, over the bound %v",
+				name, o.ID, after.Round(time.Millisecond), bound)
+		}
+	}
+	return len(gaveUp), last
 }
 
 // waitForStep polls the orders whose ids start with prefix until one has
@@ -258,20 +320,23 @@ func checkListedOnce(tb testing.TB, api, prefix string, r scenario.Result) {
 func table(ms []measure) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "scenario\tdisruption\taccepted/final at strike\tdown\tPOST retries (no answer/503)\tslowest POST\tlast final after back\tmedian order\tslowest order\tfirst POST to last final\tbound")
+	fmt.Fprintln(w, "scenario\tdisruption\taccepted/final at strike\tdown\tPOST retries (no answer/503)\tslowest POST\tlast final after back\tgave up (last final after back)\tmedian order\tslowest order\tfirst POST to last final\tbound")
 	for _, m := range ms {
 		final := "-"
 		if m.finalAtStrike >= 0 {
 			final = fmt.Sprint(m.finalAtStrike)
 		}
-		at, down, after := "-", "-", "-"
+		at, down, after, gaveUp := "-", "-", "-", "-"
 		if m.down > 0 {
 			at = fmt.Sprintf("%d/%s", m.acceptedAtStrike, final)
 			down = m.down.Round(time.Millisecond).String()
 			after = m.afterBack.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d/%d\t%v\t%s\t%v\t%v\t%v\t%v\n", m.scenario, m.what, at, down, m.connErrors, m.unavailable,
-			m.slowestPost.Round(time.Millisecond), after, m.medianOrder.Round(time.Millisecond),
+		if m.gaveUp > 0 {
+			gaveUp = fmt.Sprintf("%d (%v)", m.gaveUp, m.gaveUpAfterBack.Round(time.Millisecond))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d/%d\t%v\t%s\t%s\t%v\t%v\t%v\t%v\n", m.scenario, m.what, at, down, m.connErrors, m.unavailable,
+			m.slowestPost.Round(time.Millisecond), after, gaveUp, m.medianOrder.Round(time.Millisecond),
 			m.slowestOrder.Round(time.Millisecond), m.elapsed.Round(time.Millisecond), m.bound)
 	}
 	_ = w.Flush() // writes to a strings.Builder, which cannot fail

@@ -11,8 +11,13 @@
 // process with SIGKILL in the middle of the burst and starts it again on
 // the same data; then it stops the broker or the Temporal server for a few
 // seconds in the middle of a burst and starts it again on the same address
-// and data. After each, every accepted order must end final, exactly once,
-// with the outcome it was designed for, within a stated bound, and the
-// saga's invariants must hold: no order lost, no unit of stock or cent of
-// credit taken twice or left held.
+// and data. The Temporal server is also stopped for longer than the
+// Temporal client waits for a call, so that some POSTs give up on it: their
+// orders are stored without a saga, and must be final within seconds of
+// Temporal's return (the orders process's reconciler starts their sagas).
+// After each, every accepted order must end final, exactly once, with the
+// outcome it was designed for, within a stated bound, and the saga's
+// invariants must hold: no order lost, no unit of stock or cent of credit
+// taken twice or left held. The processes' databases are migrated first
+// with `ordersaga migrate`, as a deployment does.
 package chaos
