@@ -21,7 +21,8 @@ func FailureScenarios() []Scenario {
 	for _, svc := range []domain.StepName{domain.StepInventory, domain.StepPayment, domain.StepShipping} {
 		out = append(out, Scenario{"outage_recovers_" + string(svc), outageRecovers(svc)})
 	}
-	out = append(out, Scenario{"outage_during_compensation_recovers", outageDuringCompensation})
+	out = append(out, Scenario{"outage_during_compensation_recovers", outageDuringCompensation},
+		Scenario{"outage_during_cancel_recovers", outageDuringCancel})
 	for _, svc := range []domain.StepName{domain.StepInventory, domain.StepPayment, domain.StepShipping} {
 		out = append(out, Scenario{"outage_past_deadline_" + string(svc), outagePastDeadline(svc)})
 	}
@@ -87,6 +88,32 @@ func outageDuringCompensation(tb testing.TB, e *Env) Result {
 	e.ResetFaults()
 	res := e.Finish()
 	ExpectOrder(tb, res, "undo", wantShippingUnavailable)
+	ExpectStock(tb, res, "mug", 0)
+	ExpectCredit(tb, res, "ada", 0)
+	return res
+}
+
+// outageDuringCancel is the scenario in which the shipping service fails
+// every call while an order waiting on it is cancelled: the shipment's
+// compensation waits for the service, and the order ends cancelled with
+// every step undone once it is back.
+func outageDuringCancel(tb testing.TB, e *Env) Result {
+	tb.Helper()
+	mug := e.Product("mug", 700, 5)
+	ada := e.Customer("ada", 10_000)
+	e.SetFaults(Faults{string(domain.StepShipping): {ErrorRate: 1}})
+	e.Place("cancel", e.Request("cancel", ada, "DE", Line{mug, 2}))
+	e.WaitStep("cancel", domain.StepPayment, domain.StepDone)
+	if r := e.Cancel("cancel"); r.Status != http.StatusAccepted {
+		tb.Fatalf("cancel while the shipping step runs: %v, want 202", r)
+	}
+	time.Sleep(e.shortOutage())
+	if o := e.Get("cancel"); o.Status.Final() {
+		tb.Errorf("order ended %s while its shipment could not be cancelled", o.Status)
+	}
+	e.ResetFaults()
+	res := e.Finish()
+	ExpectOrder(tb, res, "cancel", WantCancelledAt(domain.StepShipping))
 	ExpectStock(tb, res, "mug", 0)
 	ExpectCredit(tb, res, "ada", 0)
 	return res
