@@ -16,6 +16,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/broker"
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/orders"
 )
 
 // Retries watches every service's redelivery topics, where a consumer
@@ -26,15 +27,21 @@ import (
 // the order's step has moved on. It implements httpapi.Retries.
 type Retries struct {
 	table  *events.Table
+	store  *orders.Store
 	reader *kafka.Reader
 	log    *slog.Logger
 	mu     sync.Mutex
 	by     map[string]map[domain.StepName]domain.StepRetry // order id → step → retry
 }
 
+// retriesPruneInterval is how often Run forgets what has finished, and so
+// how stale ordersaga_orders_retrying may be.
+const retriesPruneInterval = 2 * time.Second
+
 // NewRetries returns the watcher of the redelivery topics of topics'
-// services for the saga of table t, reading in its own consumer group.
-func NewRetries(t *events.Table, brokers []string, topics events.Topics, group string, log *slog.Logger) (*Retries, error) {
+// services for the saga of table t and the orders of store, reading in its
+// own consumer group.
+func NewRetries(t *events.Table, store *orders.Store, brokers []string, topics events.Topics, group string, log *slog.Logger) (*Retries, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -48,11 +55,13 @@ func NewRetries(t *events.Table, brokers []string, topics events.Topics, group s
 	if err := rc.Validate(); err != nil {
 		return nil, fmt.Errorf("watching retries: %w", err)
 	}
-	return &Retries{table: t, reader: kafka.NewReader(rc), log: log, by: map[string]map[domain.StepName]domain.StepRetry{}}, nil
+	return &Retries{table: t, store: store, reader: kafka.NewReader(rc), log: log, by: map[string]map[domain.StepName]domain.StepRetry{}}, nil
 }
 
-// Run reads the parked events until ctx ends, then returns nil.
+// Run reads the parked events, and every retriesPruneInterval forgets
+// those whose work has finished, until ctx ends; then it returns nil.
 func (r *Retries) Run(ctx context.Context) error {
+	go r.pruneEvery(ctx, retriesPruneInterval)
 	for {
 		m, err := r.reader.ReadMessage(ctx)
 		if err != nil {
@@ -114,10 +123,16 @@ func (r *Retries) observe(m kafka.Message) {
 func (r *Retries) Retrying(_ context.Context, o *domain.Order) ([]domain.StepRetry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.open(o), nil
+}
+
+// open returns the order's open retries and forgets the others. Call it
+// with r.mu held.
+func (r *Retries) open(o *domain.Order) []domain.StepRetry {
 	steps := r.by[o.ID()]
 	if o.Status().Final() {
 		delete(r.by, o.ID())
-		return nil, nil
+		return nil
 	}
 	var out []domain.StepRetry
 	for name, sr := range steps {
@@ -135,7 +150,53 @@ func (r *Retries) Retrying(_ context.Context, o *domain.Order) ([]domain.StepRet
 		}
 		out = append(out, sr)
 	}
-	return out, nil
+	if len(steps) == 0 {
+		delete(r.by, o.ID())
+	}
+	return out
+}
+
+// Count returns how many orders have a step whose work is being retried,
+// as of the last pruning: the choreographed variant's
+// ordersaga_orders_retrying.
+func (r *Retries) Count() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return int64(len(r.by))
+}
+
+// pruneEvery forgets, every interval until ctx ends, the retries whose
+// work has finished.
+func (r *Retries) pruneEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.prune(ctx)
+		}
+	}
+}
+
+// prune reads each watched order and forgets what has finished.
+func (r *Retries) prune(ctx context.Context) {
+	r.mu.Lock()
+	ids := make([]string, 0, len(r.by))
+	for id := range r.by {
+		ids = append(ids, id)
+	}
+	r.mu.Unlock()
+	for _, id := range ids {
+		o, err := r.store.Get(ctx, id)
+		if err != nil {
+			continue // an order not stored here yet, or a fault: look again next time
+		}
+		r.mu.Lock()
+		r.open(o)
+		r.mu.Unlock()
+	}
 }
 
 // Close leaves the group. Call it after Run returned.

@@ -278,7 +278,10 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 			s.timeline = chorders.NewTimeline(table, s.node.Orders, cfg.Now)
 			emit = s.timeline.Recording(emit)
 			r = chorders.New(table, s.node.Orders, emit, s.timeline)
-			if s.retries, err = chorders.NewRetries(table, cfg.Brokers, topics, cfg.GroupPrefix+".orders.retries", s.log); err != nil {
+			if s.retries, err = chorders.NewRetries(table, s.node.Orders, cfg.Brokers, topics, cfg.GroupPrefix+".orders.retries", s.log); err != nil {
+				return nil, fmt.Errorf("choreographed stack: %w", err)
+			}
+			if err := sagametrics.RegisterRetrying(cfg.Registry, Variant, s.retries.Count); err != nil {
 				return nil, fmt.Errorf("choreographed stack: %w", err)
 			}
 			s.intake = intake.New(s.node.Orders, emit, cfg.Now)

@@ -98,6 +98,9 @@ type fakeTemporal struct {
 	// ended holds workflow IDs that exist and have ended, with a hook run
 	// when one is described (the saga finishing its order meanwhile).
 	ended map[string]func()
+	// attempts gives a running workflow a pending activity on that
+	// attempt.
+	attempts map[string]int32
 }
 
 func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
@@ -144,9 +147,13 @@ func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string
 	if !f.running[id] {
 		return nil, serviceerror.NewNotFound("workflow not found")
 	}
-	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+	resp := &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
 		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
-	}}, nil
+	}}
+	if n, ok := f.attempts[id]; ok {
+		resp.PendingActivities = []*workflowpb.PendingActivityInfo{{Attempt: n}}
+	}
+	return resp, nil
 }
 
 func TestPlace_StoresTheOrderThenStartsItsSagaIdempotently(t *testing.T) {
@@ -320,5 +327,17 @@ func TestReconcile_WarnsOnlyOfAPendingOrderWhoseSagaEnded(t *testing.T) {
 	}
 	if len(tc.starts) != 0 {
 		t.Errorf("started %d sagas, want none", len(tc.starts))
+	}
+}
+
+func TestReconcile_CountsTheSagasRetryingAnActivity(t *testing.T) {
+	stuck, fine := newOrder(t, "stuck", t0), newOrder(t, "fine", t0)
+	tc := &fakeTemporal{running: map[string]bool{"order-stuck": true, "order-fine": true}, attempts: map[string]int32{"order-stuck": 4}}
+	r := intake.NewReconciler(intake.New(tc, newFakeStore(stuck, fine), nil), nil)
+	if _, err := r.Reconcile(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Retrying(); got != 1 {
+		t.Fatalf("Retrying() = %d, want 1 (the saga on its 4th attempt)", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -19,6 +20,9 @@ import (
 type Reconciler struct {
 	intake *Service
 	now    func() time.Time
+	// retrying is how many pending orders, at the last pass, had a step
+	// whose activity had failed and was being retried.
+	retrying atomic.Int64
 }
 
 // NewReconciler returns a reconciler over the intake's store and Temporal;
@@ -38,6 +42,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, minAge time.Duration) ([]str
 	cutoff := r.now().Add(-minAge)
 	var started []string
 	var errList []error
+	var retrying int64
 	filter := orders.Filter{Status: domain.StatusPending, Limit: orders.MaxListLimit}
 	for {
 		page, err := r.intake.store.List(ctx, filter)
@@ -48,9 +53,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, minAge time.Duration) ([]str
 			if o.State().CreatedAt.After(cutoff) {
 				continue
 			}
-			ok, err := r.reconcile(ctx, o)
+			ok, retries, err := r.reconcile(ctx, o)
 			if err != nil {
 				errList = append(errList, err)
+			}
+			if retries {
+				retrying++
 			}
 			if ok {
 				started = append(started, o.ID())
@@ -61,29 +69,40 @@ func (r *Reconciler) Reconcile(ctx context.Context, minAge time.Duration) ([]str
 		}
 		filter.Cursor = page.NextCursor
 	}
+	r.retrying.Store(retrying)
 	return started, errors.Join(errList...)
 }
 
-// reconcile starts one pending order's saga if it has none.
-func (r *Reconciler) reconcile(ctx context.Context, o *domain.Order) (bool, error) {
+// Retrying returns how many pending orders, at the last pass (orders at
+// least its minimum age old), had a step whose activity had failed and was
+// being retried: the orchestrated variant's ordersaga_orders_retrying.
+func (r *Reconciler) Retrying() int64 { return r.retrying.Load() }
+
+// reconcile starts one pending order's saga if it has none, and reports
+// whether it started it and whether a running saga retries an activity
+// that failed.
+func (r *Reconciler) reconcile(ctx context.Context, o *domain.Order) (started, retrying bool, err error) {
 	d, err := r.intake.temporal.DescribeWorkflowExecution(ctx, workflow.WorkflowID(o.ID()), "")
 	if err == nil {
 		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			r.warnEnded(ctx, o.ID(), st)
 		}
-		return false, nil
+		for _, pa := range d.GetPendingActivities() {
+			retrying = retrying || pa.GetAttempt() > 1
+		}
+		return false, retrying, nil
 	}
 	if _, ok := errors.AsType[*serviceerror.NotFound](err); !ok {
-		return false, fmt.Errorf("looking up the saga of order %s: %w", o.ID(), err)
+		return false, false, fmt.Errorf("looking up the saga of order %s: %w", o.ID(), err)
 	}
 	if err := r.intake.Start(ctx, o); err != nil {
 		if errors.Is(err, ErrSagaEnded) {
-			return false, nil
+			return false, false, nil
 		}
-		return false, err
+		return false, false, err
 	}
 	r.intake.log.InfoContext(ctx, "started the saga of a pending order that had none", "order_id", o.ID())
-	return true, nil
+	return true, false, nil
 }
 
 // warnEnded logs a pending order whose saga has ended without finishing

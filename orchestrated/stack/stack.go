@@ -246,6 +246,9 @@ func build(ctx context.Context, cfg Config, n *hosted.Services, ownsHosted bool)
 	}
 	s.intake = intake.New(s.client, n.Orders, s.log)
 	s.reconcile = intake.NewReconciler(s.intake, cfg.Now)
+	if err := sagametrics.RegisterRetrying(cfg.Registry, Variant, s.reconcile.Retrying); err != nil {
+		return nil, fmt.Errorf("building the orchestrated stack: %w", err)
+	}
 	s.handler = httpapi.New(s.apiDeps())
 	if cfg.HTTPAddr != "" {
 		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

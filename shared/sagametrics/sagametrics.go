@@ -201,3 +201,24 @@ func stepStatus(s domain.OrderState, step domain.StepName) domain.StepStatus {
 	}
 	return ""
 }
+
+// RegisterRetrying registers with reg the gauge
+// ordersaga_orders_retrying{variant}: pending orders with a step whose work
+// keeps failing with faults and is being retried (the failure model's
+// "visible while it lasts"), read from count at each scrape. Alert when it
+// stays above 0. When reg already holds the variant's gauge, that one is
+// kept.
+func RegisterRetrying(reg prometheus.Registerer, variant string, count func() int64) error {
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "ordersaga_orders_retrying",
+		Help:        "Pending orders with a step whose action, compensation or completion keeps failing with faults and is being retried.",
+		ConstLabels: prometheus.Labels{"variant": variant},
+	}, func() float64 { return float64(count()) })
+	if err := reg.Register(g); err != nil {
+		if _, already := errors.AsType[prometheus.AlreadyRegisteredError](err); already {
+			return nil
+		}
+		return fmt.Errorf("registering ordersaga_orders_retrying: %w", err)
+	}
+	return nil
+}
