@@ -35,6 +35,11 @@ const (
 	stepWithin = 30 * time.Second
 	// outageFor is how long the broker or the Temporal server stays down.
 	outageFor = 3 * time.Second
+	// dbOutageFor is how long the payment database refuses connections:
+	// longer than the quick retries of the choreographed consumers (at
+	// most 15 attempts, about 8 s) and well within the 2-minute step
+	// deadline.
+	dbOutageFor = 12 * time.Second
 	// reconciledWithin bounds how long after the Temporal server is back an
 	// order whose POST gave up on Temporal may take to become final: the
 	// processes reconnect within a second, the orders process's reconciler

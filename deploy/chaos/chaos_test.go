@@ -129,6 +129,17 @@ func runChaos(t *testing.T, c *cluster) {
 			},
 		})
 	}
+	// The payment database away for longer than the quick retries: the
+	// services keep running and every transaction of payment fails until
+	// it is back; its actions and compensations are retried (redelivered,
+	// in the choreography) and the orders end as designed.
+	ds = append(ds, disruption{
+		scenario:  "payment_db_outage",
+		what:      fmt.Sprintf("payment database refuses connections %v", dbOutageFor),
+		orders:    burstOrders,
+		afterStep: domain.StepInventory,
+		strike:    func(tb testing.TB, _ *burst) { c.dbOutage(tb, dbOutageFor) },
+	})
 	outage := func(d time.Duration) func(tb testing.TB, b *burst) {
 		return func(tb testing.TB, _ *burst) {
 			c.infra.stop()

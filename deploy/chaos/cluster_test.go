@@ -20,6 +20,8 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/hosted"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
 
 // topicPrefix starts the choreographed variant's topic and group names on
@@ -34,6 +36,10 @@ type cluster struct {
 	variant process.Variant
 	owner   testing.TB // the variant's test: it owns every process
 	dataDir string
+	// paymentDB is the payment service's database: on PostgreSQL, so that
+	// a test can take it away (dbOutage); the others are SQLite files in
+	// dataDir.
+	paymentDB string
 	infra   infra
 	procs   map[hosted.Role]*proctest.Proc
 	api     string // the router's base URL
@@ -68,8 +74,10 @@ func startCluster(tb testing.TB, v process.Variant, in infra) *cluster {
 	bin := ordersaga.Path(tb)
 	in.start(tb)
 	tb.Cleanup(in.stop)
-	c := &cluster{variant: v, owner: tb, dataDir: tb.TempDir(), infra: in, procs: map[hosted.Role]*proctest.Proc{}}
+	c := &cluster{variant: v, owner: tb, dataDir: tb.TempDir(), paymentDB: sqltest.DSN(tb, sqldb.Postgres),
+		infra: in, procs: map[hosted.Role]*proctest.Proc{}}
 	proctest.Run(tb, bin, nil, "migrate", "-variant", string(v), "-data-dir", c.dataDir)
+	proctest.Run(tb, bin, nil, "migrate", "-variant", string(v), "-payment-db", c.paymentDB)
 	var specs []proctest.Spec
 	for _, r := range hosted.AllRoles() {
 		specs = append(specs, c.spec(bin, r))
@@ -90,6 +98,9 @@ func startCluster(tb testing.TB, v process.Variant, in infra) *cluster {
 func (c *cluster) spec(bin string, r hosted.Role) proctest.Spec {
 	addr := proctest.FreeAddr(c.owner)
 	args := []string{string(c.variant), string(r), "-data-dir", c.dataDir, "-http-addr", addr}
+	if r == hosted.RolePayment {
+		args = append(args, "-payment-db", c.paymentDB)
+	}
 	switch c.variant {
 	case process.Orchestrated:
 		args = append(args, "-temporal-address", c.infra.address())
@@ -97,6 +108,29 @@ func (c *cluster) spec(bin string, r hosted.Role) proctest.Spec {
 		args = append(args, "-kafka-brokers", c.infra.address(), "-topic-prefix", topicPrefix)
 	}
 	return proctest.Spec{Name: string(c.variant) + " " + string(r), Binary: bin, Args: args, Addr: addr}
+}
+
+// dbOutage takes the payment database away for d: no new connection is
+// allowed and every open one is ended, as when its server goes down; then
+// it lets connections in again.
+func (c *cluster) dbOutage(tb testing.TB, d time.Duration) {
+	tb.Helper()
+	u, err := url.Parse(c.paymentDB)
+	if err != nil {
+		tb.Fatalf("parsing the payment database address: %v", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	ctx := context.Background()
+	admin, err := sqldb.Open(ctx, sqltest.PostgresURL())
+	if err != nil {
+		tb.Fatalf("connecting to PostgreSQL: %v", err)
+	}
+	defer admin.Close()
+	sqltest.MustExec(tb, admin,
+		"ALTER DATABASE "+name+" ALLOW_CONNECTIONS false",
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+name+"'")
+	time.Sleep(d) // the outage itself
+	sqltest.MustExec(tb, admin, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS true")
 }
 
 // kill kills the process of role r with SIGKILL, as a crash would.

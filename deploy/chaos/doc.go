@@ -9,7 +9,9 @@
 // turn it places a burst of orders, some designed to fail (out of stock,
 // payment declined, a country shipping never serves), kills that service's
 // process with SIGKILL in the middle of the burst and starts it again on
-// the same data; then it stops the broker or the Temporal server for a few
+// the same data; it takes the payment service's database (on PostgreSQL)
+// away for 12 s, longer than the quick retries, while the processes keep
+// running; then it stops the broker or the Temporal server for a few
 // seconds in the middle of a burst and starts it again on the same address
 // and data. The Temporal server is also stopped for longer than the
 // Temporal client waits for a call, so that some POSTs give up on it: their
