@@ -62,11 +62,9 @@ func (r *Retries) Retrying(ctx context.Context, o *domain.Order) ([]domain.StepR
 		case step.Completion:
 			work = domain.RetryingCompletion
 		}
-		sr := domain.StepRetry{Step: step.Name, Work: work, Attempts: int(pa.GetAttempt() - 1), LastError: pa.GetLastFailure().GetMessage()}
-		if t := pa.GetScheduledTime(); t != nil {
-			sr.Since = t.AsTime()
-		}
-		out = append(out, sr)
+		// Temporal keeps the current attempt's times only: Since stays
+		// unknown.
+		out = append(out, domain.StepRetry{Step: step.Name, Work: work, Attempts: int(pa.GetAttempt() - 1), LastError: pa.GetLastFailure().GetMessage()})
 	}
 	return out, nil
 }
