@@ -40,9 +40,9 @@ type cluster struct {
 	// a test can take it away (dbOutage); the others are SQLite files in
 	// dataDir.
 	paymentDB string
-	infra   infra
-	procs   map[hosted.Role]*proctest.Proc
-	api     string // the router's base URL
+	infra     infra
+	procs     map[hosted.Role]*proctest.Proc
+	api       string // the router's base URL
 }
 
 // infra is the broker or the Temporal server the processes share, run in
