@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"net/http"
@@ -9,33 +8,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
+	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 )
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func testEnv(vars map[string]string) (*Env, *syncBuffer, *syncBuffer) {
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+func testEnv(vars map[string]string) (*Env, *proctest.Buffer, *proctest.Buffer) {
+	stdout, stderr := &proctest.Buffer{}, &proctest.Buffer{}
 	return &Env{Stdout: stdout, Stderr: stderr, LookupEnv: func(k string) (string, bool) {
 		v, ok := vars[k]
 		return v, ok

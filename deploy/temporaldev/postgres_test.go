@@ -1,7 +1,6 @@
 package temporaldev_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	pgschema "go.temporal.io/server/schema/postgresql/v12"
 
+	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
@@ -81,24 +80,6 @@ func postgresURL(t *testing.T) (base, password, database, visibility string) {
 	return u.String(), password, database, visibility
 }
 
-// syncBuffer collects logs written from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // chargeWorkflow runs one activity and returns its result.
 func chargeWorkflow(ctx workflow.Context, orderID string) (string, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
@@ -113,7 +94,7 @@ func chargeActivity(_ context.Context, orderID string) (string, error) {
 
 func TestStart_Postgres_RunsWorkflowsAndRestartKeepsThem(t *testing.T) {
 	base, password, database, visibility := postgresURL(t)
-	logs := &syncBuffer{}
+	logs := &proctest.Buffer{}
 	cfg := temporaldev.Config{
 		FrontendAddress:            "127.0.0.1:0",
 		NoUI:                       true,

@@ -124,7 +124,7 @@ type Proc struct {
 
 	spec    Spec
 	cmd     *exec.Cmd
-	out     *buffer
+	out     *Buffer
 	done    chan struct{} // closed when the process ended
 	waitErr error         // how it ended; read after done
 }
@@ -193,7 +193,7 @@ func launch(tb testing.TB, spec Spec) *Proc {
 	}
 	cmd := exec.Command(spec.Binary, spec.Args...)
 	cmd.Env = append(environ(), spec.Env...)
-	out := &buffer{}
+	out := &Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	// Output still flowing from a descendant must not hold Wait forever.
@@ -314,20 +314,22 @@ func (p *Proc) result() error {
 	return nil
 }
 
-// buffer collects a process's output; it is safe for a writer and readers
-// at once.
-type buffer struct {
+// Buffer collects output (a process's, a logger's); it is safe for a
+// writer and readers at once.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *buffer) Write(p []byte) (int, error) {
+// Write implements io.Writer.
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *buffer) String() string {
+// String returns what was written so far.
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
