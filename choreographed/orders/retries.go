@@ -26,7 +26,8 @@ import (
 // latest parked attempt of each order's step in memory, and forgets it once
 // the order's step has moved on. It implements httpapi.Retries.
 type Retries struct {
-	table  *events.Table
+	table      *events.Table
+	deadLetter string // the dead-letter topic
 	store  *orders.Store
 	reader *kafka.Reader
 	log    *slog.Logger
@@ -45,7 +46,7 @@ func NewRetries(t *events.Table, store *orders.Store, brokers []string, topics e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var watched []string
+	watched := []string{topics.DeadLetter()}
 	for _, s := range events.ServicesOf(t.Saga()) {
 		for level := 1; level <= events.RedeliveryLevels; level++ {
 			watched = append(watched, topics.Redelivery(s, level))
@@ -55,7 +56,7 @@ func NewRetries(t *events.Table, store *orders.Store, brokers []string, topics e
 	if err := rc.Validate(); err != nil {
 		return nil, fmt.Errorf("watching retries: %w", err)
 	}
-	return &Retries{table: t, store: store, reader: kafka.NewReader(rc), log: log, by: map[string]map[domain.StepName]domain.StepRetry{}}, nil
+	return &Retries{table: t, deadLetter: topics.DeadLetter(), store: store, reader: kafka.NewReader(rc), log: log, by: map[string]map[domain.StepName]domain.StepRetry{}}, nil
 }
 
 // Run reads the parked events, and every retriesPruneInterval forgets
@@ -82,11 +83,17 @@ func (r *Retries) Run(ctx context.Context) error {
 	}
 }
 
-// observe records a parked event: which step's work it is, and how often
-// it failed.
+// observe records a parked or dead-lettered event: which step's work it
+// is, and how often it failed. A dead letter whose order is known makes
+// that order's step explicitly parked (domain.RetryingDeadLettered) until
+// `ordersaga dlq replay` resumes it.
 func (r *Retries) observe(m kafka.Message) {
 	e, err := events.Decode(m.Value)
 	if err != nil {
+		return // not even its order is known
+	}
+	if m.Topic == r.deadLetter {
+		r.observeDeadLetter(m, e)
 		return
 	}
 	// The group that parked it names the service: <group prefix>.<service>.
@@ -108,12 +115,32 @@ func (r *Retries) observe(m kafka.Message) {
 	if t, err := time.Parse(time.RFC3339Nano, events.Header(m.Headers, events.HeaderRetryFirstFailedAt)); err == nil {
 		sr.Since = t
 	}
+	r.record(e.OrderID, sr)
+}
+
+// observeDeadLetter records a dead letter of a step's service.
+func (r *Retries) observeDeadLetter(m kafka.Message, e *events.Envelope) {
+	group := events.Header(m.Headers, events.HeaderDLQConsumerGroup)
+	step, ok := r.table.Saga().Step(domain.StepName(group[strings.LastIndex(group, ".")+1:]))
+	if !ok {
+		return
+	}
+	sr := domain.StepRetry{Step: step.Name, Work: domain.RetryingDeadLettered, LastError: events.Header(m.Headers, events.HeaderDLQReason)}
+	sr.Attempts, _ = strconv.Atoi(events.Header(m.Headers, events.HeaderDLQAttempts))
+	if t, err := time.Parse(time.RFC3339Nano, events.Header(m.Headers, events.HeaderDLQFailedAt)); err == nil {
+		sr.Since = t
+	}
+	r.record(e.OrderID, sr)
+}
+
+// record keeps sr as the latest retry of its step of the order.
+func (r *Retries) record(orderID string, sr domain.StepRetry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.by[e.OrderID] == nil {
-		r.by[e.OrderID] = map[domain.StepName]domain.StepRetry{}
+	if r.by[orderID] == nil {
+		r.by[orderID] = map[domain.StepName]domain.StepRetry{}
 	}
-	r.by[e.OrderID][step.Name] = sr
+	r.by[orderID][sr.Step] = sr
 }
 
 // Retrying returns the order's steps whose work was parked for redelivery
@@ -143,6 +170,8 @@ func (r *Retries) open(o *domain.Order) []domain.StepRetry {
 			open = st.Status == domain.StepPending
 		case domain.RetryingCompensation:
 			open = st.Status != domain.StepCompensated && st.Status != domain.StepSkipped
+		case domain.RetryingDeadLettered:
+			open = true // until the order is final: a replay resumes it
 		}
 		if !open {
 			delete(steps, name)

@@ -47,3 +47,23 @@ func TestRetries_ShowsWorkBeingRetriedUntilTheStepMovesOn(t *testing.T) {
 		t.Fatalf("retrying = %+v, want the payment compensation", rs)
 	}
 }
+
+func TestRetries_ADeadLetterParksItsOrdersStepUntilTheOrderEnds(t *testing.T) {
+	r := &Retries{table: events.NewTable(nil), deadLetter: "ordersaga.deadletter", by: map[string]map[domain.StepName]domain.StepRetry{}}
+	m := parked(t, undone(events.ShipmentCancelled, "tombstone", domain.ReasonCancelled), "x", "1")
+	m.Topic = "ordersaga.deadletter"
+	m.Headers = events.SetHeader(m.Headers, events.HeaderDLQConsumerGroup, "ordersaga.payment")
+	m.Headers = events.SetHeader(m.Headers, events.HeaderDLQReason, "unsupported event schema version")
+	r.observe(m)
+	o := newOrder(t)
+	rs, _ := r.Retrying(context.Background(), o)
+	if len(rs) != 1 || rs[0].Step != domain.StepPayment || rs[0].Work != domain.RetryingDeadLettered || rs[0].LastError == "" {
+		t.Fatalf("retrying = %+v, want the payment step dead-lettered", rs)
+	}
+	if err := o.Cancel(t0); err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := r.Retrying(context.Background(), o); len(rs) != 0 || r.Count() != 0 {
+		t.Fatalf("retrying = %+v after the order ended; want nothing", rs)
+	}
+}

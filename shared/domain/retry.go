@@ -23,4 +23,8 @@ const (
 	RetryingAction       = "action"
 	RetryingCompensation = "compensation"
 	RetryingCompletion   = "completion"
+	// RetryingDeadLettered: the step's event was parked on the dead-letter
+	// topic (it could never be handled as it is); `ordersaga dlq replay`
+	// resumes it. Choreographed only.
+	RetryingDeadLettered = "dead_lettered"
 )

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/gin-gonic/gin"
 
@@ -54,12 +55,36 @@ func (a *api) getTimeline(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	entries, err := a.Timeline.Timeline(c.Request.Context(), id)
+	ctx := c.Request.Context()
+	entries, err := a.Timeline.Timeline(ctx, id)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.ok(c, toTimelineJSON(id, a.Variant, entries))
+	a.ok(c, toTimelineJSON(id, a.Variant, append(entries, a.retryEntries(ctx, id)...)))
+}
+
+// retryEntries returns a step_retrying entry, at the time of reading, for
+// each step of a pending order whose work is being retried; none when
+// there is no Retries or the order cannot be read.
+func (a *api) retryEntries(ctx context.Context, id string) []timeline.Entry {
+	if a.Retries == nil || a.Orders == nil {
+		return nil
+	}
+	o, err := a.Orders.Get(ctx, id)
+	if err != nil || o.Status().Final() {
+		return nil
+	}
+	rs, err := a.Retries.Retrying(ctx, o)
+	if err != nil {
+		a.Logger.WarnContext(ctx, "reading the retries of an order", "order_id", id, "error", err)
+	}
+	out := make([]timeline.Entry, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, timeline.Entry{At: a.Now(), Service: string(r.Step), Kind: timeline.KindStepRetrying, Step: r.Step,
+			Detail: fmt.Sprintf("%s failed %d times, last: %s", r.Work, r.Attempts, r.LastError)})
+	}
+	return out
 }
 
 // toTimelineJSON shows a timeline, sorted by time.

@@ -42,12 +42,16 @@ const (
 	KindEventConsumed Kind = "event_consumed"
 	// KindOrderFinal: the order reached its final status (both).
 	KindOrderFinal Kind = "order_final"
+	// KindStepRetrying: a step's work keeps failing with faults and is
+	// being retried, or was parked on the dead-letter topic, as the order
+	// is read (both; the last entry of a pending order).
+	KindStepRetrying Kind = "step_retrying"
 )
 
 // Kinds returns every kind, in the order a saga meets them.
 func Kinds() []Kind {
 	return []Kind{KindOrderPlaced, KindStepStarted, KindStepDone, KindStepFailed, KindCompensationStarted,
-		KindStepCompensated, KindEventPublished, KindEventConsumed, KindOrderFinal}
+		KindStepCompensated, KindEventPublished, KindEventConsumed, KindOrderFinal, KindStepRetrying}
 }
 
 // Details of step_compensated entries, worded the same in both variants.
