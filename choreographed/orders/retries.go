@@ -28,11 +28,11 @@ import (
 type Retries struct {
 	table      *events.Table
 	deadLetter string // the dead-letter topic
-	store  *orders.Store
-	reader *kafka.Reader
-	log    *slog.Logger
-	mu     sync.Mutex
-	by     map[string]map[domain.StepName]domain.StepRetry // order id → step → retry
+	store      *orders.Store
+	reader     *kafka.Reader
+	log        *slog.Logger
+	mu         sync.Mutex
+	by         map[string]map[domain.StepName]domain.StepRetry // order id → step → retry
 }
 
 // retriesPruneInterval is how often Run forgets what has finished, and so
