@@ -230,26 +230,8 @@ func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *
 	}
 }
 
-// postgresURL returns the test PostgreSQL server, skipping the test when it
-// does not answer (failing it on CI).
-func postgresURL(tb testing.TB) string {
-	tb.Helper()
-	base := sqltest.PostgresURL()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	db, err := sqldb.Open(ctx, base)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("PostgreSQL is required on CI: %v", err)
-		}
-		tb.Skipf("PostgreSQL not reachable (set ORDERSAGA_TEST_POSTGRES): %v", err)
-	}
-	db.Close()
-	return base
-}
-
 func TestStack_ExternalInfrastructureAndPostgres_UsesThemAndEmbedsNothing(t *testing.T) {
-	base := postgresURL(t)
+	base := sqltest.Server(t)
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	prefix := "lstest_" + hex.EncodeToString(b[:]) + "_"

@@ -28,14 +28,13 @@ import (
 
 // The activity names of the saga's actions and compensations.
 var (
-	reserve  = string(saga.ReserveInventory)
-	release  = string(saga.ReleaseInventory)
-	commit   = string(saga.CommitInventory)
-	charge   = string(saga.ChargePayment)
-	refund   = string(saga.RefundPayment)
-	ship     = string(saga.CreateShipment)
-	unship   = string(saga.CancelShipment)
-	services = []string{reserve, release, commit, charge, refund, ship, unship}
+	reserve = string(saga.ReserveInventory)
+	release = string(saga.ReleaseInventory)
+	commit  = string(saga.CommitInventory)
+	charge  = string(saga.ChargePayment)
+	refund  = string(saga.RefundPayment)
+	ship    = string(saga.CreateShipment)
+	unship  = string(saga.CancelShipment)
 )
 
 func orderInput() saga.Input {
@@ -150,12 +149,15 @@ func (st *sagaTest) run() workflow.Result {
 	return res
 }
 
+// orderStore are the order-store activities, which serviceCalls leaves out.
+var orderStore = []string{workflow.ActivityRecordStep, workflow.ActivityCompleteOrder, workflow.ActivityFailOrder, workflow.ActivityCancelOrder}
+
 // serviceCalls returns the started activities that belong to the services
 // (not the order store), in order.
 func (st *sagaTest) serviceCalls() []string {
 	var out []string
 	for _, a := range st.started {
-		if slices.Contains(services, a) {
+		if !slices.Contains(orderStore, a) {
 			out = append(out, a)
 		}
 	}
@@ -525,8 +527,6 @@ func TestOrderSaga_AFourthStepRefusingWithItsSecondReason_FailsWithThatReasonAnd
 		t.Fatal(err)
 	}
 	st := newSagaTestOf(t, g)
-	services = append(services, "AwardPoints", "RevokePoints")
-	t.Cleanup(func() { services = services[:len(services)-2] })
 	st.action("AwardPoints", saga.Outcome{}, refusal("loyalty_capped")).Once()
 	st.env.OnActivity("RevokePoints", mock.Anything, mock.Anything).Return(workflow.Compensation{}, nil).Maybe()
 	st.succeedEverywhere()

@@ -240,24 +240,6 @@ func TestFaults_InjectorOfHostedService_FailsItsCalls(t *testing.T) {
 	}
 }
 
-// postgresURL returns the test PostgreSQL server, skipping the test when it
-// does not answer (failing it on CI).
-func postgresURL(tb testing.TB) string {
-	tb.Helper()
-	base := sqltest.PostgresURL()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	db, err := sqldb.Open(ctx, base)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("PostgreSQL is required on CI: %v", err)
-		}
-		tb.Skipf("PostgreSQL not reachable (set ORDERSAGA_TEST_POSTGRES): %v", err)
-	}
-	db.Close()
-	return base
-}
-
 // dropDatabases drops every database named prefix_role when the test ends.
 func dropDatabases(tb testing.TB, base, prefix string) {
 	tb.Helper()
@@ -288,7 +270,7 @@ func randomPrefix(tb testing.TB) string {
 }
 
 func TestPostgresDatabases_ConcurrentCallers_CreateEachDatabaseOnce(t *testing.T) {
-	base := postgresURL(t)
+	base := sqltest.Server(t)
 	prefix := randomPrefix(t)
 	dropDatabases(t, base, prefix)
 	ctx := testContext(t)

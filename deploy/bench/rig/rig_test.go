@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +22,7 @@ func TestRig_BothStacksOnSQLite_BenchMeasuresOrdersOnEach(t *testing.T) {
 
 func TestRig_BothStacksOnPostgres_BenchMeasuresOrdersOnEach(t *testing.T) {
 	t.Parallel()
-	base := postgresURL(t)
+	base := sqltest.Server(t)
 	prefix := fmt.Sprintf("benchtest_%d", time.Now().UnixNano()%1_000_000_000)
 	temporalDBs := []string{prefix + "_temporal", prefix + "_temporal_visibility"}
 	// Registered first, so it runs after the rig's Close: the databases of
@@ -64,27 +63,6 @@ func existingDatabases(t *testing.T, base string, names []string) []string {
 		}
 	}
 	return found
-}
-
-// postgresURL returns the test PostgreSQL server, skipping the test when
-// it does not answer (failing it when $CI is set).
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base := sqltest.PostgresURL()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	db, err := sqldb.Open(ctx, base)
-	if err == nil {
-		err = db.PingContext(ctx)
-		db.Close()
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL is required on CI: %v", err)
-		}
-		t.Skipf("PostgreSQL not reachable: %v", err)
-	}
-	return base
 }
 
 // benchBothStacks starts both stacks with cfg and runs a short bench on

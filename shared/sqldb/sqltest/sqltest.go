@@ -82,17 +82,36 @@ func DSN(tb testing.TB, d sqldb.Dialect) string {
 	return ""
 }
 
-func freshPostgres(tb testing.TB) string {
+// Server returns the test PostgreSQL server's address (PostgresURL),
+// skipping the test when it does not answer and failing it on CI, where
+// PostgreSQL tests must run.
+func Server(tb testing.TB) string {
 	tb.Helper()
 	base := PostgresURL()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	admin, err := sqldb.Open(ctx, base)
+	db, err := sqldb.Open(ctx, base)
+	if err == nil {
+		err = db.PingContext(ctx)
+		db.Close()
+	}
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			tb.Fatalf("PostgreSQL is required on CI: %v", err)
 		}
 		tb.Skipf("PostgreSQL not reachable (set ORDERSAGA_TEST_POSTGRES): %v", err)
+	}
+	return base
+}
+
+func freshPostgres(tb testing.TB) string {
+	tb.Helper()
+	base := Server(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := sqldb.Open(ctx, base)
+	if err != nil {
+		tb.Fatalf("connecting to PostgreSQL: %v", err)
 	}
 	defer admin.Close()
 	var b [6]byte
