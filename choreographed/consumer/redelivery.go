@@ -305,7 +305,7 @@ func (r *Redeliverer) drain(ctx context.Context, q <-chan kafka.Message) {
 func (r *Redeliverer) hand(ctx context.Context, km kafka.Message) bool {
 	m := NewMessage(km)
 	hctx := ctx
-	if first, ok := headerTime(km.Headers, events.HeaderRetryFirstFailedAt); ok && r.cfg.Now().Sub(first) >= r.cfg.StepDeadline {
+	if r.pastDeadline(km.Headers) {
 		hctx = WithGiveUp(ctx, domain.ReasonStepUnavailable)
 	}
 	backoff := time.Duration(0)
@@ -323,6 +323,22 @@ func (r *Redeliverer) hand(ctx context.Context, km kafka.Message) bool {
 			return false
 		}
 	}
+}
+
+// pastDeadline reports whether a parked message's step has kept failing
+// for its deadline: the deadline has passed since its first failure, and
+// it has been parked at every redelivery level. The levels' delays are
+// fractions of the deadline (events.RedeliveryDelays), so the second
+// condition never delays a give-up; it keeps a wall-clock step on this or
+// the parking host from giving a step up that has had little time to
+// recover.
+func (r *Redeliverer) pastDeadline(headers []kafka.Header) bool {
+	first, ok := headerTime(headers, events.HeaderRetryFirstFailedAt)
+	if !ok || r.cfg.Now().Sub(first) < r.cfg.StepDeadline {
+		return false
+	}
+	attempt, err := strconv.Atoi(events.Header(headers, events.HeaderRetryAttempt))
+	return err == nil && attempt >= events.RedeliveryLevels
 }
 
 // Close leaves the group and closes the reader. Call it after Run returned.

@@ -108,3 +108,41 @@ func TestPark_WhatCanNeverBeHandled_GoesOnToTheDeadLetters(t *testing.T) {
 		}
 	}
 }
+
+// TestRedeliverer_GivesUpOnlyPastTheDeadlineAndEveryLevel promises that a
+// parked step's action is given up once its deadline has passed since its
+// first failure and it has been parked at every redelivery level, and not
+// before: neither early in its levels however old its first failure reads
+// (a wall-clock step), nor at the last level before the deadline.
+func TestRedeliverer_GivesUpOnlyPastTheDeadlineAndEveryLevel(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	r, err := consumer.NewRedeliverer(consumer.RedelivererConfig{
+		Brokers: []string{"127.0.0.1:1"}, Group: "g.inventory", Topics: []string{"r.1"},
+		StepDeadline: 4 * time.Second, Now: func() time.Time { return now },
+	}, func(context.Context, []*consumer.Message) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	headers := func(attempt string, failedAgo time.Duration) []kafka.Header {
+		h := events.SetHeader(nil, events.HeaderRetryAttempt, attempt)
+		return events.SetHeader(h, events.HeaderRetryFirstFailedAt, now.Add(-failedAgo).Format(time.RFC3339Nano))
+	}
+	for _, c := range []struct {
+		name    string
+		headers []kafka.Header
+		want    bool
+	}{
+		{"last level, past the deadline", headers("3", 4*time.Second), true},
+		{"beyond the last level, past the deadline", headers("7", time.Minute), true},
+		{"last level, before the deadline", headers("3", 3*time.Second), false},
+		{"first level, first failure read long ago", headers("1", time.Hour), false},
+		{"second level, first failure read long ago", headers("2", time.Hour), false},
+		{"no first failure", events.SetHeader(nil, events.HeaderRetryAttempt, "3"), false},
+		{"no attempt", events.SetHeader(nil, events.HeaderRetryFirstFailedAt, now.Add(-time.Hour).Format(time.RFC3339Nano)), false},
+	} {
+		if got := r.PastDeadline(c.headers); got != c.want {
+			t.Errorf("%s: past the deadline = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
