@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/inventory"
@@ -110,6 +111,16 @@ type Deps struct {
 	// TracerProvider gives each request a server span (see
 	// traceRequests); nil: no tracing.
 	TracerProvider trace.TracerProvider
+
+	// Auth verifies the bearer tokens of /v1 requests and says who they
+	// act as (see shared/auth and the README's "Who may do what"). nil
+	// turns authentication off: only for tests of a single component;
+	// every command of the binary sets it.
+	Auth *auth.Keys
+
+	// Limits bounds the requests served at once and the waiting ones
+	// (NewServer applies its timeouts). The zero value is DefaultLimits.
+	Limits Limits
 
 	// Upstreams are the processes hosting the services this one does not
 	// (a split deployment): the endpoints of those services are forwarded
