@@ -119,7 +119,7 @@ type Deps struct {
 	Auth *auth.Keys
 
 	// Limits bounds the requests served at once and the waiting ones
-	// (NewServer applies its timeouts). The zero value is DefaultLimits.
+	// (NewServer applies its timeouts). The zero value is DefaultLimits().
 	Limits Limits
 
 	// Upstreams are the processes hosting the services this one does not

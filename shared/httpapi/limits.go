@@ -17,19 +17,21 @@ type Limits struct {
 	MaxWaiting        int           // POST /v1/orders?wait= requests waiting at once; past it 503 with Retry-After
 }
 
-// DefaultLimits are the limits of a zero Limits.
-var DefaultLimits = Limits{
-	ReadHeaderTimeout: 10 * time.Second,
-	ReadTimeout:       30 * time.Second,
-	WriteTimeout:      45 * time.Second,
-	IdleTimeout:       2 * time.Minute,
-	MaxRequests:       1024,
-	MaxWaiting:        256,
+// DefaultLimits returns the limits of a zero Limits.
+func DefaultLimits() Limits {
+	return Limits{
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      45 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxRequests:       1024,
+		MaxWaiting:        256,
+	}
 }
 
 // withDefaults returns l with every zero field set to its default.
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	if l.ReadHeaderTimeout > 0 {
 		d.ReadHeaderTimeout = l.ReadHeaderTimeout
 	}
