@@ -40,6 +40,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/choreographed/reactions"
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/sagametrics"
@@ -68,8 +69,18 @@ type Config struct {
 	// the whole REST API; another serves health, readiness, metrics and the
 	// endpoints of the services it hosts.
 	HTTPAddr string
-	// FaultInjection enables /v1/admin/faults.
+	// FaultInjection enables /v1/admin/faults, for operators.
 	FaultInjection bool
+	// Auth verifies the API's bearer tokens (see shared/auth); nil turns
+	// authentication off, for tests of the stack alone.
+	Auth *auth.Keys
+	// Limits bounds the API's requests and their timeouts
+	// (httpapi.DefaultLimits when zero).
+	Limits httpapi.Limits
+	// OpsAddr, when set, serves /healthz, /readyz and /metrics on a
+	// listener of their own as well (port 0 picks a free port, see
+	// OpsAddr).
+	OpsAddr string
 	// Upstreams are the processes hosting the services this one does not,
 	// for a process hosting the order service in a split deployment: the
 	// API forwards their endpoints there (see httpapi.Upstreams).
@@ -162,6 +173,8 @@ type Stack struct {
 	intake  *intake.Service
 	api     http.Handler // the full API; nil when orders is not hosted
 	served  http.Handler // what HTTPAddr serves
+	ops     http.Handler // what OpsAddr serves
+	opsLn   net.Listener // the operations listener, when Config.OpsAddr is set
 	ln      net.Listener
 	closeMu sync.Mutex
 	closed  bool
@@ -310,6 +323,14 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 			return nil, fmt.Errorf("choreographed stack: listening on %s: %w", cfg.HTTPAddr, err)
 		}
 	}
+	if cfg.OpsAddr != "" {
+		if s.opsLn, err = net.Listen("tcp", cfg.OpsAddr); err != nil {
+			if s.ln != nil {
+				_ = s.ln.Close()
+			}
+			return nil, fmt.Errorf("choreographed stack: listening on %s: %w", cfg.OpsAddr, err)
+		}
+	}
 	return s, nil
 }
 
@@ -390,8 +411,11 @@ func (s *Stack) buildHTTP() {
 		Registry: s.cfg.Registry,
 		Logger:   s.log,
 		Now:      s.cfg.Now,
+		Auth:     s.cfg.Auth,
+		Limits:   s.cfg.Limits,
 	}
 	d.TracerProvider = s.cfg.TracerProvider
+	s.ops = httpapi.NewOps(d)
 	if s.node.Inventory != nil {
 		d.Catalog = s.node.Inventory
 	}
@@ -435,6 +459,15 @@ func (s *Stack) Addr() string {
 	return s.ln.Addr().String()
 }
 
+// OpsAddr returns the address the operations endpoints listen on, or ""
+// without Config.OpsAddr.
+func (s *Stack) OpsAddr() string {
+	if s.opsLn == nil {
+		return ""
+	}
+	return s.opsLn.Addr().String()
+}
+
 // Node returns what the process hosts: its services and databases.
 func (s *Stack) Hosted() *hosted.Services { return s.node }
 
@@ -459,11 +492,17 @@ func (s *Stack) Run(ctx context.Context) error {
 	if s.retries != nil {
 		g.Go(func() error { return s.retries.Run(ctx) })
 	}
-	if s.ln != nil {
-		srv := &http.Server{Handler: s.served, ReadHeaderTimeout: 10 * time.Second}
+	for _, l := range []struct {
+		ln net.Listener
+		h  http.Handler
+	}{{s.ln, s.served}, {s.opsLn, s.ops}} {
+		if l.ln == nil {
+			continue
+		}
+		srv := httpapi.NewServer(l.h, s.cfg.Limits, slog.NewLogLogger(s.log.Handler(), slog.LevelWarn))
 		g.Go(func() error {
-			if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("serving the API on %s: %w", s.ln.Addr(), err)
+			if err := srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serving the API on %s: %w", l.ln.Addr(), err)
 			}
 			return nil
 		})
@@ -536,6 +575,9 @@ func (s *Stack) Close() error {
 	}
 	if s.ln != nil {
 		_ = s.ln.Close() // already closed when Run served on it
+	}
+	if s.opsLn != nil {
+		_ = s.opsLn.Close()
 	}
 	if s.node != nil && s.ownsHosted {
 		if err := s.node.Close(); err != nil {

@@ -243,11 +243,7 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 		return nil, fmt.Errorf("%s API: %w", name, err)
 	}
 	r.url = "http://" + ln.Addr().String()
-	r.server = &http.Server{
-		Handler:           r.variant.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	r.server = httpapi.NewServer(r.variant.Handler(), httpapi.Limits{}, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	go func() {
 		if err := r.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.failed <- fmt.Errorf("%s API: %w", name, err)

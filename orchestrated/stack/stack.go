@@ -34,6 +34,7 @@ import (
 	"github.com/ordersaga/ordersaga/orchestrated/tracing"
 	"github.com/ordersaga/ordersaga/orchestrated/worker"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/sagametrics"
@@ -66,8 +67,18 @@ type Config struct {
 	// picks a free port). Only a process hosting the orders role serves it.
 	HTTPAddr string
 	// FaultInjection serves /v1/admin/faults over the hosted services'
-	// fault injectors.
+	// fault injectors, to operators.
 	FaultInjection bool
+	// Auth verifies the API's bearer tokens (see shared/auth); nil turns
+	// authentication off, for tests of the stack alone.
+	Auth *auth.Keys
+	// Limits bounds the API's requests and their timeouts
+	// (httpapi.DefaultLimits when zero).
+	Limits httpapi.Limits
+	// OpsAddr, when set, serves /healthz, /readyz and /metrics on a
+	// listener of their own as well (port 0 picks a free port, see
+	// OpsAddr).
+	OpsAddr string
 	// Upstreams are the processes hosting the services this one does not,
 	// for a process hosting the orders role in a split deployment: the API
 	// forwards their endpoints there (see httpapi.Upstreams).
@@ -161,6 +172,8 @@ type Stack struct {
 	reconcile  *intake.Reconciler
 	handler    http.Handler
 	listener   net.Listener
+	opsLn      net.Listener // the operations listener, when Config.OpsAddr is set
+	deps       httpapi.Deps
 	fatal      chan error
 
 	runOnce   sync.Once
@@ -249,10 +262,19 @@ func build(ctx context.Context, cfg Config, n *hosted.Services, ownsHosted bool)
 	if err := sagametrics.RegisterRetrying(cfg.Registry, Variant, s.reconcile.Retrying); err != nil {
 		return nil, fmt.Errorf("building the orchestrated stack: %w", err)
 	}
-	s.handler = httpapi.New(s.apiDeps())
+	s.deps = s.apiDeps()
+	s.handler = httpapi.New(s.deps)
 	if cfg.HTTPAddr != "" {
 		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return nil, fmt.Errorf("orchestrated API: %w", err)
+		}
+	}
+	if cfg.OpsAddr != "" {
+		if s.opsLn, err = net.Listen("tcp", cfg.OpsAddr); err != nil {
+			if s.listener != nil {
+				_ = s.listener.Close()
+			}
+			return nil, fmt.Errorf("orchestrated operations endpoints: %w", err)
 		}
 	}
 	return s, nil
@@ -288,6 +310,8 @@ func (s *Stack) apiDeps() httpapi.Deps {
 		Ready:    s.cfg.Ready,
 		Registry: s.cfg.Registry,
 		Logger:   s.log,
+		Auth:     s.cfg.Auth,
+		Limits:   s.cfg.Limits,
 		Now:      s.cfg.Now,
 	}
 	d.TracerProvider = s.cfg.TracerProvider
@@ -401,16 +425,17 @@ func (s *Stack) run(ctx context.Context) error {
 	if s.reconcile != nil {
 		wg.Go(func() { s.reconcile.Run(ctx, s.cfg.ReconcileInterval, s.cfg.ReconcileMinAge) })
 	}
-	var server *http.Server
-	serveErr := make(chan error, 1)
+	var server, opsServer *http.Server
+	serveErr := make(chan error, 2)
 	if s.listener != nil {
-		server = &http.Server{
-			Handler:           s.handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		}
+		server = httpapi.NewServer(s.handler, s.cfg.Limits, slog.NewLogLogger(s.log.Handler(), slog.LevelWarn))
 		go func() { serveErr <- server.Serve(s.listener) }()
 		s.log.Info("API listening", "url", "http://"+s.listener.Addr().String())
+	}
+	if s.opsLn != nil {
+		opsServer = httpapi.NewServer(httpapi.NewOps(s.deps), s.cfg.Limits, slog.NewLogLogger(s.log.Handler(), slog.LevelWarn))
+		go func() { serveErr <- opsServer.Serve(s.opsLn) }()
+		s.log.Info("operations endpoints listening", "url", "http://"+s.opsLn.Addr().String())
 	}
 
 	var failure error
@@ -423,9 +448,12 @@ func (s *Stack) run(ctx context.Context) error {
 	}
 	cancel()
 	var errList []error
-	if server != nil {
+	for _, srv := range []*http.Server{server, opsServer} {
+		if srv == nil {
+			continue
+		}
 		sctx, scancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-		if err := server.Shutdown(sctx); err != nil {
+		if err := srv.Shutdown(sctx); err != nil {
 			errList = append(errList, fmt.Errorf("stopping the orchestrated API: %w", err))
 		}
 		scancel()
@@ -433,6 +461,15 @@ func (s *Stack) run(ctx context.Context) error {
 	s.workers.Stop()
 	wg.Wait()
 	return errors.Join(append([]error{failure}, errList...)...)
+}
+
+// OpsAddr returns the address the operations endpoints listen on, or ""
+// without Config.OpsAddr.
+func (s *Stack) OpsAddr() string {
+	if s.opsLn == nil {
+		return ""
+	}
+	return s.opsLn.Addr().String()
 }
 
 // Close releases the Temporal connection, the listener when Run never
@@ -445,6 +482,9 @@ func (s *Stack) Close() error {
 		// worth ignoring.
 		if s.listener != nil {
 			_ = s.listener.Close()
+		}
+		if s.opsLn != nil {
+			_ = s.opsLn.Close()
 		}
 		s.client.Close()
 		if s.ownsHosted {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // readyTimeout bounds the readiness checks of one GET /readyz.
@@ -102,3 +104,28 @@ func (a *api) runCheck(ctx context.Context, ch Check) checkJSON {
 
 // openapi serves GET /openapi.yaml.
 func (a *api) openapi(c *gin.Context) { c.Data(http.StatusOK, mediaYAML, openapiYAML) }
+
+// NewOps returns the operations endpoints alone, GET /healthz, /readyz and
+// /metrics, unauthenticated, for a listener of their own (a port that only
+// the cluster's probes and scrapers reach). Give it the Deps given to New,
+// Registry set, so both serve the same metrics; the API keeps serving them
+// too.
+func NewOps(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	a := &api{Deps: d}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(a.recoverPanics)
+	r.NoRoute(a.noRoute)
+	r.NoMethod(a.noMethod)
+	r.GET("/healthz", a.healthz)
+	r.GET("/readyz", a.readyz)
+	r.GET("/metrics", gin.WrapH(a.metricsHandler()))
+	return r
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -191,6 +192,21 @@ func TestAccessLog_RecordsRequestFields(t *testing.T) {
 		}
 		if _, ok := l["duration"].(float64); !ok {
 			t.Errorf("log line %v lacks a duration", l)
+		}
+	}
+}
+
+// TestNewOps_ServesOnlyTheOperationsEndpoints promises the operations
+// listener answers health, readiness and metrics, unauthenticated, and
+// nothing of the API.
+func TestNewOps_ServesOnlyTheOperationsEndpoints(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	ops := httpapi.NewOps(httpapi.Deps{Registry: reg, Ready: []httpapi.Check{{Name: "db", Check: func(context.Context) error { return nil }}}})
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/v1/orders": 404, "/openapi.yaml": 404} {
+		rec := httptest.NewRecorder()
+		ops.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != want {
+			t.Errorf("GET %s on the operations handler: %d, want %d", path, rec.Code, want)
 		}
 	}
 }

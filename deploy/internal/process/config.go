@@ -23,7 +23,9 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
@@ -98,8 +100,17 @@ type Config struct {
 	TopicPrefix  string
 	GroupPrefix  string
 
-	// FaultInjection serves /v1/admin/faults over the hosted services.
+	// FaultInjection serves /v1/admin/faults over the hosted services, to
+	// operators. Off unless asked.
 	FaultInjection bool
+	// Auth verifies the API's bearer tokens. A process refuses to start
+	// without it (see LoadConfig's -auth-secret).
+	Auth *auth.Keys
+	// Limits bounds the API's requests and their timeouts.
+	Limits httpapi.Limits
+	// OpsAddr, when set, serves /healthz, /readyz and /metrics on a
+	// listener of their own too.
+	OpsAddr string
 	// ShippingCountries are served on top of the shipping service's
 	// defaults.
 	ShippingCountries []string

@@ -112,6 +112,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 			GroupPrefix:    cfg.GroupPrefix,
 			HTTPAddr:       cfg.HTTPAddr,
 			FaultInjection: cfg.FaultInjection,
+			Auth:           cfg.Auth,
+			Limits:         cfg.Limits,
+			OpsAddr:        cfg.OpsAddr,
 			Upstreams:      cfg.Upstreams(),
 			Logger:         log,
 			Registry:       reg,
@@ -161,6 +164,9 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg hosted.Config, 
 		Namespace:        p.cfg.TemporalNamespace,
 		ReconcileMinAge:  p.cfg.ReconcileMinAge,
 		FaultInjection:   p.cfg.FaultInjection,
+		Auth:             p.cfg.Auth,
+		Limits:           p.cfg.Limits,
+		OpsAddr:          p.cfg.OpsAddr,
 		Logger:           p.log,
 		Registry:         reg,
 		TracerProvider:   p.tracerProvider(),
@@ -204,11 +210,9 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg hosted.Config, 
 	if p.cfg.FaultInjection {
 		d.Faults = n.Faults
 	}
-	p.ops = &http.Server{
-		Handler:           httpapi.New(d),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
-	}
+	d.Auth = p.cfg.Auth
+	d.Limits = p.cfg.Limits
+	p.ops = httpapi.NewServer(httpapi.New(d), p.cfg.Limits, slog.NewLogLogger(p.log.Handler(), slog.LevelWarn))
 	return nil
 }
 
