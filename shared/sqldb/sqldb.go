@@ -10,7 +10,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -151,16 +150,16 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			db.SetConnMaxIdleTime(0)
 		}
 	default:
-		return nil, fmt.Errorf("opening database: unsupported address %q (want postgres://… or sqlite:…)", redact(dsn))
+		return nil, fmt.Errorf("opening database: unsupported address %q (want postgres://… or sqlite:…)", Redact(dsn))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening %s database %s: %w", dialect, redact(dsn), err)
+		return nil, fmt.Errorf("opening %s database %s: %w", dialect, Redact(dsn), err)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("reaching %s database %s: %w", dialect, redact(dsn), err)
+		return nil, fmt.Errorf("reaching %s database %s: %w", dialect, Redact(dsn), err)
 	}
-	out := &DB{DB: db, dialect: dialect, name: redact(dsn), driver: driver, source: source, memory: memory}
+	out := &DB{DB: db, dialect: dialect, name: Redact(dsn), driver: driver, source: source, memory: memory}
 	if dialect == SQLite {
 		out.writers = make(chan struct{}, 1)
 		if !memory {
@@ -176,18 +175,6 @@ func (db *DB) Close() error {
 		db.checkpoints.stop()
 	}
 	return db.DB.Close()
-}
-
-// redact removes a password from a database address.
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // maxTxAttempts bounds how often InTx retries a transaction that hit a

@@ -14,10 +14,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
 // Prefix starts the environment variable of every setting of the
@@ -207,21 +208,7 @@ func (v *durationValue) Set(s string) error {
 	return nil
 }
 
-// Redact returns a database or server address with its password, if any,
-// replaced by xxxxx.
-func Redact(address string) string {
-	u, err := url.Parse(address)
-	if err != nil {
-		if strings.Contains(address, "@") {
-			return "(an address that does not parse)"
-		}
-		return address
-	}
-	if u.User == nil {
-		return address
-	}
-	if _, ok := u.User.Password(); !ok {
-		return address
-	}
-	return u.Redacted()
-}
+// Redact returns a database or server address with every password it
+// holds (user:password@, ?password=, key=value forms) replaced by xxxxx:
+// sqldb.Redact.
+func Redact(address string) string { return sqldb.Redact(address) }
