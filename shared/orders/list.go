@@ -11,8 +11,9 @@ import (
 	"github.com/ordersaga/ordersaga/shared/errs"
 )
 
-// List returns a page of orders, newest first. Errors: errs.Invalid for a
-// bad cursor, limit or status.
+// List returns a page of orders, newest first, of one status and one
+// customer when the filter names them. Errors: errs.Invalid for a bad
+// cursor, limit or status.
 //
 // Orders are ordered by creation time, then by order id, both descending.
 // The cursor names the last order of a page, so the next page starts right
@@ -32,6 +33,9 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	if f.Status != "" {
 		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if f.CustomerID != "" {
+		where = append(where, "customer_id = "+arg(f.CustomerID))
 	}
 	if after != nil {
 		where = append(where, "(created_at, order_id) < ("+arg(after.createdAt)+", "+arg(after.orderID)+")")

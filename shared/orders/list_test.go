@@ -175,3 +175,53 @@ func TestList_BadFilter_InvalidWithField(t *testing.T) {
 		}
 	})
 }
+
+// List with a customer filter returns only that customer's orders, newest
+// first, and its cursors page within the filter, with a status too.
+func TestList_CustomerFilter_OnlyThatCustomersOrdersThroughCursors(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *sqldb.DB, store *orders.Store) {
+		ctx := context.Background()
+		var mine []string // c-2's orders, newest first
+		for i := range 9 {
+			p := request(fmt.Sprintf("o-%d", i))
+			if i%3 != 0 {
+				p.CustomerID = "c-2"
+				mine = append([]string{p.OrderID}, mine...)
+			}
+			if _, created, err := store.Create(ctx, newOrder(t, p, t0.Add(time.Duration(i)*time.Second))); err != nil || !created {
+				t.Fatalf("creating %s: created %v, err %v", p.OrderID, created, err)
+			}
+		}
+		update(t, store, "o-4", func(o *domain.Order) error { return o.Fail(domain.ReasonPaymentDeclined, t0) })
+		update(t, store, "o-6", func(o *domain.Order) error { return o.Fail(domain.ReasonPaymentDeclined, t0) }) // c-1's
+
+		var got []string
+		f := orders.Filter{CustomerID: "c-2", Limit: 2}
+		for range 10 {
+			page, err := store.List(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range page.Orders {
+				if o.State().CustomerID != "c-2" {
+					t.Fatalf("order %s of %s listed for c-2", o.ID(), o.State().CustomerID)
+				}
+			}
+			got = append(got, ids(page.Orders)...)
+			if f.Cursor = page.NextCursor; f.Cursor == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, mine) {
+			t.Fatalf("c-2's orders = %v, want %v", got, mine)
+		}
+		page, err := store.List(ctx, orders.Filter{CustomerID: "c-2", Status: domain.StatusFailed})
+		if err != nil || !slices.Equal(ids(page.Orders), []string{"o-4"}) {
+			t.Fatalf("c-2's failed orders = %v (err %v), want [o-4]", ids(page.Orders), err)
+		}
+		page, err = store.List(ctx, orders.Filter{CustomerID: "c-9"})
+		if err != nil || len(page.Orders) != 0 || page.NextCursor != "" {
+			t.Fatalf("orders of a customer without any = %v (next %q, err %v)", ids(page.Orders), page.NextCursor, err)
+		}
+	})
+}

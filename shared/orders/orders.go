@@ -31,8 +31,11 @@ const defaultPollInterval = 200 * time.Millisecond
 // Filter selects a page of orders for List.
 type Filter struct {
 	Status domain.Status // "" for every status
-	Limit  int           // 1 to MaxListLimit; 0 means 50
-	Cursor string        // from the previous Page; "" for the first page
+	// CustomerID keeps only the orders of that customer; "" for every
+	// customer. A cursor pages within the filter it was issued for.
+	CustomerID string
+	Limit      int    // 1 to MaxListLimit; 0 means 50
+	Cursor     string // from the previous Page; "" for the first page
 }
 
 // Page is one page of orders, newest first.
