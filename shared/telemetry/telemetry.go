@@ -27,6 +27,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
 // The exporters a Config may name.
@@ -106,12 +108,12 @@ func checkEndpoint(endpoint string) error {
 	if strings.Contains(endpoint, "://") {
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("OTLP endpoint %q is not http://host:port, https://host:port or host:port", endpoint)
+			return fmt.Errorf("OTLP endpoint %q is not http://host:port, https://host:port or host:port", sqldb.Redact(endpoint))
 		}
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(endpoint); err != nil {
-		return fmt.Errorf("OTLP endpoint %q is not http://host:port, https://host:port or host:port", endpoint)
+		return fmt.Errorf("OTLP endpoint %q is not http://host:port, https://host:port or host:port", sqldb.Redact(endpoint))
 	}
 	return nil
 }

@@ -167,6 +167,9 @@ func TestConfig_Validate_RefusesBadSettingsClearly(t *testing.T) {
 		{telemetry.Config{Exporter: "OTLP"}, `unknown trace exporter "OTLP"`},
 		{telemetry.Config{Exporter: "otlp", Endpoint: "collector"}, `OTLP endpoint "collector" is not`},
 		{telemetry.Config{Exporter: "otlp", Endpoint: "grpc://collector:4317"}, `OTLP endpoint "grpc://collector:4317" is not`},
+		// A refused endpoint is shown without its password.
+		{telemetry.Config{Exporter: "otlp", Endpoint: "grpc://otel:s3cret@collector:4317"}, `OTLP endpoint "grpc://otel:xxxxx@collector:4317" is not`},
+		{telemetry.Config{Exporter: "otlp", Endpoint: "otel:s3cret@collector:4317"}, `OTLP endpoint "xxxxx" is not`},
 		{telemetry.Config{Exporter: "stdout", SampleRatio: 1.5}, "trace sample ratio 1.5 is not from 0 to 1"},
 		{telemetry.Config{Exporter: "stdout", SampleRatio: -0.1}, "trace sample ratio -0.1 is not from 0 to 1"},
 	} {
