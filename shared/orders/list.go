@@ -46,7 +46,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	query += ` ORDER BY created_at DESC, order_id DESC LIMIT ` + arg(limit+1)
 
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.reads.QueryContext(ctx, query, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("listing orders: %w", err)
 	}

@@ -24,8 +24,8 @@ const MaxListLimit = 200
 // defaultListLimit is the page size of List when the filter gives none.
 const defaultListLimit = 50
 
-// defaultPollInterval is how often WaitFinal reads an order that nothing
-// in this process changed, to see changes made by other processes.
+// defaultPollInterval is how often the store's watcher reads the orders
+// WaitFinal callers await, to see changes made by other processes.
 const defaultPollInterval = 200 * time.Millisecond
 
 // Filter selects a page of orders for List.
@@ -46,9 +46,13 @@ type Page struct {
 
 // Store is the order store. It is safe for concurrent use.
 type Store struct {
-	db      *sqldb.DB
-	changes *broadcast    // wakes WaitFinal when an order changes here
-	poll    time.Duration // WaitFinal's fallback read interval
+	db *sqldb.DB
+	// reads runs the store's reads outside transactions (Get, List and the
+	// watcher's): db, or a test's wrapper around it.
+	reads querier
+	// changes wakes WaitFinal when an order becomes final, at once for a
+	// change made here, through its watcher for one made elsewhere.
+	changes *broadcast
 	// observer learns of committed changes; nil for none. Set before use.
 	observer Observer
 }
@@ -69,7 +73,9 @@ type Observer interface {
 // New returns the store on db (already migrated). The times it stores are
 // the order's own (domain.Order sets them).
 func New(db *sqldb.DB) *Store {
-	return &Store{db: db, changes: newBroadcast(), poll: defaultPollInterval}
+	s := &Store{db: db, reads: db}
+	s.changes = newBroadcast(defaultPollInterval, s.finalAmong)
+	return s
 }
 
 // SetObserver makes the store report the changes it commits to o (nil:

@@ -81,7 +81,7 @@ func (s *Store) CreateTx(ctx context.Context, tx *sqldb.Tx, o *domain.Order) (*d
 
 // Get returns one order. Errors: errs.NotFound.
 func (s *Store) Get(ctx context.Context, id string) (*domain.Order, error) {
-	o, err := loadOrder(ctx, s.db, id, false)
+	o, err := loadOrder(ctx, s.reads, id, false)
 	if err != nil {
 		return nil, fmt.Errorf("reading order %s: %w", id, err)
 	}

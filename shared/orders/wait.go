@@ -3,26 +3,36 @@ package orders
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 )
 
-// waitReadTimeout bounds one read of WaitFinal. Its reads do not end with
-// the caller's context, so that the order can still be read when it ends.
+// waitReadTimeout bounds one read of WaitFinal and one query of the
+// watcher. Their reads do not end with a caller's context, so that the
+// order can still be read when it ends.
 const waitReadTimeout = 5 * time.Second
+
+// maxWatchBatch bounds the order ids of one watcher query; more awaited
+// orders take one query per batch.
+const maxWatchBatch = 1000
 
 // WaitFinal returns the order once its status is final, or the order as it
 // is when ctx ends (with no error). An update stored through this Store
-// that makes the order final wakes it at once; it also polls, for changes
-// made by another process.
+// that makes the order final wakes it at once. Changes made by another
+// process are seen by the store's watcher: one goroutine, running while
+// someone waits, that reads the status of every awaited order in one query
+// per poll interval and wakes the waiters of those that became final. So a
+// waiter reads the order when it starts and when it is woken, never on a
+// timer of its own, and the database sees one query per interval however
+// many wait.
 //
 // Errors: errs.NotFound when the order does not exist, or the error of a
 // failed read.
 func (s *Store) WaitFinal(ctx context.Context, id string) (*domain.Order, error) {
-	tick := time.NewTicker(s.poll)
-	defer tick.Stop()
 	for {
 		// Watch before reading, so a change committed between the read
 		// and the wait still wakes this loop.
@@ -34,7 +44,6 @@ func (s *Store) WaitFinal(ctx context.Context, id string) (*domain.Order, error)
 		}
 		select {
 		case <-changed:
-		case <-tick.C:
 		case <-ctx.Done():
 		}
 		stop()
@@ -53,12 +62,66 @@ func (s *Store) readForWait(ctx context.Context, id string) (*domain.Order, erro
 	return o, nil
 }
 
-// broadcast tells the waiters of an order that it changed. Each order with
-// waiters has one channel, closed on its next change and then forgotten; an
-// order loses its entry as soon as nobody waits for it.
+// finalAmong returns which of the orders ids are final, in one query per
+// maxWatchBatch ids. Unknown ids are left out.
+func (s *Store) finalAmong(ids []string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitReadTimeout)
+	defer cancel()
+	var final []string
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), maxWatchBatch)]
+		ids = ids[len(batch):]
+		marks := make([]string, len(batch))
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			marks[i] = "$" + strconv.Itoa(i+1)
+			args[i] = id
+		}
+		got, err := s.finalIn(ctx, `SELECT order_id, status FROM orders WHERE order_id IN (`+strings.Join(marks, ", ")+`)`, args)
+		if err != nil {
+			return nil, fmt.Errorf("reading the status of %d awaited orders: %w", len(batch), err)
+		}
+		final = append(final, got...)
+	}
+	return final, nil
+}
+
+// finalIn runs query, which selects order ids and statuses, and returns
+// the ids whose status is final.
+func (s *Store) finalIn(ctx context.Context, query string, args []any) ([]string, error) {
+	rows, err := s.reads.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var final []string
+	for rows.Next() {
+		var id, status string
+		if err := rows.Scan(&id, &status); err != nil {
+			return nil, err
+		}
+		if domain.Status(status).Final() {
+			final = append(final, id)
+		}
+	}
+	return final, rows.Err()
+}
+
+// broadcast tells the waiters of an order that it became final. Each order
+// with waiters has one channel, closed when it becomes final and then
+// forgotten; an order loses its entry as soon as nobody waits for it.
+//
+// It also runs the watcher: while anyone waits, one goroutine asks
+// finalAmong every interval which awaited orders became final (through
+// another process) and wakes their waiters. The first watch starts it; it
+// ends once nobody waits.
 type broadcast struct {
-	mu      sync.Mutex
-	signals map[string]*signal
+	mu       sync.Mutex
+	signals  map[string]*signal
+	interval time.Duration                    // between two queries of the watcher
+	final    func([]string) ([]string, error) // which of the ids are final; nil: no watcher
+	watching bool                             // the watcher goroutine runs
+	idle     chan struct{}                    // tells the watcher that the last waiter left
 }
 
 // signal is one order's channel and how many waiters hold it.
@@ -67,9 +130,13 @@ type signal struct {
 	waiters int
 }
 
-func newBroadcast() *broadcast { return &broadcast{signals: make(map[string]*signal)} }
+// newBroadcast returns a broadcast whose watcher asks final every interval;
+// final nil runs no watcher.
+func newBroadcast(interval time.Duration, final func([]string) ([]string, error)) *broadcast {
+	return &broadcast{signals: make(map[string]*signal), interval: interval, final: final, idle: make(chan struct{}, 1)}
+}
 
-// watch returns a channel closed at the order's next change and the
+// watch returns a channel closed when the order becomes final and the
 // function that ends the watch, which the caller must call once.
 func (b *broadcast) watch(id string) (<-chan struct{}, func()) {
 	b.mu.Lock()
@@ -80,6 +147,10 @@ func (b *broadcast) watch(id string) (<-chan struct{}, func()) {
 		b.signals[id] = sg
 	}
 	sg.waiters++
+	if !b.watching && b.final != nil {
+		b.watching = true
+		go b.watcher(b.interval)
+	}
 	return sg.ch, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -87,10 +158,16 @@ func (b *broadcast) watch(id string) (<-chan struct{}, func()) {
 		if sg.waiters == 0 && b.signals[id] == sg {
 			delete(b.signals, id)
 		}
+		if len(b.signals) == 0 {
+			select {
+			case b.idle <- struct{}{}:
+			default: // already told
+			}
+		}
 	}
 }
 
-// wake tells the order's waiters that it changed.
+// wake tells the order's waiters that it became final.
 func (b *broadcast) wake(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -98,4 +175,51 @@ func (b *broadcast) wake(id string) {
 		close(sg.ch)
 		delete(b.signals, id)
 	}
+}
+
+// watcher is the goroutine that reads the awaited orders every interval,
+// until nobody waits. A failed query is tried again at the next interval;
+// the waiters, which read the order themselves when their wait ends, report
+// a database that stays unreachable.
+func (b *broadcast) watcher(interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		polling := false
+		select {
+		case <-tick.C:
+			polling = true
+		case <-b.idle:
+		}
+		ids := b.awaited()
+		if ids == nil {
+			return
+		}
+		if !polling {
+			continue
+		}
+		final, err := b.final(ids)
+		if err != nil {
+			continue
+		}
+		for _, id := range final {
+			b.wake(id)
+		}
+	}
+}
+
+// awaited returns the orders someone waits for. When nobody waits it marks
+// the watcher stopped and returns nil: the next watch starts a new one.
+func (b *broadcast) awaited() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.signals) == 0 {
+		b.watching = false
+		return nil
+	}
+	ids := make([]string, 0, len(b.signals))
+	for id := range b.signals {
+		ids = append(ids, id)
+	}
+	return ids
 }
