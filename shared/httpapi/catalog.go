@@ -155,7 +155,8 @@ func (a *api) putCustomer(c *gin.Context) {
 	a.ok(c, toCustomerJSON(cu))
 }
 
-// getCustomer serves GET /v1/customers/{id}.
+// getCustomer serves GET /v1/customers/{id}. A customer reaches it only
+// for its own account (ownCustomer, before any forwarding).
 func (a *api) getCustomer(c *gin.Context) {
 	id := c.Param("id")
 	if err := pathID("id", id); err != nil {

@@ -169,7 +169,7 @@ func (s store) List(_ context.Context, f orders.Filter) (orders.Page, error) {
 	}
 	var all []*domain.Order
 	for _, o := range s.orders {
-		if f.Status == "" || o.Status() == f.Status {
+		if (f.Status == "" || o.Status() == f.Status) && (f.CustomerID == "" || o.State().CustomerID == f.CustomerID) {
 			all = append(all, o)
 		}
 	}

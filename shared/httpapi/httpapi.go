@@ -178,19 +178,22 @@ func newRouter(d Deps) *gin.Engine {
 	r.GET("/metrics", gin.WrapH(a.metricsHandler()))
 	r.GET("/openapi.yaml", a.openapi)
 
+	// Who may call what: see auth.go. The checks come first, so a refused
+	// request is neither forwarded nor served.
 	r.GET("/v1/products", a.needCatalog, a.listProducts)
 	r.GET("/v1/products/:sku", a.needCatalog, a.getProduct)
-	r.PUT("/v1/products/:sku", a.needCatalog, a.putProduct)
-	r.GET("/v1/customers/:id", a.needAccounts, a.getCustomer)
-	r.PUT("/v1/customers/:id", a.needAccounts, a.putCustomer)
+	r.PUT("/v1/products/:sku", a.authenticate, a.operatorOnly("set products"), a.needCatalog, a.putProduct)
+	r.GET("/v1/customers/:id", a.authenticate, a.ownCustomer, a.needAccounts, a.getCustomer)
+	r.PUT("/v1/customers/:id", a.authenticate, a.operatorOnly("set customer accounts"), a.needAccounts, a.putCustomer)
 
-	r.POST("/v1/orders", a.needOrders, a.placeOrder)
-	r.GET("/v1/orders", a.needOrders, a.listOrders)
-	r.GET("/v1/orders/:order_id", a.needOrders, a.getOrder)
-	r.POST("/v1/orders/:order_id/cancel", a.needOrders, a.cancelOrder)
-	r.GET("/v1/orders/:order_id/timeline", a.needTimeline, a.getTimeline)
+	r.POST("/v1/orders", a.authenticate, a.needOrders, a.placeOrder)
+	r.GET("/v1/orders", a.authenticate, a.needOrders, a.listOrders)
+	r.GET("/v1/orders/:order_id", a.authenticate, a.needOrders, a.getOrder)
+	r.POST("/v1/orders/:order_id/cancel", a.authenticate, a.needOrders, a.cancelOrder)
+	r.GET("/v1/orders/:order_id/timeline", a.authenticate, a.needTimeline, a.getTimeline)
 
-	r.GET("/v1/admin/faults", a.needFaults, a.getFaults)
-	r.PUT("/v1/admin/faults", a.needFaults, a.putFaults)
+	admin := r.Group("/v1/admin", a.authenticate, a.operatorOnly("use the admin endpoints (fault injection)"))
+	admin.GET("/faults", a.needFaults, a.getFaults)
+	admin.PUT("/faults", a.needFaults, a.putFaults)
 	return r
 }

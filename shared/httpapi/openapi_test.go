@@ -2,13 +2,17 @@ package httpapi
 
 import (
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/timeline"
 )
@@ -133,8 +137,8 @@ func TestOpenAPI_ListsEveryProblemType(t *testing.T) {
 		t.Fatal(err)
 	}
 	enum := typ.Enum
-	all := []problemType{typeValidation, typeNotFound, typeMethodNotAllowed, typeConflict, typeTooLarge,
-		typeUnsupportedMedia, typeInternal, typeBadGateway, typeUnavailable, typeNotReady}
+	all := []problemType{typeValidation, typeUnauthorized, typeForbidden, typeNotFound, typeMethodNotAllowed, typeConflict,
+		typeTooLarge, typeUnsupportedMedia, typeInternal, typeBadGateway, typeUnavailable, typeNotReady}
 	var want []string
 	for _, p := range all {
 		want = append(want, string(p))
@@ -226,6 +230,80 @@ func TestOpenAPI_EnumsFollowTheSaga(t *testing.T) {
 	} {
 		if got := enumOf(t, doc, c.schema, c.property); !slices.Equal(got, c.want) {
 			t.Errorf("%s.%s enum %q, want %q (from the saga)", c.schema, c.property, got, c.want)
+		}
+	}
+}
+
+// TestOpenAPI_SecurityMatchesTheRoutes: the document declares the bearer
+// scheme for the whole API; exactly the operations served without a
+// credential say `security: []` and document no 401, every other one
+// documents 401, and every one a customer is refused documents 403.
+func TestOpenAPI_SecurityMatchesTheRoutes(t *testing.T) {
+	var doc struct {
+		Security   []map[string][]string `yaml:"security"`
+		Components struct {
+			SecuritySchemes map[string]struct {
+				Type         string `yaml:"type"`
+				Scheme       string `yaml:"scheme"`
+				BearerFormat string `yaml:"bearerFormat"`
+			} `yaml:"securitySchemes"`
+		} `yaml:"components"`
+		Paths map[string]map[string]yaml.Node `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(openapiYAML, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if s := doc.Components.SecuritySchemes["bearerAuth"]; s.Type != "http" || s.Scheme != "bearer" || s.BearerFormat != "JWT" {
+		t.Errorf("securitySchemes.bearerAuth = %+v", s)
+	}
+	if len(doc.Security) != 1 || doc.Security[0]["bearerAuth"] == nil || len(doc.Security[0]) != 1 {
+		t.Errorf("security = %v, want bearerAuth for the whole API", doc.Security)
+	}
+
+	keys, err := auth.NewKeys([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	customer, err := keys.Issue(auth.Principal{Role: auth.RoleCustomer, Subject: "c-1"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	router := newRouter(Deps{Auth: keys})
+	for _, r := range router.Routes() {
+		path := strings.NewReplacer(":sku", "x", ":id", "x", ":order_id", "x").Replace(r.Path)
+		status := func(header string) int {
+			req := httptest.NewRequest(r.Method, path, nil)
+			if header != "" {
+				req.Header.Set("Authorization", header)
+			}
+			rec := httptest.NewRecorder()
+			router.ServeHTTP(rec, req)
+			return rec.Code
+		}
+		needsCredential := status("") == http.StatusUnauthorized
+		refusesCustomers := status("Bearer "+customer) == http.StatusForbidden
+
+		docPath := strings.NewReplacer(":sku", "{sku}", ":id", "{id}", ":order_id", "{order_id}").Replace(r.Path)
+		var op struct {
+			Security  *[]map[string][]string `yaml:"security"`
+			Responses map[string]yaml.Node   `yaml:"responses"`
+		}
+		node, ok := doc.Paths[docPath][strings.ToLower(r.Method)]
+		if !ok {
+			t.Errorf("%s %s is not documented", r.Method, docPath)
+			continue
+		}
+		if err := node.Decode(&op); err != nil {
+			t.Fatal(err)
+		}
+		public := op.Security != nil && len(*op.Security) == 0
+		_, has401 := op.Responses["401"]
+		_, has403 := op.Responses["403"]
+		if public == needsCredential || has401 != needsCredential {
+			t.Errorf("%s %s: needs a credential %v, but documents security: [] %v, 401 %v", r.Method, docPath, needsCredential, public, has401)
+		}
+		if refusesCustomers && !has403 {
+			t.Errorf("%s %s refuses customers with 403 but does not document it", r.Method, docPath)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -47,6 +48,10 @@ func (a *api) placeOrder(c *gin.Context) {
 			return
 		}
 	} else {
+		if who := principal(c); req.CustomerID != "" && !who.Owns(req.CustomerID) {
+			a.forbidden(c, fmt.Sprintf("a customer may place orders only for itself: customer_id must be %q, the token's customer", who.Subject))
+			return
+		}
 		p = req.toPlaceOrder(a.NewID)
 		if err := f.merge(p.Validate()); err != nil {
 			a.fail(c, err)
@@ -113,7 +118,8 @@ func parseWait(c *gin.Context, f *fieldErrors) time.Duration {
 	return d
 }
 
-// getOrder serves GET /v1/orders/{order_id}.
+// getOrder serves GET /v1/orders/{order_id}. A customer's request for
+// another customer's order answers as for an unknown one.
 func (a *api) getOrder(c *gin.Context) {
 	id := c.Param("order_id")
 	if err := pathID("order_id", id); err != nil {
@@ -121,6 +127,9 @@ func (a *api) getOrder(c *gin.Context) {
 		return
 	}
 	o, err := a.Orders.Get(c.Request.Context(), id)
+	if err == nil && !principal(c).Owns(o.State().CustomerID) {
+		err = orderNotFound(id)
+	}
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -137,11 +146,15 @@ func (a *api) getOrder(c *gin.Context) {
 }
 
 // cancelOrder serves POST /v1/orders/{order_id}/cancel. A request body, if
-// any, is ignored.
+// any, is ignored. A customer's request for another customer's order
+// answers as for an unknown one and cancels nothing.
 func (a *api) cancelOrder(c *gin.Context) {
 	id := c.Param("order_id")
 	if err := pathID("order_id", id); err != nil {
 		a.fail(c, err)
+		return
+	}
+	if !a.ownOrder(c, id) {
 		return
 	}
 	o, err := a.Intake.Cancel(c.Request.Context(), id)
@@ -153,12 +166,15 @@ func (a *api) cancelOrder(c *gin.Context) {
 }
 
 // listOrders serves GET /v1/orders?status=&limit=&cursor=. Empty parameters
-// count as absent.
+// count as absent. A customer lists only its own orders.
 func (a *api) listOrders(c *gin.Context) {
 	filter, err := parseFilter(c)
 	if err != nil {
 		a.fail(c, err)
 		return
+	}
+	if who := principal(c); !who.Operator() {
+		filter.CustomerID = who.Subject
 	}
 	page, err := a.Orders.List(c.Request.Context(), filter)
 	if err != nil {

@@ -21,6 +21,8 @@ type problemType string
 // The problem types the API answers with.
 const (
 	typeValidation       problemType = problemBase + "validation"             // 400
+	typeUnauthorized     problemType = problemBase + "unauthorized"           // 401, with WWW-Authenticate
+	typeForbidden        problemType = problemBase + "forbidden"              // 403
 	typeNotFound         problemType = problemBase + "not-found"              // 404
 	typeMethodNotAllowed problemType = problemBase + "method-not-allowed"     // 405
 	typeConflict         problemType = problemBase + "conflict"               // 409
@@ -37,6 +39,10 @@ func (t problemType) status() int {
 	switch t {
 	case typeValidation:
 		return http.StatusBadRequest
+	case typeUnauthorized:
+		return http.StatusUnauthorized
+	case typeForbidden:
+		return http.StatusForbidden
 	case typeNotFound:
 		return http.StatusNotFound
 	case typeMethodNotAllowed:
@@ -60,6 +66,10 @@ func (t problemType) title() string {
 	switch t {
 	case typeValidation:
 		return "Invalid request"
+	case typeUnauthorized:
+		return "Unauthorized"
+	case typeForbidden:
+		return "Forbidden"
 	case typeNotFound:
 		return "Not found"
 	case typeMethodNotAllowed:

@@ -48,11 +48,16 @@ func (a *api) needTimeline(c *gin.Context) {
 }
 
 // getTimeline serves GET /v1/orders/{order_id}/timeline: the entries sorted
-// by time, entries of the same time in the order the variant gave them.
+// by time, entries of the same time in the order the variant gave them. A
+// customer's request for another customer's order answers as for an
+// unknown one.
 func (a *api) getTimeline(c *gin.Context) {
 	id := c.Param("order_id")
 	if err := pathID("order_id", id); err != nil {
 		a.fail(c, err)
+		return
+	}
+	if !a.ownOrder(c, id) {
 		return
 	}
 	ctx := c.Request.Context()

@@ -41,9 +41,11 @@ const DefaultUpstreamTimeout = 10 * time.Second
 // the 1 MiB limit holds here too) and headers, Authorization and the W3C
 // trace context (traceparent, tracestate) among them; the trace context is
 // the request's server span when tracing is on, so the owning process's
-// span is its child. The owning process's answer comes back as it is. A
-// process that does not answer in time is a 503 problem (retry); an answer
-// /v1/admin/faults cannot use is a 502 problem.
+// span is its child. The caller's credential is checked here before
+// anything is forwarded (see auth.go), and again by the owning process,
+// which serves the API with the same keys. The owning process's answer
+// comes back as it is. A process that does not answer in time is a 503
+// problem (retry); an answer /v1/admin/faults cannot use is a 502 problem.
 type Upstreams struct {
 	// Services maps a service that carries out a saga step (inventory,
 	// payment, shipping) to the base URL of the process hosting it

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/payment"
 )
 
 // upstream is another process of a split deployment in a test: the API
@@ -287,5 +288,51 @@ func TestUpstreams_Faults_AFailingProcess_Answers503Or502NamingIt(t *testing.T) 
 	}
 	if got := loyalty.Get(); got != (faults.Setting{}) {
 		t.Errorf("the hosted loyalty service changed although the payment process refused: %+v", got)
+	}
+}
+
+// TestUpstreams_AuthenticationOn_OwnersGetAndVerifyTheCredential: with
+// authentication on, the order process refuses what the caller may not do
+// before forwarding anything, and forwards the rest with the caller's
+// Authorization header, which the owning process verifies in turn.
+func TestUpstreams_AuthenticationOn_OwnersGetAndVerifyTheCredential(t *testing.T) {
+	withAuth := func(d *httpapi.Deps) { d.Auth = testKeys(t) }
+	inv, pay := newUpstream(t, withAuth), newUpstream(t, withAuth)
+	pay.h.w.customers["c-1"] = payment.Customer{ID: "c-1", Name: "Ada", CreditCents: 5000}
+	h := orderProcess(t, map[string]*url.URL{"inventory": inv.url(t), "payment": pay.url(t), "shipping": pay.url(t)}, withAuth)
+	own, other, op := authHeader(t, credOwn), authHeader(t, credOther), authHeader(t, credOperator)
+
+	assertJSON(t, h.do(http.MethodGet, "/v1/customers/c-1", "", own...), http.StatusOK, `{"id": "c-1", "name": "Ada", "credit_cents": 5000}`)
+	if got := pay.last(t).Header.Get("Authorization"); got != own[1] {
+		t.Errorf("the payment process got Authorization %q, want the caller's", got)
+	}
+	rec := h.do(http.MethodPut, "/v1/products/mug", `{"name": "Mug", "price_cents": 1250, "stock": 4}`, op...)
+	assertJSON(t, rec, http.StatusOK, `{"sku": "mug", "name": "Mug", "price_cents": 1250, "available": 4, "reserved": 0}`)
+	if got := inv.last(t).Header.Get("Authorization"); got != op[1] {
+		t.Errorf("the inventory process got Authorization %q, want the caller's", got)
+	}
+	assertJSON(t, h.do(http.MethodGet, "/v1/admin/faults", "", op...), http.StatusOK, `{
+		"inventory": {"error_rate": 0, "latency_ms": 0},
+		"payment": {"error_rate": 0, "latency_ms": 0},
+		"shipping": {"error_rate": 0, "latency_ms": 0}}`)
+	if got := pay.last(t).Header.Get("Authorization"); got != op[1] {
+		t.Errorf("the payment process got Authorization %q on /v1/admin/faults, want the caller's", got)
+	}
+
+	// Refused here, before any forwarding.
+	invBefore, payBefore := len(inv.requests()), len(pay.requests())
+	problemOf(t, h.do(http.MethodGet, "/v1/customers/c-1", "", other...), http.StatusNotFound)
+	problemOf(t, h.do(http.MethodPut, "/v1/products/mug", `{"name": "Mug", "price_cents": 1, "stock": 1}`, own...), http.StatusForbidden)
+	problemOf(t, h.do(http.MethodPut, "/v1/customers/c-1", `{"name": "Ada", "credit_cents": 1}`), http.StatusUnauthorized)
+	problemOf(t, h.do(http.MethodPut, "/v1/admin/faults", `{"payment": {"error_rate": 1}}`, own...), http.StatusForbidden)
+	if len(inv.requests()) != invBefore || len(pay.requests()) != payBefore {
+		t.Errorf("refused requests were forwarded: %q %q", inv.requests()[invBefore:], pay.requests()[payBefore:])
+	}
+
+	// The owning processes verify the credential themselves.
+	problemOf(t, inv.h.do(http.MethodPut, "/v1/products/mug", `{"name": "Mug", "price_cents": 1, "stock": 1}`), http.StatusUnauthorized)
+	problemOf(t, pay.h.do(http.MethodGet, "/v1/customers/c-1", "", authHeader(t, credForeign)...), http.StatusUnauthorized)
+	if got := inv.h.w.products["mug"]; got.PriceCents != 1250 {
+		t.Errorf("the product changed: %+v", got)
 	}
 }
