@@ -16,6 +16,8 @@ func OrchestratedBuilder(ctx context.Context, env Env) (Variant, error) {
 		TemporalHostPort: env.TemporalAddress,
 		Namespace:        env.TemporalNamespace,
 		FaultInjection:   env.Faults != nil,
+		Auth:             env.Auth,
+		Limits:           env.Limits,
 		Logger:           env.Logger,
 		Registry:         env.Registry,
 		Now:              env.Now,
@@ -34,6 +36,8 @@ func ChoreographedBuilder(ctx context.Context, env Env) (Variant, error) {
 	s, err := chstack.NewOnHosted(ctx, chstack.Config{
 		Brokers:        env.KafkaBrokers,
 		FaultInjection: env.Faults != nil,
+		Auth:           env.Auth,
+		Limits:         env.Limits,
 		Logger:         env.Logger,
 		Registry:       env.Registry,
 		Now:            env.Now,

@@ -11,10 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ordersaga/ordersaga/deploy/internal/apiflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
 )
@@ -65,8 +67,16 @@ type Config struct {
 	// the step fails with step_unavailable, in both variants
 	// (saga.Policy.StepDeadline).
 	StepDeadline time.Duration
-	// Faults serves PUT/GET /v1/admin/faults on both APIs.
+	// Faults serves PUT/GET /v1/admin/faults on both APIs, to operators.
 	Faults bool
+	// AuthSecret signs and verifies the APIs' bearer tokens: a
+	// comma-separated list, the first signing (see apiflag); AuthSecretFile
+	// holds such a list instead. With neither, the run keeps a development
+	// secret of its own in DataDir/DevSecretFile, made on first start.
+	AuthSecret     string
+	AuthSecretFile string
+	// Limits bounds the APIs' requests and their timeouts.
+	Limits httpapi.Limits
 	// Seed sets up the demo products and customers that are missing.
 	Seed bool
 	// LogLevel is the lowest level logged.
@@ -106,6 +116,7 @@ func DefaultConfig() Config {
 		StepDeadline:      saga.DefaultStepDeadline,
 		OtelExporter:      telemetry.ExporterNone,
 		OtelSampleRatio:   1,
+		Limits:            httpapi.DefaultLimits(),
 	}
 }
 
@@ -115,7 +126,7 @@ const EnvPrefix = envflag.Prefix
 
 // vars lists every setting of c, bound to c's fields.
 func (c *Config) vars() []envflag.Var {
-	return []envflag.Var{
+	vars := []envflag.Var{
 		{Name: "data-dir", Usage: "`folder` for the SQLite databases, the Temporal database and the broker's log", Value: envflag.String(&c.DataDir)},
 		{Name: "orchestrated-addr", Usage: "listen `host:port` of the orchestrated stack's REST API", Value: envflag.String(&c.OrchestratedAddr)},
 		{Name: "choreographed-addr", Usage: "listen `host:port` of the choreographed stack's REST API", Value: envflag.String(&c.ChoreographedAddr)},
@@ -130,7 +141,7 @@ func (c *Config) vars() []envflag.Var {
 		{Name: "postgres-db-prefix", Usage: "`prefix` of the PostgreSQL database names (prefix + orchestrated_orders, …, prefix + temporal, prefix + temporal_visibility)", Value: envflag.String(&c.PostgresDBPrefix)},
 		{Name: "shipping-countries", Usage: "`countries` served on top of the shipping defaults, comma-separated ISO codes", Value: envflag.List(&c.ShippingCountries)},
 		{Name: "step-deadline", Usage: "`duration` a step's action may keep failing with faults before the step fails with step_unavailable and the saga compensates (the same in both variants)", Value: envflag.Duration(&c.StepDeadline)},
-		{Name: "faults", Usage: "serve /v1/admin/faults (fault injection) on both APIs", Value: envflag.Bool(&c.Faults)},
+		{Name: "faults", Usage: "serve /v1/admin/faults (fault injection, to operators) on both APIs", Value: envflag.Bool(&c.Faults)},
 		{Name: "seed", Usage: "set up the demo products and customers that are missing", Value: envflag.Bool(&c.Seed)},
 		{Name: "log-level", Usage: "lowest log `level`: debug, info (the default), warn or error", Value: envflag.Level(&c.LogLevel)},
 		{Name: "shutdown-timeout", Usage: "`duration` a clean shutdown may take", Value: envflag.Duration(&c.ShutdownTimeout)},
@@ -138,6 +149,13 @@ func (c *Config) vars() []envflag.Var {
 		{Name: "otel-endpoint", Usage: "OTLP/gRPC collector `address` (http://host:4317, https://host:4317 or host:port); empty reads $OTEL_EXPORTER_OTLP_ENDPOINT", Value: envflag.String(&c.OtelEndpoint)},
 		{Name: "otel-sample-ratio", Usage: "share of new traces recorded, above 0 and at most 1", Value: envflag.Float(&c.OtelSampleRatio)},
 	}
+	vars = append(vars, apiflag.SecretVars(&c.AuthSecret, &c.AuthSecretFile)...)
+	for i := range vars {
+		if vars[i].Name == apiflag.SecretFlag {
+			vars[i].Usage += "; empty, and no -" + apiflag.SecretFileFlag + ": a development secret kept in <data dir>/" + DevSecretFile + ", made on first start"
+		}
+	}
+	return append(vars, apiflag.LimitVars(&c.Limits)...)
 }
 
 // Bind sets c from the environment (through lookupEnv, e.g. os.LookupEnv)
@@ -229,6 +247,15 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown timeout %v is not positive", c.ShutdownTimeout)
 	}
+	switch {
+	case c.AuthSecret != "" && c.AuthSecretFile != "":
+		bad("both -%s and -%s are set: give one", apiflag.SecretFlag, apiflag.SecretFileFlag)
+	case c.AuthSecret != "":
+		if _, err := apiflag.ParseSecret(c.AuthSecret); err != nil {
+			errList = append(errList, err)
+		}
+	}
+	errList = append(errList, apiflag.LimitProblems(c.Limits)...)
 	return errors.Join(errList...)
 }
 

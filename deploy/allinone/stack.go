@@ -56,6 +56,7 @@ type Stack struct {
 	broker   *kafkadev.Broker    // nil with external brokers
 	brokers  []string
 	variants []*running
+	creds    Credentials
 	// tracers are the variants' tracer providers, shut down (sending
 	// their last spans) after the variants stopped.
 	tracers []*telemetry.Provider
@@ -104,6 +105,12 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Stack, err error) 
 
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
+	}
+	if s.creds, err = cfg.credentials(opts.Now()); err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	if s.creds.Created {
+		s.log.Info("development signing secret created", "file", filepath.Join(cfg.DataDir, DevSecretFile))
 	}
 	if err := s.startTemporal(ctx); err != nil {
 		return nil, err
@@ -219,6 +226,8 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 		Registry:          newRegistry(),
 		Logger:            s.log,
 		Now:               now,
+		Auth:              s.creds.Keys,
+		Limits:            s.cfg.Limits,
 	}
 	tp, err := telemetry.New(ctx, s.cfg.Tracing(name))
 	if err != nil {
@@ -243,7 +252,7 @@ func (s *Stack) startVariant(ctx, runCtx context.Context, name string, build Bui
 		return nil, fmt.Errorf("%s API: %w", name, err)
 	}
 	r.url = "http://" + ln.Addr().String()
-	r.server = httpapi.NewServer(r.variant.Handler(), httpapi.Limits{}, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	r.server = httpapi.NewServer(r.variant.Handler(), s.cfg.Limits, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	go func() {
 		if err := r.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.failed <- fmt.Errorf("%s API: %w", name, err)
@@ -378,6 +387,10 @@ func (s *Stack) TemporalUIURL() string {
 	}
 	return "http://" + s.temporal.UIAddress()
 }
+
+// Credentials returns the run's signing keys and the tokens its banner
+// prints.
+func (s *Stack) Credentials() Credentials { return s.creds }
 
 // KafkaBrokers returns the bootstrap brokers.
 func (s *Stack) KafkaBrokers() []string { return append([]string(nil), s.brokers...) }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
@@ -62,6 +63,11 @@ type Env struct {
 	// TracerProvider receives the variant's spans; nil when tracing is
 	// off (Config.OtelExporter none).
 	TracerProvider trace.TracerProvider
+	// Auth verifies the API's bearer tokens: the run's keys.
+	Auth *auth.Keys
+	// Limits bounds the API's requests (the stack's server applies its
+	// timeouts).
+	Limits httpapi.Limits
 }
 
 // APIDeps returns the REST API's dependencies served straight from the
@@ -77,6 +83,8 @@ func (e Env) APIDeps() httpapi.Deps {
 		Registry: e.Registry,
 		Logger:   e.Logger.With("variant", e.Name),
 		Now:      e.Now,
+		Auth:     e.Auth,
+		Limits:   e.Limits,
 
 		TracerProvider: e.TracerProvider,
 	}

@@ -36,6 +36,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/ordersaga/ordersaga/shared/auth"
 )
 
 // Framework names what a variant is built on, to pair it with the ceiling
@@ -140,6 +142,12 @@ type Options struct {
 	FailureShare float64
 	// Seed makes the orders of a run reproducible (DefaultSeed).
 	Seed uint64
+	// Keys, when set, are the keys the targets verify bearer tokens with:
+	// the driver signs an operator token for its set-up (products,
+	// customers) and a token for each customer, which that customer's
+	// orders and their reads carry. Nil sends no token (a target run
+	// without authentication).
+	Keys *auth.Keys
 	// RunID starts every id the run creates (products, customers, orders,
 	// workflows, topics); empty picks one from the clock.
 	RunID string
@@ -293,7 +301,10 @@ func run(ctx context.Context, opts Options, rep *Report, prog *progress) error {
 	defer hc.CloseIdleConnections()
 	clients := make([]*orderClient, len(opts.Targets))
 	for i, t := range opts.Targets {
-		c := newOrderClient(hc, t.BaseURL, fmt.Sprintf("%s-%d", opts.RunID, i), &opts)
+		c, err := newOrderClient(hc, t.BaseURL, fmt.Sprintf("%s-%d", opts.RunID, i), &opts)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.Name, err)
+		}
 		prog.note("%s: setting up %d products and %d customers at %s", t.Name, opts.Products, opts.Customers, t.BaseURL)
 		if err := prepare(ctx, c, &opts, &seq); err != nil {
 			return fmt.Errorf("%s: %w", t.Name, err)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ordersaga/ordersaga/shared/auth"
 )
 
 // The orders' make-up and the driver's set-up.
@@ -45,23 +47,58 @@ func shipCountries() []string { return []string{"US", "CA", "GB", "DE", "FR", "N
 
 // orderClient places orders on one target through its REST API.
 type orderClient struct {
-	http    *http.Client
-	base    string
-	idBase  string // run-unique start of order ids, sku and customer ids
-	opts    *Options
-	skus    []string
-	custIDs []string
+	// http sends the set-up requests, as the operator when Options.Keys
+	// is set; customers[i] sends customer custIDs[i]'s orders and their
+	// reads, with that customer's own token. All share one connection
+	// pool.
+	http      *http.Client
+	customers []*http.Client
+	base      string
+	idBase    string // run-unique start of order ids, sku and customer ids
+	opts      *Options
+	skus      []string
+	custIDs   []string
 }
 
-func newOrderClient(hc *http.Client, base, idBase string, opts *Options) *orderClient {
+// OperatorSubject names the operator of the driver's set-up token.
+const OperatorSubject = "bench"
+
+// tokenTTL is how long the driver's tokens are valid: longer than a run.
+const tokenTTL = 24 * time.Hour
+
+// newOrderClient returns the client of the target at base. With
+// opts.Keys, the set-up requests carry an operator token and each
+// customer's requests a token of its own (auth.Transport over hc's
+// transport); without, none does.
+func newOrderClient(hc *http.Client, base, idBase string, opts *Options) (*orderClient, error) {
 	c := &orderClient{http: hc, base: strings.TrimRight(base, "/"), idBase: idBase, opts: opts}
 	for i := range opts.Products {
 		c.skus = append(c.skus, fmt.Sprintf("%s-p%d", idBase, i))
 	}
-	for i := range opts.Customers {
-		c.custIDs = append(c.custIDs, fmt.Sprintf("%s-c%d", idBase, i))
+	as := func(p auth.Principal) (*http.Client, error) {
+		if opts.Keys == nil {
+			return hc, nil
+		}
+		tok, err := opts.Keys.Issue(p, tokenTTL, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("a token for %s %s: %w", p.Role, p.Subject, err)
+		}
+		return &http.Client{Transport: &auth.Transport{Token: tok, Base: hc.Transport}, Timeout: hc.Timeout}, nil
 	}
-	return c
+	var err error
+	if c.http, err = as(auth.Principal{Role: auth.RoleOperator, Subject: OperatorSubject}); err != nil {
+		return nil, err
+	}
+	for i := range opts.Customers {
+		id := fmt.Sprintf("%s-c%d", idBase, i)
+		cc, err := as(auth.Principal{Role: auth.RoleCustomer, Subject: id})
+		if err != nil {
+			return nil, err
+		}
+		c.custIDs = append(c.custIDs, id)
+		c.customers = append(c.customers, cc)
+	}
+	return c, nil
 }
 
 // newHTTPClient returns a client that keeps enough idle connections for
@@ -201,12 +238,12 @@ type orderView struct {
 	FailureReason string `json:"failure_reason"`
 }
 
-// newOrder returns the order numbered seq: 1 to 3 distinct products, 1 to
-// 3 units each, a customer and a supported country drawn from a stream of
-// the run's seed and seq, so a run with the same seed sends the same
-// orders. Options.FailureShare of the orders ship to a country the shipping
-// service refuses.
-func (c *orderClient) newOrder(id string, seq uint64) orderRequest {
+// newOrder returns the order numbered seq and the index of its customer:
+// 1 to 3 distinct products, 1 to 3 units each, a customer and a supported
+// country drawn from a stream of the run's seed and seq, so a run with the
+// same seed sends the same orders. Options.FailureShare of the orders ship
+// to a country the shipping service refuses.
+func (c *orderClient) newOrder(id string, seq uint64) (orderRequest, int) {
 	rng := rand.New(rand.NewPCG(c.opts.Seed, seq))
 	n := 1 + rng.IntN(min(3, len(c.skus)))
 	picked := rng.Perm(len(c.skus))[:n]
@@ -228,7 +265,7 @@ func (c *orderClient) newOrder(id string, seq uint64) orderRequest {
 			Name: "Customer " + strconv.Itoa(cust), Line1: strconv.Itoa(1+rng.IntN(200)) + " Main St",
 			City: "Springfield", PostalCode: strconv.Itoa(10000 + rng.IntN(89999)), Country: country,
 		},
-	}
+	}, cust
 }
 
 // place places the order numbered seq and waits until it is final: POST
@@ -238,7 +275,9 @@ func (c *orderClient) place(ctx context.Context, seq uint64) Result {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OrderTimeout)
 	defer cancel()
 	id := c.idBase + "-o" + strconv.FormatUint(seq, 10)
-	body, err := json.Marshal(c.newOrder(id, seq))
+	order, cust := c.newOrder(id, seq)
+	hc := c.customers[cust]
+	body, err := json.Marshal(order)
 	if err != nil {
 		return Result{Outcome: ErrOther, Detail: err.Error()}
 	}
@@ -248,7 +287,7 @@ func (c *orderClient) place(ctx context.Context, seq uint64) Result {
 		return Result{Outcome: ErrOther, Detail: err.Error()}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	o, res, ok := c.do(ctx, req, "POST /v1/orders", http.StatusCreated, http.StatusAccepted, http.StatusOK)
+	o, res, ok := c.do(ctx, hc, req, "POST /v1/orders", http.StatusCreated, http.StatusAccepted, http.StatusOK)
 	if !ok {
 		return res
 	}
@@ -267,17 +306,18 @@ func (c *orderClient) place(ctx context.Context, seq uint64) Result {
 		if err != nil {
 			return Result{Outcome: ErrOther, Detail: err.Error()}
 		}
-		if o, res, ok = c.do(ctx, req, "GET /v1/orders/{id}", http.StatusOK); !ok {
+		if o, res, ok = c.do(ctx, hc, req, "GET /v1/orders/{id}", http.StatusOK); !ok {
 			return res
 		}
 	}
 }
 
-// do sends req and reads the order it answers with, when its status is one
-// of want; otherwise it returns the error's Result and false.
-func (c *orderClient) do(ctx context.Context, req *http.Request, what string, want ...int) (orderView, Result, bool) {
+// do sends req with hc and reads the order it answers with, when its
+// status is one of want; otherwise it returns the error's Result and
+// false.
+func (c *orderClient) do(ctx context.Context, hc *http.Client, req *http.Request, what string, want ...int) (orderView, Result, bool) {
 	var o orderView
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return o, Result{Outcome: ErrTimeout, Detail: fmt.Sprintf("not final within %v", c.opts.OrderTimeout)}, false

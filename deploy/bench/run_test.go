@@ -3,12 +3,17 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/hosted"
@@ -69,9 +74,69 @@ func (f *fakeFlow) Cancel(context.Context, string) (*domain.Order, error) {
 	return nil, errs.E(errs.Conflict, "the fake flow does not cancel")
 }
 
+// benchSecret is the signing secret of the fake APIs.
+const benchSecret = "a-signing-secret-of-the-bench-tests"
+
+// testKeys returns the keys of benchSecret.
+func testKeys(tb testing.TB) *auth.Keys {
+	tb.Helper()
+	k, err := auth.NewKeys([]byte(benchSecret))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+// credentialCheck wraps an API handler and fails tb, when the test ends,
+// for every request that does not carry the credential the driver owes
+// it: an operator token for the set-up (PUT), the token of the order's own
+// customer for POST /v1/orders, a customer token for reading an order.
+// Readiness needs none.
+func credentialCheck(tb testing.TB, keys *auth.Keys, h http.Handler) http.Handler {
+	var mu sync.Mutex
+	var wrong []string
+	tb.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(wrong) > 0 {
+			tb.Errorf("%d requests without the credential owed, such as %s", len(wrong), wrong[0])
+		}
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := keys.Verify(auth.BearerToken(r.Header.Get("Authorization")), time.Now())
+		problem := ""
+		switch {
+		case r.URL.Path == "/readyz":
+		case err != nil:
+			problem = err.Error()
+		case r.Method == http.MethodPut && !p.Operator():
+			problem = "a set-up request not as the operator"
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/orders":
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			var o struct {
+				CustomerID string `json:"customer_id"`
+			}
+			if json.Unmarshal(body, &o) != nil || p != (auth.Principal{Role: auth.RoleCustomer, Subject: o.CustomerID}) {
+				problem = fmt.Sprintf("an order of %q placed as %+v", o.CustomerID, p)
+			}
+		case r.Method == http.MethodGet && p.Role != auth.RoleCustomer:
+			problem = "an order read not as its customer"
+		}
+		if problem != "" {
+			mu.Lock()
+			wrong = append(wrong, r.Method+" "+r.URL.Path+": "+problem)
+			mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // startFakeAPI serves shared/httpapi over hosted services on SQLite with a fake
-// flow that finishes each order after delay, and returns its base URL.
-// A limited flow admits at most 50 orders per second.
+// flow that finishes each order after delay, and returns its base URL. The
+// API verifies tokens with testKeys, and every request must carry the
+// credential the driver owes it (credentialCheck). A limited flow admits
+// at most 50 orders per second.
 func startFakeAPI(tb testing.TB, name string, delay time.Duration, limited bool) string {
 	tb.Helper()
 	n, err := hosted.Open(context.Background(), hosted.Config{Databases: hosted.SQLiteDatabases(tb.TempDir()), Migrate: true}, nil)
@@ -82,9 +147,10 @@ func startFakeAPI(tb testing.TB, name string, delay time.Duration, limited bool)
 	if limited {
 		flow.admit = make(chan struct{}, 1)
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Deps{
-		Variant: name, Catalog: n.Inventory, Accounts: n.Payment, Orders: n.Orders, Intake: flow,
-	}))
+	keys := testKeys(tb)
+	srv := httptest.NewServer(credentialCheck(tb, keys, httpapi.New(httpapi.Deps{
+		Variant: name, Catalog: n.Inventory, Accounts: n.Payment, Orders: n.Orders, Intake: flow, Auth: keys,
+	})))
 	tb.Cleanup(func() {
 		srv.Close()
 		flow.wg.Wait()
@@ -119,6 +185,7 @@ func TestRun_TwoFakeVariants_ReportsEveryPointWithTableJSONAndSVG(t *testing.T) 
 		Customers:     5,
 		FailureShare:  0.25,
 		Progress:      &progress,
+		Keys:          testKeys(t),
 	})
 	if err != nil {
 		t.Fatalf("Run: %v", err)

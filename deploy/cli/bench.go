@@ -13,10 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ordersaga/ordersaga/deploy/allinone"
 	"github.com/ordersaga/ordersaga/deploy/bench"
 	"github.com/ordersaga/ordersaga/deploy/bench/rig"
+	"github.com/ordersaga/ordersaga/deploy/internal/apiflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/output"
+	"github.com/ordersaga/ordersaga/shared/auth"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
 )
 
 func benchCommand() Command {
@@ -57,6 +61,8 @@ type benchFlags struct {
 	dataDir           string
 	logLevel          slog.Level
 	cpuProfile        string
+	authSecret        string
+	authSecretFile    string
 }
 
 // defaultBenchFlags returns the bench's defaults.
@@ -118,9 +124,15 @@ func (f *benchFlags) vars() []envflag.Var {
 }
 
 // bind registers the bench's flags on fs, each set first from its
-// ORDERSAGA_BENCH_ variable.
+// ORDERSAGA_BENCH_ variable, but the signing secrets', which every command
+// reads from the same ORDERSAGA_ variables.
 func (f *benchFlags) bind(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) error {
-	return envflag.Bind(fs, benchEnvPrefix, lookupEnv, f.vars()...)
+	secrets := apiflag.SecretVars(&f.authSecret, &f.authSecretFile)
+	for i := range secrets {
+		secrets[i].Usage += "; the stacks' (a running stack's -orchestrated-url or -choreographed-url needs it: " +
+			"data/auth-secret for `ordersaga run`'s); empty, the in-process stacks get a secret of their own"
+	}
+	return errors.Join(envflag.Bind(fs, benchEnvPrefix, lookupEnv, f.vars()...), envflag.Bind(fs, envflag.Prefix, lookupEnv, secrets...))
 }
 
 // bindBench registers the flags of bench.
@@ -159,6 +171,11 @@ func runBench(ctx context.Context, env *Env, f *benchFlags) error {
 			return usageErrorf("unknown variant %q (orchestrated, choreographed)", v)
 		}
 	}
+	if opts.Keys, err = f.keys(rc.Orchestrated || rc.Choreographed, external); err != nil {
+		return usageErrorf("%v", err)
+	}
+	rc.Keys = opts.Keys
+	rc.Limits = benchLimits(f.maxInFlight)
 	measures := func(v string) bool { return f.ceilings && (len(variants) == 0 || slices.Contains(variants, v)) }
 	rc.Temporal = measures(rig.Orchestrated) && f.temporalAddress == ""
 	rc.Kafka = measures(rig.Choreographed) && len(f.kafkaBrokers) == 0
@@ -285,6 +302,40 @@ func (f *benchFlags) options() (bench.Options, error) {
 		errList = append(errList, fmt.Errorf("-failure-share %v is not from 0 to 1", f.failureShare))
 	}
 	return opts, errors.Join(errList...)
+}
+
+// keys returns the keys the bench signs its tokens with: the configured
+// secrets, or, for in-process stacks alone, a new secret; a running stack
+// (an external URL) needs its own.
+func (f *benchFlags) keys(inProcess bool, external map[string]string) (*auth.Keys, error) {
+	keys, err := apiflag.Keys(f.authSecret, f.authSecretFile)
+	if err != nil || keys != nil {
+		return keys, err
+	}
+	for _, v := range f.variants {
+		if u := external[v]; u != "" {
+			return nil, fmt.Errorf("the %s stack at %s verifies tokens with its own secret: give it with -%s or -%s (data/%s for `ordersaga run`)",
+				v, u, apiflag.SecretFlag, apiflag.SecretFileFlag, allinone.DevSecretFile)
+		}
+	}
+	if !inProcess {
+		return nil, nil
+	}
+	secret, err := auth.GenerateSecret()
+	if err != nil {
+		return nil, err
+	}
+	return apiflag.ParseSecret(secret)
+}
+
+// benchLimits returns the limits of the in-process stacks: the defaults,
+// raised so that every order the open loop keeps in flight may wait and
+// be read.
+func benchLimits(maxInFlight int) httpapi.Limits {
+	l := httpapi.DefaultLimits()
+	l.MaxWaiting = max(l.MaxWaiting, maxInFlight)
+	l.MaxRequests = max(l.MaxRequests, maxInFlight+64)
+	return l
 }
 
 // describeRig says what the bench starts in-process.

@@ -25,6 +25,8 @@ func TestBench_BadCommandLine_UsageError(t *testing.T) {
 		{[]string{"bench", "-log-level", "loud"}, nil, "-log-level"},
 		{[]string{"bench", "-failure-share", "1.5"}, nil, "-failure-share"},
 		{[]string{"bench"}, map[string]string{"ORDERSAGA_BENCH_DURATION": "soon"}, "ORDERSAGA_BENCH_DURATION"},
+		{[]string{"bench", "-variants", "orchestrated", "-orchestrated-url", "http://127.0.0.1:1"}, nil, "-auth-secret"},
+		{[]string{"bench", "-auth-secret", "hidden"}, nil, "-auth-secret"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

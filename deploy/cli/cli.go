@@ -72,6 +72,8 @@ func Commands() []Command {
 		benchCommand(),
 		servicesCommand(process.Orchestrated),
 		servicesCommand(process.Choreographed),
+		tokenCommand(),
+		secretCommand(),
 		dlqCommand(),
 		healthcheckCommand(),
 		versionCommand(),

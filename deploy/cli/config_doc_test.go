@@ -387,7 +387,7 @@ func configSection(cmds []commandDoc, env map[string]bool) string {
 	b.WriteString(configHeading + "\n\n")
 	b.WriteString("Every command's flags, and the environment variable of each flag that has one; a flag wins over\n")
 	b.WriteString("the environment, which wins over the default. `ordersaga help <command>` prints the same.\n")
-	b.WriteString("Passwords in database addresses are never logged or shown in a help text.\n")
+	b.WriteString("Passwords in database addresses, and signing secrets, are never logged or shown in a help text.\n")
 	b.WriteString("Every command reads its flags and variables through one package (`deploy/internal/envflag`);\n")
 	b.WriteString("`go test ./deploy/cli` checks these tables against the binary's command table (`deploy/cli`).\n")
 	seen := map[string]bool{}

@@ -15,6 +15,7 @@ func TestHelp_DatabaseAddressesFromTheEnvironment_ShowNoPassword(t *testing.T) {
 		"ORDERSAGA_ORDERS_DB":      secretDSN,
 		"ORDERSAGA_PAYMENT_DB":     secretDSN,
 		"ORDERSAGA_BENCH_POSTGRES": secretDSN,
+		"ORDERSAGA_AUTH_SECRET":    "s3cret-signing-secret-of-the-help-test",
 	}
 	for _, args := range [][]string{
 		{"run", "-h"},

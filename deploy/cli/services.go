@@ -33,7 +33,9 @@ func bindServices(v process.Variant, fs *flag.FlagSet, lookupEnv envflag.LookupE
 	fs.Usage = usageFunc(fs, fs.Name()+" <role>[,<role>...] [flags]",
 		fmt.Sprintf("Runs the named services of the %s variant in this process (roles: orders, inventory,", v),
 		fmt.Sprintf("payment, shipping, or all; also $%s). A process hosting orders serves the REST API;", process.RolesEnv),
-		"every process serves /healthz, /readyz and /metrics. SIGINT or SIGTERM stops it cleanly.")
+		"every process serves /healthz, /readyz and /metrics (and, with -ops-addr, on a port of their own).",
+		"The API verifies bearer tokens with -auth-secret or -auth-secret-file, which the process needs to start:",
+		"`ordersaga secret` makes a secret, `ordersaga token` issues tokens. SIGINT or SIGTERM stops it cleanly.")
 	flags, err := process.Bind(v, fs, lookupEnv)
 	if err != nil && flags == nil {
 		return nil, err

@@ -23,6 +23,8 @@ func TestExecute_ServiceCommands_BadCommandLinesAreUsageErrors(t *testing.T) {
 		{"no database", nil, []string{"choreographed", "payment"}, 2, "", []string{"no database for the payment role", "-payment-db", "-data-dir", "-postgres-url"}},
 		{"bad env value", map[string]string{"ORDERSAGA_LOG_LEVEL": "loud"}, []string{"orchestrated", "all", "-data-dir", "/d"}, 2, "", []string{"ORDERSAGA_LOG_LEVEL"}},
 		{"unknown flag", nil, []string{"orchestrated", "all", "-kafka-brokers", "k:1"}, 2, "", []string{"kafka-brokers"}},
+		{"no secret", nil, []string{"choreographed", "orders", "-data-dir", "/d"}, 2, "", []string{"-auth-secret", "$ORDERSAGA_AUTH_SECRET", "-auth-secret-file", "ordersaga token", "ordersaga secret"}},
+		{"help names the secret", nil, []string{"orchestrated", "-h"}, 0, "", []string{"-auth-secret", "-ops-addr", "-max-waiting", "-write-timeout", "ordersaga token"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,7 +45,8 @@ func TestExecute_ServiceCommands_BadCommandLinesAreUsageErrors(t *testing.T) {
 }
 
 func TestExecute_ServiceCommand_UnreachableInfrastructure_FailsWithoutShowingPasswords(t *testing.T) {
-	env, _, stderr := testEnv(map[string]string{"ORDERSAGA_ORDERS_DB": "postgres://app:s3cret@127.0.0.1:1/orders"})
+	env, _, stderr := testEnv(map[string]string{"ORDERSAGA_ORDERS_DB": "postgres://app:s3cret@127.0.0.1:1/orders",
+		"ORDERSAGA_AUTH_SECRET": "a-signing-secret-of-the-command-tests"})
 	if code := Execute(context.Background(), env, []string{"choreographed", "orders", "-kafka-brokers", "127.0.0.1:1"}); code != 1 {
 		t.Errorf("exit code %d, want 1; stderr:\n%s", code, stderr)
 	}

@@ -24,7 +24,9 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -68,6 +70,13 @@ type Config struct {
 	// stack needs them (for the ceiling runs).
 	Temporal bool
 	Kafka    bool
+	// Keys verify the stacks' bearer tokens (the bench signs its own with
+	// them); nil runs the stacks without authentication.
+	Keys *auth.Keys
+	// Limits bounds the stacks' requests (httpapi.DefaultLimits when
+	// zero): the bench keeps as many orders waiting as its open loop has
+	// in flight.
+	Limits httpapi.Limits
 	// Logger receives the logs of everything started (slog.Default() when
 	// nil).
 	Logger *slog.Logger
@@ -163,6 +172,8 @@ func (r *Rig) startOrchestrated(ctx context.Context) error {
 		TemporalHostPort: r.temporal.FrontendAddress(),
 		Namespace:        r.temporal.Namespace(),
 		HTTPAddr:         listenAddress,
+		Auth:             r.cfg.Keys,
+		Limits:           r.cfg.Limits,
 		Logger:           r.log,
 	})
 	if err != nil {
@@ -181,6 +192,8 @@ func (r *Rig) startChoreographed(ctx context.Context) error {
 		Hosted:   hosted.Config{Databases: dbs, Migrate: true}, // the rig's own databases
 		Brokers:  r.broker.Addrs(),
 		HTTPAddr: listenAddress,
+		Auth:     r.cfg.Keys,
+		Limits:   r.cfg.Limits,
 		Logger:   r.log,
 	})
 	if err != nil {

@@ -90,6 +90,12 @@ func String(p *string) flag.Value { return (*stringValue)(p) }
 // hides a password, so a help text never shows one.
 func DSN(p *string) flag.Value { return (*dsnValue)(p) }
 
+// Secret returns a flag.Value setting *p to a secret, without
+// surrounding spaces. Its String never shows the secret (xxxxx when one is
+// set), so a help text, which shows a flag's value from the environment as
+// its default, never does.
+func Secret(p *string) flag.Value { return (*secretValue)(p) }
+
 // Bool returns a boolean flag.Value setting *p; it takes 1, t, true, yes,
 // on and 0, f, false, no, off.
 func Bool(p *bool) flag.Value { return (*boolValue)(p) }
@@ -117,6 +123,7 @@ func Uint64(p *uint64) flag.Value { return (*uint64Value)(p) }
 type (
 	stringValue   string
 	dsnValue      string
+	secretValue   string
 	boolValue     bool
 	listValue     []string
 	levelValue    slog.Level
@@ -131,6 +138,14 @@ func (v *stringValue) Set(s string) error { *v = stringValue(strings.TrimSpace(s
 
 func (v *dsnValue) String() string     { return Redact(string(*v)) }
 func (v *dsnValue) Set(s string) error { *v = dsnValue(strings.TrimSpace(s)); return nil }
+
+func (v *secretValue) String() string {
+	if *v == "" {
+		return ""
+	}
+	return "xxxxx"
+}
+func (v *secretValue) Set(s string) error { *v = secretValue(strings.TrimSpace(s)); return nil }
 
 func (v *boolValue) String() string   { return fmt.Sprint(bool(*v)) }
 func (v *boolValue) IsBoolFlag() bool { return true }

@@ -174,3 +174,26 @@ func TestEnvOf_ReadsTheVariableBindNamed(t *testing.T) {
 		t.Errorf("EnvOf(-plain) = %q, %q; want no variable and the help as it is", env, usage)
 	}
 }
+
+func TestSecret_HelpNeverShowsTheValue(t *testing.T) {
+	var secret string
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := envflag.Bind(fs, "APP_", envOf(map[string]string{"APP_KEY": " s3cret-from-env "}),
+		envflag.Var{Name: "key", Usage: "a `secret`", Value: envflag.Secret(&secret)}); err != nil {
+		t.Fatal(err)
+	}
+	if secret != "s3cret-from-env" {
+		t.Errorf("secret %q, want the variable's value without spaces", secret)
+	}
+	var out strings.Builder
+	fs.SetOutput(&out)
+	fs.PrintDefaults()
+	if strings.Contains(out.String(), "s3cret") || !strings.Contains(out.String(), "xxxxx") {
+		t.Errorf("the help shows the secret, or does not say one is set:\n%s", out.String())
+	}
+	var unset string
+	if got := envflag.Secret(&unset).String(); got != "" {
+		t.Errorf("an unset secret reads %q, want empty (no default shown)", got)
+	}
+}

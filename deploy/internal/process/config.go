@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ordersaga/ordersaga/deploy/internal/apiflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
@@ -103,9 +104,12 @@ type Config struct {
 	// FaultInjection serves /v1/admin/faults over the hosted services, to
 	// operators. Off unless asked.
 	FaultInjection bool
-	// Auth verifies the API's bearer tokens. A process refuses to start
-	// without it (see LoadConfig's -auth-secret).
+	// Auth verifies the API's bearer tokens (-auth-secret). A process
+	// refuses to start without it or AuthSecretFile.
 	Auth *auth.Keys
+	// AuthSecretFile, when Auth is nil, is the file New reads the secrets
+	// from (-auth-secret-file: a mounted Kubernetes or Compose secret).
+	AuthSecretFile string
 	// Limits bounds the API's requests and their timeouts.
 	Limits httpapi.Limits
 	// OpsAddr, when set, serves /healthz, /readyz and /metrics on a
@@ -151,6 +155,7 @@ func DefaultConfig(v Variant) Config {
 		LogLevel:          slog.LevelInfo,
 		OtelExporter:      telemetry.ExporterNone,
 		OtelSampleRatio:   1,
+		Limits:            httpapi.DefaultLimits(),
 	}
 }
 
@@ -256,8 +261,9 @@ func roleNames() string {
 func (c Config) Hosts(r hosted.Role) bool { return slices.Contains(c.Roles, r) }
 
 // vars lists the settings of c as flags and environment variables; the
-// roles' database addresses go to roleDSNs.
-func (c *Config) vars(roleDSNs map[hosted.Role]*string) []envflag.Var {
+// roles' database addresses go to roleDSNs, the signing secrets to
+// secret (parsed into Auth once the command line is).
+func (c *Config) vars(roleDSNs map[hosted.Role]*string, secret *string) []envflag.Var {
 	vars := []envflag.Var{
 		{Name: "data-dir", Usage: "`folder` of SQLite databases <folder>/" + string(c.Variant) + "/<role>.db, as the run command lays them out", Value: envflag.String(&c.DataDir)},
 		{Name: "postgres-url", Usage: "PostgreSQL server `URL` (postgres://…): databases <prefix>" + string(c.Variant) + "_<role>, created when missing; wins over -data-dir", Value: envflag.DSN(&c.PostgresURL)},
@@ -272,6 +278,10 @@ func (c *Config) vars(roleDSNs map[hosted.Role]*string) []envflag.Var {
 		})
 	}
 	vars = append(vars, envflag.Var{Name: "http-addr", Usage: "listen `host:port` of the process's HTTP server (default 127.0.0.1:" + defaultPortsText(c.Variant) + ")", Value: envflag.String(&c.HTTPAddr)})
+	vars = append(vars, envflag.Var{Name: "ops-addr", Usage: "listen `host:port` of a second HTTP server answering /healthz, /readyz and /metrics alone, " +
+		"unauthenticated (for probes and scrapers); empty for none (the main server answers them too)", Value: envflag.String(&c.OpsAddr)})
+	vars = append(vars, apiflag.SecretVars(secret, &c.AuthSecretFile)...)
+	vars = append(vars, apiflag.LimitVars(&c.Limits)...)
 	switch c.Variant {
 	case Orchestrated:
 		vars = append(vars,
@@ -288,7 +298,7 @@ func (c *Config) vars(roleDSNs map[hosted.Role]*string) []envflag.Var {
 		)
 	}
 	return append(vars,
-		envflag.Var{Name: "fault-injection", Usage: "serve /v1/admin/faults (fault injection) over the hosted services", Value: envflag.Bool(&c.FaultInjection)},
+		envflag.Var{Name: "fault-injection", Usage: "serve /v1/admin/faults (fault injection, to operators) over the hosted services", Value: envflag.Bool(&c.FaultInjection)},
 		envflag.Var{Name: "shipping-countries", Usage: "`countries` served on top of the shipping defaults, comma-separated ISO codes", Value: envflag.List(&c.ShippingCountries)},
 		envflag.Var{Name: "step-deadline", Usage: "`duration` a step's action may keep failing with faults before the step fails with step_unavailable and the saga compensates (the same in both variants)", Value: envflag.Duration(&c.StepDeadline)},
 		envflag.Var{Name: "log-level", Usage: "lowest log `level`: debug, info, warn or error", Value: envflag.Level(&c.LogLevel)},
@@ -313,6 +323,7 @@ func defaultPortsText(v Variant) string {
 // configuration; Config completes it once the command line is parsed.
 type Flags struct {
 	cfg       Config
+	secret    string
 	roleDSNs  map[hosted.Role]*string
 	roleURLs  map[hosted.Role]*string
 	lookupEnv envflag.LookupEnv
@@ -326,7 +337,7 @@ func Bind(v Variant, fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (*Flags, err
 		return nil, fmt.Errorf("unknown variant %q", v)
 	}
 	f := &Flags{cfg: DefaultConfig(v), roleDSNs: map[hosted.Role]*string{}, roleURLs: map[hosted.Role]*string{}, lookupEnv: lookupEnv}
-	return f, envflag.Bind(fs, EnvPrefix, lookupEnv, append(f.cfg.vars(f.roleDSNs), upstreamVars(f.roleURLs)...)...)
+	return f, envflag.Bind(fs, EnvPrefix, lookupEnv, append(f.cfg.vars(f.roleDSNs, &f.secret), upstreamVars(f.roleURLs)...)...)
 }
 
 // Config returns the configuration the flags hold once parsed, with the
@@ -364,6 +375,11 @@ func (f *Flags) Config(roleArgs []string) (Config, error) {
 	}
 	if cfg.OtelServiceName == "" {
 		cfg.OtelServiceName = DefaultServiceName(v, roles)
+	}
+	if f.secret != "" {
+		if cfg.Auth, err = apiflag.ParseSecret(f.secret); err != nil {
+			return Config{}, err
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
@@ -444,6 +460,19 @@ func (c Config) Validate() error {
 		bad("postgres database prefix %q is not lower-case letters, digits and underscores", c.PostgresDBPrefix)
 	}
 	checkAddr("HTTP address", c.HTTPAddr)
+	if c.OpsAddr != "" {
+		checkAddr("operations address", c.OpsAddr)
+		if c.OpsAddr == c.HTTPAddr {
+			bad("the operations address is the HTTP address %s: give it a port of its own", c.OpsAddr)
+		}
+	}
+	switch {
+	case c.Auth == nil && c.AuthSecretFile == "":
+		errList = append(errList, apiflag.NoSecretError())
+	case c.Auth != nil && c.AuthSecretFile != "":
+		bad("both -%s and -%s are set: give one", apiflag.SecretFlag, apiflag.SecretFileFlag)
+	}
+	errList = append(errList, apiflag.LimitProblems(c.Limits)...)
 	switch c.Variant {
 	case Orchestrated:
 		checkAddr("temporal address", c.TemporalAddress)

@@ -7,15 +7,29 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
 )
 
+// testSecret is the signing secret the configurations of these tests get
+// from the environment unless a test sets ORDERSAGA_AUTH_SECRET itself
+// (to "" for none).
+const testSecret = "a-signing-secret-for-the-config-tests"
+
+// envOf returns an environment of vars, with testSecret as
+// ORDERSAGA_AUTH_SECRET unless vars sets it; a variable set to "" is
+// unset.
 func envOf(vars map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) {
 		v, ok := vars[k]
-		return v, ok
+		if !ok && k == "ORDERSAGA_AUTH_SECRET" {
+			return testSecret, true
+		}
+		return v, ok && v != ""
 	}
 }
 
@@ -231,6 +245,89 @@ func TestLoadConfig_Usage_NamesTheEnvironmentVariableOfEveryFlag(t *testing.T) {
 			if !names[want] {
 				t.Errorf("%s lacks -%s", v, want)
 			}
+		}
+	}
+}
+
+func TestLoadConfig_Secret_FromTheEnvironmentOrAFile_NoneRefusedNamingTheFlagAndTheTokenCommand(t *testing.T) {
+	cfg, err := load(process.Orchestrated, nil, "orders", "-data-dir", "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := auth.NewKeys([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := keys.Issue(auth.Principal{Role: auth.RoleOperator, Subject: "ops"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Auth == nil {
+		t.Fatal("no keys from ORDERSAGA_AUTH_SECRET")
+	}
+	if p, err := cfg.Auth.Verify(tok, time.Now()); err != nil || !p.Operator() {
+		t.Errorf("a token signed with the configured secret: %+v, %v", p, err)
+	}
+
+	cfg, err = load(process.Choreographed, map[string]string{"ORDERSAGA_AUTH_SECRET": "", "ORDERSAGA_AUTH_SECRET_FILE": "/run/secrets/api"}, "orders", "-data-dir", "/d")
+	if err != nil {
+		t.Fatalf("a secret file was refused: %v", err)
+	}
+	if cfg.Auth != nil || cfg.AuthSecretFile != "/run/secrets/api" {
+		t.Errorf("keys %v, file %q: want the file kept for the start to read", cfg.Auth, cfg.AuthSecretFile)
+	}
+
+	for name, env := range map[string]map[string]string{
+		"none":            {"ORDERSAGA_AUTH_SECRET": ""},
+		"both":            {"ORDERSAGA_AUTH_SECRET_FILE": "/run/secrets/api"},
+		"too short":       {"ORDERSAGA_AUTH_SECRET": "hidden-but-short"},
+		"bad base64 text": {"ORDERSAGA_AUTH_SECRET": "base64:hidden!!"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(process.Orchestrated, env, "orders", "-data-dir", "/d")
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), "-auth-secret") || strings.Contains(err.Error(), "hidden") {
+				t.Errorf("error %q: want one naming -auth-secret, never the secret", err)
+			}
+			if name == "none" && (!strings.Contains(err.Error(), "ordersaga token") || !strings.Contains(err.Error(), "ORDERSAGA_AUTH_SECRET_FILE")) {
+				t.Errorf("error %q does not say how to give a secret and where tokens come from", err)
+			}
+		})
+	}
+}
+
+func TestLoadConfig_LimitsAndOperationsAddress_DefaultsFlagsAndProblems(t *testing.T) {
+	cfg, err := load(process.Orchestrated, nil, "orders", "-data-dir", "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Limits != httpapi.DefaultLimits() || cfg.OpsAddr != "" || cfg.FaultInjection {
+		t.Errorf("limits %+v, ops address %q, fault injection %v: want the defaults, none and off", cfg.Limits, cfg.OpsAddr, cfg.FaultInjection)
+	}
+	cfg, err = load(process.Choreographed, map[string]string{"ORDERSAGA_MAX_WAITING": "7", "ORDERSAGA_OPS_ADDR": "0.0.0.0:9090"}, "orders", "-data-dir", "/d",
+		"-read-header-timeout", "2s", "-read-timeout", "5s", "-write-timeout", "40s", "-idle-timeout", "1m", "-max-requests", "64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := httpapi.Limits{ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 40 * time.Second,
+		IdleTimeout: time.Minute, MaxRequests: 64, MaxWaiting: 7}
+	if cfg.Limits != want || cfg.OpsAddr != "0.0.0.0:9090" {
+		t.Errorf("limits %+v, ops address %q; want %+v and 0.0.0.0:9090", cfg.Limits, cfg.OpsAddr, want)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-write-timeout", "20s"}, "-write-timeout"},
+		{[]string{"-max-waiting", "-1"}, "-max-waiting"},
+		{[]string{"-ops-addr", "9090"}, "operations address"},
+		{[]string{"-ops-addr", "127.0.0.1:9000", "-http-addr", "127.0.0.1:9000"}, "port of its own"},
+	} {
+		_, err := load(process.Orchestrated, nil, append([]string{"orders", "-data-dir", "/d"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", tc.args, err, tc.want)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	chstack "github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/deploy/internal/apiflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	orstack "github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/shared/hosted"
@@ -46,10 +47,14 @@ type Process struct {
 	cfg   Config
 	log   *slog.Logger
 	stack stack
-	// ops serves health, readiness and metrics for a stack that serves no
-	// HTTP itself (an orchestrated process without the orders role).
-	ops   *http.Server
-	opsLn net.Listener
+	// ops serves health, readiness, metrics and the hosted services'
+	// endpoints for a stack that serves no HTTP itself (an orchestrated
+	// process without the orders role), on opsLn; probes serves health,
+	// readiness and metrics alone on probesLn (Config.OpsAddr) for it.
+	ops      *http.Server
+	opsLn    net.Listener
+	probes   *http.Server
+	probesLn net.Listener
 	// tracer receives the process's spans; Close shuts it down.
 	tracer *telemetry.Provider
 }
@@ -73,6 +78,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 	}
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.Auth == nil {
+		if cfg.Auth, err = apiflag.ReadSecretFile(cfg.AuthSecretFile); err != nil {
+			return nil, err
+		}
 	}
 	log = telemetry.Logger(log)
 	dbs, err := cfg.databases(ctx)
@@ -166,13 +176,13 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg hosted.Config, 
 		FaultInjection:   p.cfg.FaultInjection,
 		Auth:             p.cfg.Auth,
 		Limits:           p.cfg.Limits,
-		OpsAddr:          p.cfg.OpsAddr,
 		Logger:           p.log,
 		Registry:         reg,
 		TracerProvider:   p.tracerProvider(),
 	}
 	if withAPI {
 		oc.HTTPAddr = p.cfg.HTTPAddr
+		oc.OpsAddr = p.cfg.OpsAddr
 		oc.Upstreams = p.cfg.Upstreams()
 	}
 	s, err := orstack.New(ctx, oc)
@@ -212,7 +222,15 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg hosted.Config, 
 	}
 	d.Auth = p.cfg.Auth
 	d.Limits = p.cfg.Limits
-	p.ops = httpapi.NewServer(httpapi.New(d), p.cfg.Limits, slog.NewLogLogger(p.log.Handler(), slog.LevelWarn))
+	errorLog := slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)
+	p.ops = httpapi.NewServer(httpapi.New(d), p.cfg.Limits, errorLog)
+	if p.cfg.OpsAddr != "" {
+		if p.probesLn, err = net.Listen("tcp", p.cfg.OpsAddr); err != nil {
+			_ = p.opsLn.Close()
+			return errors.Join(fmt.Errorf("listening on %s: %w", p.cfg.OpsAddr, err), s.Close())
+		}
+		p.probes = httpapi.NewServer(httpapi.NewOps(d), p.cfg.Limits, errorLog)
+	}
 	return nil
 }
 
@@ -248,30 +266,59 @@ func (p *Process) Run(ctx context.Context) error {
 	defer cancel()
 	runDone := make(chan error, 1)
 	go func() { runDone <- p.stack.Run(ctx) }()
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- p.ops.Serve(p.opsLn) }()
+	type served struct {
+		srv *http.Server
+		ln  net.Listener
+	}
+	servers := []served{{p.ops, p.opsLn}}
+	if p.probes != nil {
+		servers = append(servers, served{p.probes, p.probesLn})
+		p.log.Info("operations endpoints listening", "url", "http://"+p.probesLn.Addr().String())
+	}
+	serveDone := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() {
+			err := s.srv.Serve(s.ln)
+			serveDone <- fmt.Errorf("serving HTTP on %s: %w", s.ln.Addr(), err)
+		}()
+	}
 
 	var runErr, serveErr error
 	select {
 	case runErr = <-runDone:
 	case serveErr = <-serveDone:
-		serveErr = fmt.Errorf("serving HTTP on %s: %w", p.opsLn.Addr(), serveErr)
 		cancel()
 		runErr = <-runDone
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
-	if err := p.ops.Shutdown(sctx); err != nil {
-		serveErr = errors.Join(serveErr, fmt.Errorf("stopping the HTTP server: %w", err))
+	for _, s := range servers {
+		if err := s.srv.Shutdown(sctx); err != nil {
+			serveErr = errors.Join(serveErr, fmt.Errorf("stopping the HTTP server on %s: %w", s.ln.Addr(), err))
+		}
 	}
 	return errors.Join(runErr, serveErr)
+}
+
+// OpsAddr returns the address the operations endpoints alone listen on
+// (Config.OpsAddr), or "" without one.
+func (p *Process) OpsAddr() string {
+	if p.probesLn != nil {
+		return p.probesLn.Addr().String()
+	}
+	if s, ok := p.stack.(interface{ OpsAddr() string }); ok {
+		return s.OpsAddr()
+	}
+	return ""
 }
 
 // Close releases what the process holds: its connections and databases,
 // then sends the spans not sent yet. It is safe to call more than once.
 func (p *Process) Close() error {
-	if p.opsLn != nil {
-		_ = p.opsLn.Close() // already closed when Run served on it
+	for _, ln := range []net.Listener{p.opsLn, p.probesLn} {
+		if ln != nil {
+			_ = ln.Close() // already closed when Run served on it
+		}
 	}
 	err := p.stack.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), tracingShutdownTimeout)

@@ -2,7 +2,8 @@
 // it builds a main package once, starts processes of it with their own
 // arguments and environment, waits until each answers GET /readyz, and
 // stops them with SIGTERM or kills them with SIGKILL, keeping what they
-// printed for the test's log.
+// printed for the test's log. Every process gets the signing secret Secret,
+// so a test calls the API with a token of Token or a client of Client.
 package proctest
 
 import (
@@ -23,7 +24,52 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/internal/freeport"
+	"github.com/ordersaga/ordersaga/shared/auth"
 )
+
+// Secret is the signing secret of the API's bearer tokens that every
+// process Start, StartAll and Run start gets as ORDERSAGA_AUTH_SECRET,
+// unless its environment sets another.
+const Secret = "proctest-signing-secret-of-the-processes-under-test"
+
+// SecretEnv is the variable carrying Secret.
+const SecretEnv = "ORDERSAGA_AUTH_SECRET"
+
+// tokenTTL is how long the tokens of Token stay valid: longer than any
+// test.
+const tokenTTL = 12 * time.Hour
+
+// Token returns a bearer token signed with Secret for the principal of
+// role and subject (a customer's id, or an operator's name).
+func Token(tb testing.TB, role auth.Role, subject string) string {
+	tb.Helper()
+	k, err := auth.NewKeys([]byte(Secret))
+	if err != nil {
+		tb.Fatalf("proctest keys: %v", err)
+	}
+	tok, err := k.Issue(auth.Principal{Role: role, Subject: subject}, tokenTTL, time.Now())
+	if err != nil {
+		tb.Fatalf("proctest token: %v", err)
+	}
+	return tok
+}
+
+// Client returns an HTTP client that sends a token of Token for role and
+// subject with every request (auth.Transport over a clone of
+// http.DefaultTransport); it has no timeout of its own.
+func Client(tb testing.TB, role auth.Role, subject string) *http.Client {
+	tb.Helper()
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = 64
+	tb.Cleanup(base.CloseIdleConnections)
+	return &http.Client{Transport: &auth.Transport{Token: Token(tb, role, subject), Base: base}}
+}
+
+// Operator returns a Client of an operator.
+func Operator(tb testing.TB) *http.Client {
+	tb.Helper()
+	return Client(tb, auth.RoleOperator, "proctest-operator")
+}
 
 // Defaults of Spec.
 const (
@@ -107,7 +153,8 @@ type Spec struct {
 	Args   []string
 	// Env (KEY=value) is added to the test's environment, from which every
 	// ORDERSAGA_ variable is removed first, so the process sees only the
-	// settings the test gives it.
+	// settings the test gives it, and SecretEnv=Secret (which Env may
+	// override).
 	Env []string
 	// Addr is the host:port the process serves HTTP on (the test passes it
 	// in Args or Env too). The process is ready once GET /readyz there
@@ -166,7 +213,7 @@ func (p *Proc) Restart(tb testing.TB) *Proc {
 
 // Run runs a command to its end, such as `ordersaga migrate` before the
 // processes start, with the environment a process of Start gets (the
-// test's without its ORDERSAGA_ variables, plus env); it fails tb when the
+// test's without its ORDERSAGA_ variables, plus Secret and env); it fails tb when the
 // command does not exit 0 within DefaultStopTimeout, and returns what it
 // printed.
 func Run(tb testing.TB, binary string, env []string, args ...string) string {
@@ -217,7 +264,9 @@ func launch(tb testing.TB, spec Spec) *Proc {
 	return p
 }
 
-// environ returns the test's environment without its ORDERSAGA_ variables.
+// environ returns the test's environment without its ORDERSAGA_
+// variables, plus SecretEnv=Secret. A variable given again later in a
+// command's environment wins (os/exec keeps the last).
 func environ() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -225,7 +274,7 @@ func environ() []string {
 			env = append(env, kv)
 		}
 	}
-	return env
+	return append(env, SecretEnv+"="+Secret)
 }
 
 // WaitReady waits until GET /readyz answers 200; it fails tb when the

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
+	"github.com/ordersaga/ordersaga/shared/auth"
 )
 
 // The test binary doubles as the process under test: with
@@ -147,6 +149,44 @@ func TestStart_Environment_HasTheSpecsVariablesButNotTheTestsOrdersagaOnes(t *te
 		if got := strings.Contains(env, "\n"+name+"=1\n"); got != want {
 			t.Errorf("%s in the process's environment: %v, want %v", name, got, want)
 		}
+	}
+}
+
+func TestStart_Environment_CarriesTheSecretUnlessTheSpecGivesAnother(t *testing.T) {
+	t.Setenv(proctest.SecretEnv, "leaked-from-the-test")
+	p := proctest.Start(t, spec(t, "serve"))
+	env := "\n" + get(t, p.URL+"/env") + "\n"
+	if !strings.Contains(env, "\n"+proctest.SecretEnv+"="+proctest.Secret+"\n") || strings.Contains(env, "leaked-from-the-test") {
+		t.Errorf("the process's environment does not carry %s=Secret alone:\n%s", proctest.SecretEnv, env)
+	}
+	own := proctest.Start(t, spec(t, "serve", proctest.SecretEnv+"=another-secret-of-the-test-itself"))
+	env = "\n" + get(t, own.URL+"/env") + "\n"
+	if !strings.Contains(env, "\n"+proctest.SecretEnv+"=another-secret-of-the-test-itself\n") {
+		t.Errorf("the spec's own secret did not win:\n%s", env)
+	}
+}
+
+func TestTokenAndClient_CarryAPrincipalSignedWithTheSecret(t *testing.T) {
+	keys, err := auth.NewKeys([]byte(proctest.Secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := keys.Verify(proctest.Token(t, auth.RoleCustomer, "ada"), time.Now())
+	if err != nil || p != (auth.Principal{Role: auth.RoleCustomer, Subject: "ada"}) {
+		t.Errorf("Token carries %+v (%v), want customer ada", p, err)
+	}
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		got <- auth.BearerToken(r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	resp, err := proctest.Operator(t).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if p, err := keys.Verify(<-got, time.Now()); err != nil || !p.Operator() {
+		t.Errorf("Operator's client sent %+v (%v), want an operator", p, err)
 	}
 }
 
