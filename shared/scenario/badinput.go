@@ -181,39 +181,50 @@ type state struct {
 	Faults   Faults
 }
 
-// readState reads the state the bad requests must not change.
+// readState reads the state the bad requests must not change, as the
+// operator.
 func (e *Env) readState(ctx context.Context, sku, customer, order string) (state, error) {
 	var s state
-	var err error
+	tok, err := e.creds.operatorToken()
+	if err != nil {
+		return s, err
+	}
 	if s.Product, err = e.product(ctx, sku); err != nil {
 		return s, err
 	}
 	if s.Customer, err = e.customer(ctx, customer); err != nil {
 		return s, err
 	}
-	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders/" + order})
+	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders/" + order, token: tok})
 	if err != nil {
 		return s, err
 	}
 	s.Order = r.Status
 
-	if r, err = e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/products"}); err != nil || r.Status != http.StatusOK {
-		return s, fmt.Errorf("GET /v1/products: %v %w", r, err)
-	}
-	var ps struct {
-		Products []Product `json:"products"`
-	}
-	if err := r.decode(&ps); err != nil {
-		return s, err
-	}
-	for _, p := range ps.Products {
-		if strings.HasPrefix(p.SKU, e.prefix) {
-			s.Products = append(s.Products, p.SKU)
+	for path := "/v1/products?limit=200"; path != ""; { // every page
+		if r, err = e.c.doIdempotent(ctx, request{method: http.MethodGet, path: path, token: tok}); err != nil || r.Status != http.StatusOK {
+			return s, fmt.Errorf("GET %s: %v %w", path, r, err)
+		}
+		var ps struct {
+			Products   []Product `json:"products"`
+			NextCursor string    `json:"next_cursor"`
+		}
+		if err := r.decode(&ps); err != nil {
+			return s, err
+		}
+		for _, p := range ps.Products {
+			if strings.HasPrefix(p.SKU, e.prefix) {
+				s.Products = append(s.Products, p.SKU)
+			}
+		}
+		path = ""
+		if ps.NextCursor != "" {
+			path = "/v1/products?limit=200&cursor=" + url.QueryEscape(ps.NextCursor)
 		}
 	}
 	slices.Sort(s.Products)
 
-	if r, err = e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders?limit=200"}); err != nil || r.Status != http.StatusOK {
+	if r, err = e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders?limit=200", token: tok}); err != nil || r.Status != http.StatusOK {
 		return s, fmt.Errorf("GET /v1/orders: %v %w", r, err)
 	}
 	var os struct {
@@ -229,14 +240,16 @@ func (e *Env) readState(ctx context.Context, sku, customer, order string) (state
 	}
 	slices.Sort(s.Orders)
 
-	if r, err = e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/admin/faults"}); err != nil || r.Status != http.StatusOK {
+	if r, err = e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/admin/faults", token: tok}); err != nil || r.Status != http.StatusOK {
 		return s, fmt.Errorf("GET /v1/admin/faults: %v %w (the stack must run with fault injection enabled)", r, err)
 	}
 	return s, r.decode(&s.Faults)
 }
 
-// RunBadInput sends every request of BadInputs to tg as a subtest and
-// checks each answer (status, Content-Type application/problem+json, the
+// RunBadInput sends every request of BadInputs to tg as a subtest, with
+// the operator's token (which passes every access rule, so each answer is
+// the request's own fault; see CheckAccess for the rules), and checks
+// each answer (status, Content-Type application/problem+json, the
 // problem's type, title, status and detail, and the fields its errors
 // name) and that the request changed nothing: the suite's product,
 // customer and fault settings are as they were, and no order or product
@@ -284,7 +297,11 @@ func (b *badInputRun) check(tb testing.TB, bc BadInput) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), b.e.tg.FinalWithin)
 	defer cancel()
-	rq := request{method: bc.Method, path: bc.Path, body: bc.Body, unsized: bc.Unsized}
+	tok, err := b.e.creds.operatorToken()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rq := request{method: bc.Method, path: bc.Path, body: bc.Body, unsized: bc.Unsized, token: tok}
 	if bc.ContentType != "" {
 		rq.header = http.Header{"Content-Type": {bc.ContentType}}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -17,6 +18,8 @@ const ProblemTypeBase = "https://ordersaga.dev/problems/"
 // problem type.
 var problemTypes = map[int]string{
 	http.StatusBadRequest:            ProblemTypeBase + "validation",
+	http.StatusUnauthorized:          ProblemTypeBase + "unauthorized",
+	http.StatusForbidden:             ProblemTypeBase + "forbidden",
 	http.StatusNotFound:              ProblemTypeBase + "not-found",
 	http.StatusMethodNotAllowed:      ProblemTypeBase + "method-not-allowed",
 	http.StatusConflict:              ProblemTypeBase + "conflict",
@@ -40,6 +43,9 @@ func problemError(r response, status int, fields []string) string {
 	}
 	if want, ok := problemTypes[status]; ok && p.Type != want {
 		return fmt.Sprintf("problem type %q, want %q; answer %v", p.Type, want, r)
+	}
+	if !strings.HasPrefix(p.Type, ProblemTypeBase) {
+		return fmt.Sprintf("problem type %q is not under %s; answer %v", p.Type, ProblemTypeBase, r)
 	}
 	if p.Type == "" || p.Title == "" || p.Detail == "" || p.Status != status {
 		return fmt.Sprintf("problem lacks type, title or detail, or its status is not %d: %+v", status, p)

@@ -102,6 +102,15 @@ func (o Order) step(name domain.StepName) domain.StepStatus {
 	return ""
 }
 
+// TimelineEntry is one entry of an order's timeline (GET
+// /v1/orders/{id}/timeline), the fields the suite reads.
+type TimelineEntry struct {
+	Kind    string          `json:"kind"`
+	Step    domain.StepName `json:"step"`
+	Service string          `json:"service"`
+	Status  string          `json:"status"`
+}
+
 // Product is a product as the API shows it.
 type Product struct {
 	SKU        string `json:"sku"`
@@ -207,6 +216,9 @@ type request struct {
 	header http.Header
 	// unsized hides the body's length, as a chunked request does.
 	unsized bool
+	// token is sent as the bearer token unless header has an
+	// Authorization of its own; "" sends none.
+	token string
 }
 
 // do sends one request and reads the whole answer.
@@ -226,6 +238,9 @@ func (c *client) do(ctx context.Context, rq request) (response, error) {
 		req.Header.Set("Content-Type", mediaJSON)
 	}
 	req.Header.Set("Accept", mediaJSON+", "+mediaProblem)
+	if rq.token != "" {
+		req.Header.Set("Authorization", "Bearer "+rq.token)
+	}
 	for k, vs := range rq.header {
 		req.Header[k] = vs
 	}

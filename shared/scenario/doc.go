@@ -7,6 +7,16 @@
 //
 //	results := scenario.Run(t, tg)   // every scenario as a subtest, invariants after each
 //	scenario.RunBadInput(t, tg)      // malformed and hostile requests: 4xx problem+json, nothing changes
+//	scenario.CheckAccess(t, tg)      // every endpoint × every kind of credential, as the access rules say
+//
+// Credentials: with Target.Keys (the keys the stack verifies tokens
+// with) the suite mints short-lived tokens: an operator's for the set-up
+// endpoints (products, customers, faults) and the malformed requests,
+// and each scenario customer's own, with which it places, reads, cancels
+// and lists that customer's orders, so a customer's list holds only its
+// orders. A stack run elsewhere takes Target.OperatorToken instead, sent
+// with every request; a Target with neither sends no credential, for a
+// stack run open.
 //
 // and the comparison test calls scenario.Compare(t, orchestrated, choreographed),
 // or scenario.CompareResults on the results of two Run calls.

@@ -24,6 +24,7 @@ type Env struct {
 	tb       testing.TB
 	tg       Target
 	c        *client
+	creds    *credentials
 	scenario string
 	prefix   string // random run id + scenario name: the start of every id
 
@@ -31,6 +32,7 @@ type Env struct {
 	products  map[string]ProductResult
 	customers map[string]CustomerResult
 	orders    map[string]*tracked
+	owners    map[string]string // order id → its customer's id, as far as known
 }
 
 // tracked is an order the Env watches.
@@ -53,12 +55,61 @@ func newEnv(tb testing.TB, tg Target, scenario string) *Env {
 		tb:        tb,
 		tg:        tg,
 		c:         &client{base: tg.BaseURL, hc: tg.Client},
+		creds:     newCredentials(tg),
 		scenario:  scenario,
 		prefix:    hex.EncodeToString(rnd[:]) + "-" + scenario,
 		products:  map[string]ProductResult{},
 		customers: map[string]CustomerResult{},
 		orders:    map[string]*tracked{},
+		owners:    map[string]string{},
 	}
+}
+
+// OperatorToken returns the token the suite's set-up requests carry: an
+// operator's (minted with Target.Keys, or Target.OperatorToken), or ""
+// on a stack run open. It is safe for concurrent use.
+func (e *Env) OperatorToken() (string, error) { return e.creds.operatorToken() }
+
+// CustomerToken returns the token a customer's own requests carry: a
+// short-lived token of its own when the Target has keys, else the
+// operator token, or "" on a stack run open. It is safe for concurrent
+// use.
+func (e *Env) CustomerToken(customerID string) (string, error) {
+	return e.creds.customerToken(customerID)
+}
+
+// operator returns the operator token, failing the test when none can be
+// minted.
+func (e *Env) operator() string {
+	e.tb.Helper()
+	tok, err := e.creds.operatorToken()
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	return tok
+}
+
+// own records that the order id is the customer's. It is safe for
+// concurrent use.
+func (e *Env) own(orderID, customerID string) {
+	if orderID == "" || customerID == "" {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.owners[orderID]; !ok {
+		e.owners[orderID] = customerID
+	}
+}
+
+// orderToken returns the token of requests about the order id: its
+// customer's when the Env knows it, else the operator's. It is safe for
+// concurrent use.
+func (e *Env) orderToken(orderID string) (string, error) {
+	e.mu.Lock()
+	customer := e.owners[orderID]
+	e.mu.Unlock()
+	return e.creds.customerToken(customer)
 }
 
 // TB returns the scenario's testing.TB.
@@ -91,7 +142,7 @@ func (e *Env) Product(name string, priceCents, stock int64) string {
 	sku := e.ID(name)
 	ctx, cancel := e.ctx()
 	defer cancel()
-	r, err := e.c.doIdempotent(ctx, request{method: http.MethodPut, path: "/v1/products/" + sku,
+	r, err := e.c.doIdempotent(ctx, request{method: http.MethodPut, path: "/v1/products/" + sku, token: e.operator(),
 		body: jsonBody(map[string]any{"name": "Product " + name, "price_cents": priceCents, "stock": stock})})
 	if err != nil || r.Status != http.StatusOK {
 		e.tb.Fatalf("PUT product %s: %v %v, want 200", sku, r, err)
@@ -116,7 +167,7 @@ func (e *Env) Customer(name string, creditCents int64) string {
 	id := e.ID(name)
 	ctx, cancel := e.ctx()
 	defer cancel()
-	r, err := e.c.doIdempotent(ctx, request{method: http.MethodPut, path: "/v1/customers/" + id,
+	r, err := e.c.doIdempotent(ctx, request{method: http.MethodPut, path: "/v1/customers/" + id, token: e.operator(),
 		body: jsonBody(map[string]any{"name": "Customer " + name, "credit_cents": creditCents})})
 	if err != nil || r.Status != http.StatusOK {
 		e.tb.Fatalf("PUT customer %s: %v %v, want 200", id, r, err)
@@ -135,9 +186,10 @@ func (e *Env) Customer(name string, creditCents int64) string {
 }
 
 // Request returns an order request for the named order (its order_id is
-// ID(order)) by the customer, shipping to country. It is safe for
-// concurrent use.
+// ID(order)) by the customer, shipping to country; requests about that
+// order then carry the customer's token. It is safe for concurrent use.
 func (e *Env) Request(order, customerID, country string, lines ...Line) OrderRequest {
+	e.own(e.ID(order), customerID)
 	return OrderRequest{
 		OrderID:    e.ID(order),
 		CustomerID: customerID,
@@ -147,16 +199,29 @@ func (e *Env) Request(order, customerID, country string, lines ...Line) OrderReq
 }
 
 // Post sends POST /v1/orders with the request and the raw query (e.g.
-// "wait=5s", or ""), once, and returns the answer; it neither checks nor
-// tracks anything. It is safe for concurrent use.
+// "wait=5s", or ""), once, with the token of the request's customer, and
+// returns the answer; it neither checks nor tracks anything (but
+// remembers whose order an accepted one is). It is safe for concurrent
+// use.
 func (e *Env) Post(req OrderRequest, query string) (response, error) {
 	path := "/v1/orders"
 	if query != "" {
 		path += "?" + query
 	}
+	tok, err := e.creds.customerToken(req.CustomerID)
+	if err != nil {
+		return response{}, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.tg.FinalWithin+30*time.Second)
 	defer cancel()
-	return e.c.do(ctx, request{method: http.MethodPost, path: path, body: jsonBody(req)})
+	r, err := e.c.do(ctx, request{method: http.MethodPost, path: path, body: jsonBody(req), token: tok})
+	if err == nil && r.Status >= 200 && r.Status < 300 {
+		var o Order
+		if r.decode(&o) == nil {
+			e.own(o.OrderID, req.CustomerID)
+		}
+	}
+	return r, err
 }
 
 // PostRetrying sends POST /v1/orders with the request like Post, and again
@@ -181,14 +246,18 @@ func (e *Env) place(name string, req OrderRequest) (Order, error) {
 	if req.OrderID == "" {
 		return Order{}, fmt.Errorf("order %s: place needs an order_id", name)
 	}
+	tok, err := e.creds.customerToken(req.CustomerID)
+	if err != nil {
+		return Order{}, fmt.Errorf("placing order %s: %w", name, err)
+	}
+	e.own(req.OrderID, req.CustomerID)
 	placed := time.Now()
 	ctx, cancel := e.ctx()
 	defer cancel()
 	retried := false
 	var r response
-	var err error
 	for delay := 10 * time.Millisecond; ; delay = min(delay*2, 250*time.Millisecond) {
-		r, err = e.c.do(ctx, request{method: http.MethodPost, path: "/v1/orders", body: jsonBody(req)})
+		r, err = e.c.do(ctx, request{method: http.MethodPost, path: "/v1/orders", body: jsonBody(req), token: tok})
 		if !retryable(r, err) || ctx.Err() != nil {
 			break
 		}
@@ -273,7 +342,9 @@ func (e *Env) PlaceConcurrently(names []string, reqs []OrderRequest, inFlight in
 }
 
 // Track makes the Env watch an order placed outside Place, under name;
-// placed is when it was sent. It is safe for concurrent use.
+// placed is when it was sent. Its reads carry its customer's token when
+// the order came from Request or Post, else the operator's. It is safe
+// for concurrent use.
 func (e *Env) Track(name, id string, placed time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -294,9 +365,14 @@ func (e *Env) OrderID(name string) string {
 	return tr.id
 }
 
-// getOrder reads one order (again after a transport error or a 503).
+// getOrder reads one order (again after a transport error or a 503), as
+// its customer.
 func (e *Env) getOrder(ctx context.Context, id string) (Order, error) {
-	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders/" + url.PathEscape(id)})
+	tok, err := e.orderToken(id)
+	if err != nil {
+		return Order{}, err
+	}
+	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders/" + url.PathEscape(id), token: tok})
 	if err != nil {
 		return Order{}, err
 	}
@@ -449,24 +525,53 @@ func (e *Env) readOrders(names []string) error {
 	return <-errc // the first error, or nil
 }
 
-// Cancel sends POST /v1/orders/{id}/cancel for the tracked order and
-// returns the answer.
+// Cancel sends POST /v1/orders/{id}/cancel for the tracked order, as its
+// customer, and returns the answer.
 func (e *Env) Cancel(name string) response {
 	e.tb.Helper()
 	return e.CancelID(e.OrderID(name))
 }
 
 // CancelID sends POST /v1/orders/{id}/cancel for any id and returns the
-// answer.
+// answer. It carries the token of the order's customer when the Env knows
+// it, else the operator's.
 func (e *Env) CancelID(id string) response {
 	e.tb.Helper()
+	tok, err := e.orderToken(id)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	r, err := e.c.doIdempotent(ctx, request{method: http.MethodPost, path: "/v1/orders/" + url.PathEscape(id) + "/cancel"})
+	r, err := e.c.doIdempotent(ctx, request{method: http.MethodPost, path: "/v1/orders/" + url.PathEscape(id) + "/cancel", token: tok})
 	if err != nil {
 		e.tb.Fatal(err)
 	}
 	return r
+}
+
+// Timeline reads the tracked order's timeline (GET
+// /v1/orders/{id}/timeline) as its customer and returns its entries.
+func (e *Env) Timeline(name string) []TimelineEntry {
+	e.tb.Helper()
+	id := e.OrderID(name)
+	tok, err := e.orderToken(id)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	ctx, cancel := e.ctx()
+	defer cancel()
+	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders/" + url.PathEscape(id) + "/timeline", token: tok})
+	if err != nil || r.Status != http.StatusOK {
+		e.tb.Fatalf("GET the timeline of order %s (%s): %v %v, want 200", name, id, r, err)
+	}
+	var tl struct {
+		Entries []TimelineEntry `json:"entries"`
+	}
+	if err := r.decode(&tl); err != nil {
+		e.tb.Fatal(err)
+	}
+	return tl.Entries
 }
 
 // SetFaults sets the stack's faults (PUT /v1/admin/faults) and makes sure
@@ -477,7 +582,12 @@ func (e *Env) SetFaults(f Faults) {
 	e.tb.Cleanup(func() {
 		ctx, cancel := e.ctx()
 		defer cancel()
-		r, err := e.c.doIdempotent(ctx, request{method: http.MethodPut, path: "/v1/admin/faults", body: jsonBody(noFaults())})
+		tok, err := e.creds.operatorToken()
+		if err != nil {
+			e.tb.Errorf("turning faults off: %v", err)
+			return
+		}
+		r, err := e.c.doIdempotent(ctx, request{method: http.MethodPut, path: "/v1/admin/faults", body: jsonBody(noFaults()), token: tok})
 		if err != nil || r.Status != http.StatusOK {
 			e.tb.Errorf("turning faults off: %v %v", r, err)
 		}
@@ -494,7 +604,7 @@ func (e *Env) putFaults(f Faults) {
 	e.tb.Helper()
 	ctx, cancel := e.ctx()
 	defer cancel()
-	r, err := e.c.doIdempotent(ctx, request{method: http.MethodPut, path: "/v1/admin/faults", body: jsonBody(f)})
+	r, err := e.c.doIdempotent(ctx, request{method: http.MethodPut, path: "/v1/admin/faults", body: jsonBody(f), token: e.operator()})
 	if err != nil {
 		e.tb.Fatal(err)
 	}
@@ -503,9 +613,13 @@ func (e *Env) putFaults(f Faults) {
 	}
 }
 
-// product reads one product.
+// product reads one product, as the operator.
 func (e *Env) product(ctx context.Context, sku string) (Product, error) {
-	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/products/" + url.PathEscape(sku)})
+	tok, err := e.creds.operatorToken()
+	if err != nil {
+		return Product{}, err
+	}
+	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/products/" + url.PathEscape(sku), token: tok})
 	if err != nil {
 		return Product{}, err
 	}
@@ -516,9 +630,13 @@ func (e *Env) product(ctx context.Context, sku string) (Product, error) {
 	return p, r.decode(&p)
 }
 
-// customer reads one customer.
+// customer reads one customer, as the operator.
 func (e *Env) customer(ctx context.Context, id string) (Customer, error) {
-	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/customers/" + url.PathEscape(id)})
+	tok, err := e.creds.operatorToken()
+	if err != nil {
+		return Customer{}, err
+	}
+	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/customers/" + url.PathEscape(id), token: tok})
 	if err != nil {
 		return Customer{}, err
 	}

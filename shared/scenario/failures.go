@@ -52,7 +52,7 @@ func outageRecovers(svc domain.StepName) func(testing.TB, *Env) Result {
 		if r := o.retrying(svc); r == nil || r.Work != "action" || r.Attempts < 1 || r.LastError == "" {
 			tb.Errorf("order while %s fails: step %s shows retrying %+v, want its action with attempts and the last error (steps %+v)", svc, svc, r, o.Steps)
 		}
-		if !e.timelineShows(e.OrderID("waits"), "step_retrying", svc) {
+		if !e.timelineShows("waits", "step_retrying", svc) {
 			tb.Errorf("the timeline of the order while %s fails has no step_retrying entry for it", svc)
 		}
 		e.ResetFaults()
@@ -186,26 +186,11 @@ func RejectedScenario(setPrice func(tb testing.TB, sku string, cents domain.Cent
 	}}
 }
 
-// timelineShows reports whether the order's timeline (GET
-// /v1/orders/{id}/timeline) has an entry of kind for step.
-func (e *Env) timelineShows(orderID, kind string, step domain.StepName) bool {
+// timelineShows reports whether the timeline of the tracked order name
+// has an entry of kind for step.
+func (e *Env) timelineShows(name, kind string, step domain.StepName) bool {
 	e.tb.Helper()
-	ctx, cancel := e.ctx()
-	defer cancel()
-	r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders/" + orderID + "/timeline"})
-	if err != nil || r.Status != http.StatusOK {
-		e.tb.Fatalf("GET the timeline of %s: %v %v", orderID, r, err)
-	}
-	var tl struct {
-		Entries []struct {
-			Kind string          `json:"kind"`
-			Step domain.StepName `json:"step"`
-		} `json:"entries"`
-	}
-	if err := r.decode(&tl); err != nil {
-		e.tb.Fatal(err)
-	}
-	for _, en := range tl.Entries {
+	for _, en := range e.Timeline(name) {
 		if en.Kind == kind && en.Step == step {
 			return true
 		}

@@ -16,10 +16,12 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/faults"
@@ -28,6 +30,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/orders"
 	"github.com/ordersaga/ordersaga/shared/payment"
 	"github.com/ordersaga/ordersaga/shared/saga"
+	"github.com/ordersaga/ordersaga/shared/timeline"
 )
 
 // bugs are the reference fake's deliberate defects; the zero value is a
@@ -43,7 +46,13 @@ type bugs struct {
 	// consistent stack the suite must wait for.
 	lateRefund time.Duration
 	// wrap, when set, wraps the HTTP layer: a defect of the API itself.
-	wrap func(http.Handler) http.Handler
+	// It gets the keys the fake verifies tokens with.
+	wrap func(h http.Handler, keys *auth.Keys) http.Handler
+	// open serves the API without authentication, though the Target
+	// holds keys and sends tokens.
+	open bool
+	// listAll lists every customer's orders, ignoring the customer filter.
+	listAll bool
 }
 
 // fakeStack is the reference fake's state.
@@ -63,10 +72,12 @@ type fakeStack struct {
 }
 
 // newFake starts a reference fake with the bugs on an httptest server and
-// returns it as a Target. FinalWithin is short: the fake finishes orders in
-// milliseconds unless faults slow it.
+// returns it as a Target holding the keys its API verifies tokens with.
+// FinalWithin is short: the fake finishes orders in milliseconds unless
+// faults slow it.
 func newFake(tb testing.TB, name string, b bugs) Target {
 	tb.Helper()
+	keys := newKeys(tb)
 	f := &fakeStack{
 		bugs: b,
 		faults: faults.Set{
@@ -81,16 +92,22 @@ func newFake(tb testing.TB, name string, b bugs) Target {
 		tracking:  map[string]string{},
 		changed:   make(chan struct{}),
 	}
+	served := keys
+	if b.open {
+		served = nil
+	}
 	h := httpapi.New(httpapi.Deps{
 		Variant:  name,
 		Catalog:  fakeCatalog{f},
 		Accounts: fakeAccounts{f},
 		Orders:   fakeOrders{f},
 		Intake:   fakeFlow{f},
+		Timeline: fakeTimeline{f},
 		Faults:   f.faults,
+		Auth:     served,
 	})
 	if b.wrap != nil {
-		h = b.wrap(h)
+		h = b.wrap(h, keys)
 	}
 	srv := httptest.NewServer(h)
 	tb.Cleanup(func() {
@@ -100,7 +117,21 @@ func newFake(tb testing.TB, name string, b bugs) Target {
 		}
 		f.sagas.Wait()
 	})
-	return Target{Name: name, BaseURL: srv.URL, Client: srv.Client(), FinalWithin: 5 * time.Second, BurstOrders: 60}
+	return Target{Name: name, BaseURL: srv.URL, Client: srv.Client(), FinalWithin: 5 * time.Second, BurstOrders: 60, Keys: keys}
+}
+
+// newKeys returns keys with a new random secret.
+func newKeys(tb testing.TB) *auth.Keys {
+	tb.Helper()
+	secret, err := auth.GenerateSecret()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keys, err := auth.ParseKeys(secret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return keys
 }
 
 // clone copies an order so callers never share the stored one.
@@ -319,15 +350,28 @@ func (c fakeCatalog) Product(_ context.Context, sku string) (inventory.Product, 
 	return p, nil
 }
 
-func (c fakeCatalog) Products(context.Context) ([]inventory.Product, error) {
+// Products pages by sku, as the inventory service does; its cursors are
+// "after:" and the page's last sku.
+func (c fakeCatalog) Products(_ context.Context, f inventory.ProductFilter) (inventory.ProductPage, error) {
+	after, ok := strings.CutPrefix(f.Cursor, "after:")
+	if f.Cursor != "" && !ok {
+		return inventory.ProductPage{}, errs.InvalidFields([]errs.FieldError{{Field: "cursor", Message: "is not a cursor this server issued"}})
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]inventory.Product, 0, len(c.products))
 	for _, p := range c.products {
-		out = append(out, p)
+		if p.SKU > after {
+			out = append(out, p)
+		}
 	}
 	slices.SortFunc(out, func(a, b inventory.Product) int { return cmp.Compare(a.SKU, b.SKU) })
-	return out, nil
+	page := inventory.ProductPage{Products: out}
+	if f.Limit > 0 && len(out) > f.Limit {
+		page.Products = out[:f.Limit]
+		page.NextCursor = "after:" + out[f.Limit-1].SKU
+	}
+	return page, nil
 }
 
 // fakeAccounts is the fake seen as httpapi.Accounts.
@@ -354,6 +398,19 @@ func (a fakeAccounts) Customer(_ context.Context, id string) (payment.Customer, 
 // fakeOrders is the fake seen as httpapi.Orders.
 type fakeOrders struct{ *fakeStack }
 
+// fakeTimeline shows an order's placing only.
+type fakeTimeline struct{ *fakeStack }
+
+func (tl fakeTimeline) Timeline(_ context.Context, id string) ([]timeline.Entry, error) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	o, ok := tl.orders[id]
+	if !ok {
+		return nil, errs.E(errs.NotFound, "order %s not found", id)
+	}
+	return []timeline.Entry{{At: o.State().CreatedAt, Service: "orders", Kind: timeline.KindOrderPlaced}}, nil
+}
+
 func (s fakeOrders) Get(_ context.Context, id string) (*domain.Order, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -379,7 +436,7 @@ func (s fakeOrders) List(_ context.Context, f orders.Filter) (orders.Page, error
 	defer s.mu.Unlock()
 	var all []*domain.Order
 	for _, o := range s.orders {
-		if f.Status == "" || o.Status() == f.Status {
+		if (f.Status == "" || o.Status() == f.Status) && (f.CustomerID == "" || s.bugs.listAll || o.Request().CustomerID == f.CustomerID) {
 			all = append(all, o)
 		}
 	}

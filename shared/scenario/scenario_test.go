@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/domain"
 )
 
@@ -233,7 +234,7 @@ func TestEnvID_IsRunSpecificAndValid(t *testing.T) {
 
 // problemsAsPlainJSON is a defective HTTP layer that labels its problem
 // documents application/json.
-func problemsAsPlainJSON(h http.Handler) http.Handler {
+func problemsAsPlainJSON(h http.Handler, _ *auth.Keys) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(relabel{w}, r)
 	})
@@ -250,10 +251,11 @@ func (w relabel) WriteHeader(status int) {
 
 // writesBeforeValidating is a defective HTTP layer that zeroes a product's
 // stock before it refuses a bad PUT of the product.
-func writesBeforeValidating(h http.Handler) http.Handler {
+func writesBeforeValidating(h http.Handler, _ *auth.Keys) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v1/products/") {
 			zero := httptest.NewRequest(http.MethodPut, r.URL.Path, strings.NewReader(`{"name": "x", "price_cents": 1, "stock": 0}`))
+			zero.Header.Set("Authorization", r.Header.Get("Authorization"))
 			h.ServeHTTP(httptest.NewRecorder(), zero)
 		}
 		h.ServeHTTP(w, r)
@@ -263,7 +265,7 @@ func writesBeforeValidating(h http.Handler) http.Handler {
 func TestRunBadInput_BrokenHTTPLayers_AreReported(t *testing.T) {
 	tests := []struct {
 		name string
-		wrap func(http.Handler) http.Handler
+		wrap func(http.Handler, *auth.Keys) http.Handler
 		kase string
 		want string
 	}{
@@ -303,5 +305,93 @@ func TestSameOutcome_SkippedAndCompensatedHoldNothingAlike(t *testing.T) {
 		if got := sameOutcome(c.a, c.b); got != c.want {
 			t.Errorf("sameOutcome(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+func TestCheckAccess_ReferenceFake_AnswersEveryCredentialAsTheRulesSay(t *testing.T) {
+	CheckAccess(t, newFake(t, "reference", bugs{}))
+}
+
+func TestRunBadInput_WithoutCredentials_RunsOnAnOpenStack(t *testing.T) {
+	tg := newFake(t, "open", bugs{open: true})
+	tg.Keys = nil
+	RunBadInput(t, tg)
+}
+
+// customersAsOperators is a defective HTTP layer that lets a customer's
+// token act as an operator's.
+func customersAsOperators(h http.Handler, keys *auth.Keys) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, err := keys.Verify(auth.BearerToken(r.Header.Get("Authorization")), time.Now()); err == nil && !p.Operator() {
+			tok, err := keys.Issue(auth.Principal{Role: auth.RoleOperator, Subject: p.Subject}, time.Minute, time.Now())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			r.Header.Set("Authorization", "Bearer "+tok)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// noChallenge is a defective HTTP layer that answers 401 without a
+// WWW-Authenticate challenge.
+func noChallenge(h http.Handler, _ *auth.Keys) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(dropChallenge{w}, r)
+	})
+}
+
+type dropChallenge struct{ http.ResponseWriter }
+
+func (w dropChallenge) WriteHeader(status int) {
+	w.Header().Del("WWW-Authenticate")
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Each stack that breaks an access rule must make the check report it.
+func TestCheckAccess_BrokenStacks_AreReported(t *testing.T) {
+	tests := []struct {
+		name string
+		bugs bugs
+		kase string
+		cred Credential
+		want []string
+	}{
+		{"no authentication", bugs{open: true}, "PUT /v1/products/{sku}", NoCredential,
+			[]string{"status 200, want 401", "the refused request changed the stack"}},
+		{"customers acting as operators", bugs{wrap: customersAsOperators}, "PUT /v1/customers/{id}", OwnToken,
+			[]string{"status 200, want 403", "the refused request changed the stack"}},
+		{"customers reading the fault settings", bugs{wrap: customersAsOperators}, "GET /v1/admin/faults", OtherCustomer,
+			[]string{"status 200, want 403"}},
+		{"401 without a challenge", bugs{wrap: noChallenge}, "GET /v1/orders", NoCredential,
+			[]string{"want a Bearer challenge"}},
+		{"every customer's orders listed", bugs{listAll: true}, "GET /v1/orders", OwnToken,
+			[]string{"listed order"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAccessRun(t, newFake(t, "broken", tc.bugs))
+			var found bool
+			for _, ac := range a.cases() {
+				if ac.name == tc.kase {
+					found = true
+					expectReported(t, record(t, func(tb testing.TB) { a.check(tb, ac, tc.cred) }), tc.want...)
+				}
+			}
+			if !found {
+				t.Fatalf("no access case %q", tc.kase)
+			}
+		})
+	}
+}
+
+func TestCredentials_EveryOneHasANameAndAnId(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range Credentials() {
+		if strings.HasPrefix(c.String(), "credential ") || seen[c.slug()] {
+			t.Errorf("credential %d: name %q, id %q (seen: %v)", int(c), c.String(), c.slug(), seen[c.slug()])
+		}
+		seen[c.slug()] = true
 	}
 }

@@ -126,15 +126,21 @@ func happyPath(tb testing.TB, e *Env) Result {
 	ExpectStock(tb, res, "mug", -3)
 	ExpectStock(tb, res, "tee", -4)
 	ExpectCredit(tb, res, "ada", -(3*1250 + 4*2000))
-	expectListed(tb, e, domain.StatusCompleted, res.Orders["plain"].ID, res.Orders["waited"].ID, res.Orders["generated"].ID)
+	expectListed(tb, e, ada, domain.StatusCompleted, res.Orders["plain"].ID, res.Orders["waited"].ID, res.Orders["generated"].ID)
 	return res
 }
 
-// expectListed reports through tb unless GET /v1/orders?status=... lists
-// every id, paging with next_cursor; it also checks that each page holds
-// only orders with that status, newest first.
-func expectListed(tb testing.TB, e *Env, status domain.Status, ids ...string) {
+// expectListed reports through tb unless GET /v1/orders?status=..., sent
+// as the customer, lists every id, paging with next_cursor; it also
+// checks that each page holds only orders with that status, newest
+// first, and, when the customer has a token of its own, only the
+// customer's orders.
+func expectListed(tb testing.TB, e *Env, customer string, status domain.Status, ids ...string) {
 	tb.Helper()
+	tok, err := e.CustomerToken(customer)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	missing := map[string]bool{}
 	for _, id := range ids {
 		missing[id] = true
@@ -147,7 +153,7 @@ func expectListed(tb testing.TB, e *Env, status domain.Status, ids ...string) {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders?" + q.Encode()})
+		r, err := e.c.doIdempotent(ctx, request{method: http.MethodGet, path: "/v1/orders?" + q.Encode(), token: tok})
 		if err != nil || r.Status != http.StatusOK {
 			tb.Errorf("GET /v1/orders?%s: %v %v, want 200", q.Encode(), r, err)
 			return
@@ -165,6 +171,9 @@ func expectListed(tb testing.TB, e *Env, status domain.Status, ids ...string) {
 			delete(missing, o.OrderID)
 			if o.Status != status {
 				tb.Errorf("GET /v1/orders?status=%s listed order %s with status %q", status, o.OrderID, o.Status)
+			}
+			if e.creds.perCustomer() && o.CustomerID != customer {
+				tb.Errorf("GET /v1/orders as customer %s listed order %s of customer %q", customer, o.OrderID, o.CustomerID)
 			}
 			created, err := time.Parse(time.RFC3339Nano, o.CreatedAt)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
@@ -46,6 +47,17 @@ type Target struct {
 	// (saga.Policy.StepDeadline): FailureScenarios time their outages by
 	// it; 0 means saga.DefaultStepDeadline.
 	StepDeadline time.Duration
+	// Keys, when set, are the keys the stack verifies its bearer tokens
+	// with: the suite mints short-lived tokens with them (TokenTTL), an
+	// operator's for the set-up endpoints (products, customers, faults)
+	// and one for each scenario customer, with which it places, reads,
+	// cancels and lists that customer's orders. CheckAccess needs them.
+	Keys *auth.Keys
+	// OperatorToken is the credential for a stack run elsewhere, whose
+	// keys the suite does not hold: every request carries it (an operator
+	// may act for any customer). It is ignored when Keys is set. With
+	// neither, requests carry no credential: a stack run open.
+	OperatorToken string
 }
 
 // withDefaults returns tg with every zero optional field set.
