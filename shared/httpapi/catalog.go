@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"strconv"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -26,9 +28,10 @@ type productJSON struct {
 	Reserved   int64  `json:"reserved"`
 }
 
-// productsJSON is the body of GET /v1/products.
+// productsJSON is the body of GET /v1/products: a page of products.
 type productsJSON struct {
-	Products []productJSON `json:"products"`
+	Products   []productJSON `json:"products"`
+	NextCursor string        `json:"next_cursor,omitempty"` // absent on the last page
 }
 
 // customerRequest is the body of PUT /v1/customers/{id}. Every field is
@@ -114,15 +117,33 @@ func (a *api) getProduct(c *gin.Context) {
 	a.ok(c, toProductJSON(p))
 }
 
-// listProducts serves GET /v1/products.
+// listProducts serves GET /v1/products?limit=&cursor=: a page of products
+// by sku. Empty parameters count as absent.
 func (a *api) listProducts(c *gin.Context) {
-	ps, err := a.Catalog.Products(c.Request.Context())
+	var f fieldErrors
+	filter := inventory.ProductFilter{Limit: defaultListLimit, Cursor: c.Query("cursor")}
+	if raw := c.Query("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > inventory.MaxProductsLimit {
+			f.add("limit", "must be an integer from 1 to %d", inventory.MaxProductsLimit)
+		} else {
+			filter.Limit = n
+		}
+	}
+	if len(filter.Cursor) > maxCursorLength {
+		f.add("cursor", cursorRule)
+	}
+	if err := f.err(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	page, err := a.Catalog.Products(c.Request.Context(), filter)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	out := productsJSON{Products: make([]productJSON, 0, len(ps))}
-	for _, p := range ps {
+	out := productsJSON{Products: make([]productJSON, 0, len(page.Products)), NextCursor: page.NextCursor}
+	for _, p := range page.Products {
 		out.Products = append(out.Products, toProductJSON(p))
 	}
 	a.ok(c, out)

@@ -28,6 +28,8 @@ type world struct {
 	failWith  error // when set, every call returns it
 	panicWith any   // when set, every call panics with it
 	lastList  orders.Filter
+	// lastProducts is the filter of the last Products call.
+	lastProducts inventory.ProductFilter
 }
 
 func newWorld() *world {
@@ -89,18 +91,31 @@ func (c catalog) Product(_ context.Context, sku string) (inventory.Product, erro
 	return p, nil
 }
 
-func (c catalog) Products(_ context.Context) ([]inventory.Product, error) {
+// Products pages by sku; its cursors are "after:" and the page's last sku.
+func (c catalog) Products(_ context.Context, f inventory.ProductFilter) (inventory.ProductPage, error) {
 	if err := c.record("Products"); err != nil {
-		return nil, err
+		return inventory.ProductPage{}, err
+	}
+	after, ok := strings.CutPrefix(f.Cursor, "after:")
+	if f.Cursor != "" && !ok {
+		return inventory.ProductPage{}, errs.InvalidFields([]errs.FieldError{{Field: "cursor", Message: "is not a cursor this server issued"}})
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.lastProducts = f
 	out := make([]inventory.Product, 0, len(c.products))
 	for _, p := range c.products {
-		out = append(out, p)
+		if p.SKU > after {
+			out = append(out, p)
+		}
 	}
 	slices.SortFunc(out, func(a, b inventory.Product) int { return cmp.Compare(a.SKU, b.SKU) })
-	return out, nil
+	page := inventory.ProductPage{Products: out}
+	if len(out) > f.Limit {
+		page.Products = out[:f.Limit]
+		page.NextCursor = "after:" + out[f.Limit-1].SKU
+	}
+	return page, nil
 }
 
 // accounts is the world seen as Accounts.

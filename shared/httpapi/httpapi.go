@@ -44,8 +44,9 @@ type Catalog interface {
 	SetProduct(ctx context.Context, in inventory.ProductInput) (inventory.Product, error)
 	// Product returns one product. Errors: errs.NotFound.
 	Product(ctx context.Context, sku string) (inventory.Product, error)
-	// Products returns every product.
-	Products(ctx context.Context) ([]inventory.Product, error)
+	// Products returns a page of products, by sku. Errors: errs.Invalid
+	// naming the limit or cursor field.
+	Products(ctx context.Context, f inventory.ProductFilter) (inventory.ProductPage, error)
 }
 
 // Accounts is the payment service's customer accounts, as the API uses them.
@@ -170,6 +171,7 @@ func newRouter(d Deps) *gin.Engine {
 	r.RedirectFixedPath = false
 	_ = r.SetTrustedProxies(nil) // never fails for nil: no proxy is trusted
 	r.Use(a.traceRequests, a.observe, a.recoverPanics)
+	r.Use(a.limitRequests()) // Limits.MaxRequests at once; health, readiness and metrics always served
 	r.NoRoute(a.noRoute)
 	r.NoMethod(a.noMethod)
 

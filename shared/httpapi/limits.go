@@ -4,6 +4,10 @@ import (
 	"log"
 	"net/http"
 	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga/shared/errs"
 )
 
 // Limits bounds how long the API gives a client and how much it serves at
@@ -64,5 +68,72 @@ func NewServer(h http.Handler, l Limits, errorLog *log.Logger) *http.Server {
 		WriteTimeout:      l.WriteTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		ErrorLog:          errorLog,
+	}
+}
+
+// limiter holds the bounds of one API handler: a place per request served
+// and a place per POST /v1/orders?wait= request waiting. A request that
+// finds no free place is refused at once, never queued.
+type limiter struct {
+	requests chan struct{}
+	waiting  chan struct{}
+}
+
+// limiterKey holds the limiter on the gin context, for placeOrder.
+const limiterKey ctxKey = "limiter"
+
+// unbounded reports whether a path is served whatever the load: the
+// liveness, readiness and metrics endpoints, which orchestrators and
+// monitoring must reach precisely when the API is busy.
+func unbounded(path string) bool {
+	switch path {
+	case "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	return false
+}
+
+// limitRequests returns the middleware that serves at most
+// Limits.MaxRequests requests at once (GET /healthz, /readyz and /metrics
+// not counted): past it, 503 problem with Retry-After. It also gives
+// placeOrder the bound of waiting requests (see takeWaitPlace).
+func (a *api) limitRequests() gin.HandlerFunc {
+	l := a.Limits.withDefaults()
+	lim := &limiter{requests: make(chan struct{}, l.MaxRequests), waiting: make(chan struct{}, l.MaxWaiting)}
+	return func(c *gin.Context) {
+		c.Set(limiterKey, lim)
+		if unbounded(c.Request.URL.Path) {
+			return
+		}
+		select {
+		case lim.requests <- struct{}{}:
+		default:
+			a.fail(c, errs.E(errs.Unavailable,
+				"the server is busy: it already serves its limit of %d requests at once; retry after the Retry-After delay", l.MaxRequests))
+			return
+		}
+		defer func() { <-lim.requests }()
+		c.Next()
+	}
+}
+
+// takeWaitPlace takes one of the Limits.MaxWaiting places of POST
+// /v1/orders?wait= requests and returns the function that gives it back.
+// When every place is taken it answers 503 problem with Retry-After and
+// returns false: the caller stops, having changed nothing.
+func (a *api) takeWaitPlace(c *gin.Context) (release func(), ok bool) {
+	v, _ := c.Get(limiterKey)
+	lim, _ := v.(*limiter)
+	if lim == nil { // a router without the middleware: no bound
+		return func() {}, true
+	}
+	select {
+	case lim.waiting <- struct{}{}:
+		return func() { <-lim.waiting }, true
+	default:
+		a.fail(c, errs.E(errs.Unavailable,
+			"too many requests are waiting for their order (at most %d at once); the order was not placed: retry after the Retry-After delay, or place it without wait and read GET /v1/orders/{order_id}",
+			cap(lim.waiting)))
+		return nil, false
 	}
 }

@@ -68,6 +68,13 @@ func (a *api) placeOrder(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	if wait > 0 { // bounded before placing, so a refused request places nothing
+		release, ok := a.takeWaitPlace(c)
+		if !ok {
+			return
+		}
+		defer release()
+	}
 	ctx := c.Request.Context()
 	stored, created, err := a.Intake.Place(ctx, o)
 	if err != nil {

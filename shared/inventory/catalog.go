@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -110,25 +111,109 @@ func loadProduct(ctx context.Context, q querier, sku string) (Product, bool, err
 	return p, true, nil
 }
 
-// Products returns every product, by sku.
-func (s *Service) Products(ctx context.Context) ([]Product, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+productColumns+` FROM products ORDER BY sku`)
+// MaxProductsLimit bounds the page size of Products.
+const MaxProductsLimit = 200
+
+// defaultProductsLimit is the page size of Products when the filter gives
+// none.
+const defaultProductsLimit = 50
+
+// ProductFilter selects a page of products for Products.
+type ProductFilter struct {
+	Limit  int    // 1 to MaxProductsLimit; 0 means 50
+	Cursor string // from the previous ProductPage; "" for the first page
+}
+
+// ProductPage is one page of products, by sku.
+type ProductPage struct {
+	Products   []Product // never nil
+	NextCursor string    // "" on the last page
+}
+
+// Products returns a page of products, by sku. The cursor names the last
+// product of a page, so the next page starts right after it whatever was
+// added in between. Errors: errs.Invalid, naming the field (limit or
+// cursor), for a bad limit or a cursor this service did not issue.
+func (s *Service) Products(ctx context.Context, f ProductFilter) (ProductPage, error) {
+	limit, after, err := f.check()
 	if err != nil {
-		return nil, fmt.Errorf("listing products: %w", err)
+		return ProductPage{}, err
+	}
+	query := `SELECT ` + productColumns + ` FROM products`
+	args := []any{limit + 1}
+	if after != "" {
+		query += ` WHERE sku > $2`
+		args = append(args, after)
+	}
+	rows, err := s.db.QueryContext(ctx, query+` ORDER BY sku LIMIT $1`, args...)
+	if err != nil {
+		return ProductPage{}, fmt.Errorf("listing products: %w", err)
 	}
 	defer rows.Close()
-	ps := []Product{}
+	page := ProductPage{Products: []Product{}}
 	for rows.Next() {
+		if len(page.Products) == limit { // one more exists: there is a next page
+			page.NextCursor = encodeProductCursor(page.Products[limit-1].SKU)
+			break
+		}
 		p, err := scanProduct(rows)
 		if err != nil {
-			return nil, fmt.Errorf("listing products: %w", err)
+			return ProductPage{}, fmt.Errorf("listing products: %w", err)
 		}
-		ps = append(ps, p)
+		page.Products = append(page.Products, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing products: %w", err)
+		return ProductPage{}, fmt.Errorf("listing products: %w", err)
 	}
-	return ps, nil
+	return page, nil
+}
+
+// check validates the filter and returns its page size and the sku after
+// which the page starts ("" for the first page).
+func (f ProductFilter) check() (limit int, after string, err error) {
+	var fields []errs.FieldError
+	limit = f.Limit
+	switch {
+	case limit == 0:
+		limit = defaultProductsLimit
+	case limit < 1 || limit > MaxProductsLimit:
+		fields = append(fields, errs.FieldError{Field: "limit", Message: fmt.Sprintf("must be from 1 to %d", MaxProductsLimit)})
+	}
+	if f.Cursor != "" {
+		sku, ok := decodeProductCursor(f.Cursor)
+		if ok {
+			after = sku
+		} else {
+			fields = append(fields, errs.FieldError{Field: "cursor", Message: "is not a cursor this server issued"})
+		}
+	}
+	if len(fields) > 0 {
+		return 0, "", errs.InvalidFields(fields)
+	}
+	return limit, after, nil
+}
+
+// productCursorPrefix starts every products cursor, so that an orders
+// cursor is not taken for one.
+const productCursorPrefix = "sku:"
+
+// encodeProductCursor returns the cursor of the page after sku, an opaque
+// URL-safe string.
+func encodeProductCursor(sku string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(productCursorPrefix + sku))
+}
+
+// decodeProductCursor reads a cursor made by encodeProductCursor.
+func decodeProductCursor(c string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", false
+	}
+	sku, ok := strings.CutPrefix(string(b), productCursorPrefix)
+	if !ok || !domain.ValidID(sku) {
+		return "", false
+	}
+	return sku, true
 }
 
 // productColumns are the columns scanProduct reads, in its order.

@@ -97,8 +97,8 @@ func TestSetProduct_InvalidInput_NamesEveryBadField(t *testing.T) {
 				t.Errorf("SetProduct(%+v): err = %v (fields %v), want invalid %v", c.in, err, got, c.fields)
 			}
 		}
-		if ps, err := svc.Products(ctx); err != nil || len(ps) != 0 {
-			t.Fatalf("products after invalid input = %v, %v; want none", ps, err)
+		if page, err := svc.Products(ctx, inventory.ProductFilter{}); err != nil || len(page.Products) != 0 {
+			t.Fatalf("products after invalid input = %v, %v; want none", page.Products, err)
 		}
 		if _, err := svc.SetProduct(ctx, inventory.ProductInput{SKU: "mug", Name: strings.Repeat("é", inventory.MaxNameLength)}); err != nil {
 			t.Fatalf("a name of exactly %d characters: %v", inventory.MaxNameLength, err)
@@ -119,17 +119,18 @@ func TestProducts_ListsEveryProductBySku(t *testing.T) {
 	t.Parallel()
 	eachDB(t, nil, func(t *testing.T, _ *sqldb.DB, svc *inventory.Service) {
 		ctx := context.Background()
-		if ps, err := svc.Products(ctx); err != nil || ps == nil || len(ps) != 0 {
-			t.Fatalf("empty catalog = %#v, %v; want an empty list", ps, err)
+		if page, err := svc.Products(ctx, inventory.ProductFilter{}); err != nil || page.Products == nil || len(page.Products) != 0 || page.NextCursor != "" {
+			t.Fatalf("empty catalog = %#v, %v; want an empty list", page, err)
 		}
 		setProduct(t, svc, "tee", 999, 5)
 		setProduct(t, svc, "cap", 500, 0)
 		setProduct(t, svc, "mug", 1250, 10)
 
-		ps, err := svc.Products(ctx)
-		if err != nil {
-			t.Fatal(err)
+		page, err := svc.Products(ctx, inventory.ProductFilter{})
+		if err != nil || page.NextCursor != "" {
+			t.Fatalf("Products = %+v, %v; want one page", page, err)
 		}
+		ps := page.Products
 		var skus []string
 		for _, p := range ps {
 			skus = append(skus, p.SKU)
