@@ -40,6 +40,7 @@ func TestFailureModel_EveryOrderEnds(t *testing.T) {
 		TopicPrefix:    "fail" + kafkatest.Unique(),
 		HTTPAddr:       "127.0.0.1:0",
 		FaultInjection: true,
+		Auth:           testKeys(t),
 		Retry:          consumer.RetryPolicy{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
 		Logger:         logger.With("env", "failures"),
 	})
@@ -58,6 +59,6 @@ func TestFailureModel_EveryOrderEnds(t *testing.T) {
 			tb.Fatal(fmt.Errorf("setting the price of %s: %w", sku, err))
 		}
 	}
-	tg := scenario.Target{Name: "choreographed/failures", BaseURL: "http://" + r.Addr(), StepDeadline: failureDeadline}
+	tg := scenario.Target{Name: "choreographed/failures", BaseURL: "http://" + r.Addr(), StepDeadline: failureDeadline, Keys: testKeys(t)}
 	scenario.RunScenarios(t, tg, append(scenario.FailureScenarios(), scenario.RejectedScenario(setPrice)))
 }

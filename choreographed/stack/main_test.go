@@ -26,6 +26,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
@@ -74,6 +75,11 @@ func run(m *testing.M) int {
 		}
 	}
 
+	keys, err := newTestKeys()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	ctx := context.Background()
 	allInOne, err = start(ctx, stack.Config{
 		Hosted:         hosted.Config{Databases: hosted.SQLiteDatabases(filepath.Join(dir, "all"))},
@@ -81,6 +87,7 @@ func run(m *testing.M) int {
 		TopicPrefix:    allInOnePrefix,
 		HTTPAddr:       "127.0.0.1:0",
 		FaultInjection: true,
+		Auth:           keys,
 		Logger:         logger.With("env", "all-in-one"),
 	})
 	if err != nil {
@@ -89,7 +96,7 @@ func run(m *testing.M) int {
 	}
 	defer allInOne.stop()
 
-	split, err = newSplitEnv(ctx, filepath.Join(dir, "split"))
+	split, err = newSplitEnv(ctx, filepath.Join(dir, "split"), keys)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -157,9 +164,11 @@ func (r *running) stop() error {
 }
 
 // splitEnv runs each service as a Stack of its own (its own consumer
-// group, relay and database), on a topic prefix of its own.
+// group, relay and database), on a topic prefix of its own, verifying
+// tokens with keys.
 type splitEnv struct {
 	dbs   map[hosted.Role]string
+	keys  *auth.Keys
 	holds *holds
 	dup   atomic.Bool // when set, relays publish every message twice
 	api   *httptest.Server
@@ -172,8 +181,8 @@ type splitEnv struct {
 	stacks map[hosted.Role]*running
 }
 
-func newSplitEnv(ctx context.Context, dir string) (*splitEnv, error) {
-	e := &splitEnv{dbs: hosted.SQLiteDatabases(dir), holds: &holds{}, stacks: map[hosted.Role]*running{},
+func newSplitEnv(ctx context.Context, dir string, keys *auth.Keys) (*splitEnv, error) {
+	e := &splitEnv{dbs: hosted.SQLiteDatabases(dir), keys: keys, holds: &holds{}, stacks: map[hosted.Role]*running{},
 		spans: tracetest.NewInMemoryExporter(), tracers: map[hosted.Role]*sdktrace.TracerProvider{}}
 	for _, role := range hosted.AllRoles() {
 		e.tracers[role] = sdktrace.NewTracerProvider(sdktrace.WithSyncer(e.spans),
@@ -200,6 +209,7 @@ func (e *splitEnv) config(role hosted.Role) stack.Config {
 		Brokers:        brokers,
 		TopicPrefix:    splitPrefix,
 		FaultInjection: true,
+		Auth:           e.keys,
 		Logger:         logger.With("env", "split", "process", role),
 		Middleware: func(events.Service) []consumer.Middleware {
 			return []consumer.Middleware{e.holds.middleware(svc)}

@@ -33,6 +33,7 @@ func TestNewStep_Loyalty_RunsTheSuiteAndItsOwnScenarios(t *testing.T) {
 		TopicPrefix:    "loyalty" + kafkatest.Unique(),
 		HTTPAddr:       "127.0.0.1:0",
 		FaultInjection: true,
+		Auth:           testKeys(t),
 		Logger:         logger.With("env", "loyalty"),
 	})
 	if err != nil {
@@ -43,7 +44,7 @@ func TestNewStep_Loyalty_RunsTheSuiteAndItsOwnScenarios(t *testing.T) {
 			t.Errorf("stopping the stack: %v", err)
 		}
 	})
-	tg := scenario.Target{Name: "choreographed/loyalty", BaseURL: "http://" + r.Addr(), Saga: g}
+	tg := scenario.Target{Name: "choreographed/loyalty", BaseURL: "http://" + r.Addr(), Saga: g, Keys: testKeys(t)}
 	scenario.RunScenarios(t, tg, loyaltytest.Scenarios(loyalty))
 	scenario.Run(t, tg)
 }

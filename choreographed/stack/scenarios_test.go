@@ -13,10 +13,16 @@ import (
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
 
+// TestScenarioSuite_AllInOneOnSQLite runs the scenario suite both
+// variants must pass on the all-in-one stack, which verifies bearer
+// tokens: the scenarios and the bad-input table with the suite's
+// credentials (an operator's for set-up, each customer's own for its
+// orders), then the access rules over every endpoint and credential.
 func TestScenarioSuite_AllInOneOnSQLite(t *testing.T) {
-	tg := scenario.Target{Name: "choreographed/sqlite", BaseURL: "http://" + allInOne.Addr()}
+	tg := scenario.Target{Name: "choreographed/sqlite", BaseURL: "http://" + allInOne.Addr(), Keys: testKeys(t)}
 	scenario.Run(t, tg)
 	scenario.RunBadInput(t, tg)
+	t.Run("access", func(t *testing.T) { scenario.CheckAccess(t, tg) })
 }
 
 func TestScenarioSuite_AllInOneOnPostgres(t *testing.T) {
@@ -30,6 +36,7 @@ func TestScenarioSuite_AllInOneOnPostgres(t *testing.T) {
 		TopicPrefix:    "pg" + kafkatest.Unique(),
 		HTTPAddr:       "127.0.0.1:0",
 		FaultInjection: true,
+		Auth:           testKeys(t),
 		Logger:         logger.With("env", "postgres"),
 	})
 	if err != nil {
@@ -40,7 +47,7 @@ func TestScenarioSuite_AllInOneOnPostgres(t *testing.T) {
 			t.Errorf("stopping the stack: %v", err)
 		}
 	})
-	scenario.Run(t, scenario.Target{Name: "choreographed/postgres", BaseURL: "http://" + r.Addr()})
+	scenario.Run(t, scenario.Target{Name: "choreographed/postgres", BaseURL: "http://" + r.Addr(), Keys: testKeys(t)})
 }
 
 func TestReadyz_DatabasesAndBrokerReachable_Ready(t *testing.T) {

@@ -27,7 +27,7 @@ func TestFailureModel_EveryOrderEnds(t *testing.T) {
 	p := startProcessWith(t, stack.Config{Namespace: newNamespace(t), Hosted: hosted.Config{
 		Databases: sqliteDatabases(t),
 		Policy:    saga.Policy{StepDeadline: failureDeadline},
-	}})
+	}, Auth: testKeys(t)})
 	inventoryDB := p.Hosted().DBs[hosted.RoleInventory]
 	setPrice := func(tb testing.TB, sku string, cents domain.Cents) {
 		tb.Helper()
@@ -35,6 +35,7 @@ func TestFailureModel_EveryOrderEnds(t *testing.T) {
 			tb.Fatal(fmt.Errorf("setting the price of %s: %w", sku, err))
 		}
 	}
-	tg := scenario.Target{Name: "orchestrated/failures", BaseURL: p.url, StepDeadline: failureDeadline, FinalWithin: suiteFinalWithin}
+	tg := scenario.Target{Name: "orchestrated/failures", BaseURL: p.url, StepDeadline: failureDeadline, FinalWithin: suiteFinalWithin,
+		Keys: testKeys(t)}
 	scenario.RunScenarios(t, tg, append(scenario.FailureScenarios(), scenario.RejectedScenario(setPrice)))
 }

@@ -25,9 +25,9 @@ func TestNewStep_Loyalty_RunsTheSuiteAndItsOwnScenarios(t *testing.T) {
 		Databases:    sqliteDatabases(t),
 		Saga:         g,
 		Participants: participant.Set{loyaltytest.Step: loyalty},
-	}})
+	}, Auth: testKeys(t)})
 	tg := scenario.Target{Name: "orchestrated/loyalty", BaseURL: p.url, Saga: g,
-		BurstOrders: suiteBurstOrders, FinalWithin: suiteFinalWithin}
+		BurstOrders: suiteBurstOrders, FinalWithin: suiteFinalWithin, Keys: testKeys(t)}
 	scenario.RunScenarios(t, tg, loyaltytest.Scenarios(loyalty))
 	scenario.Run(t, tg)
 }

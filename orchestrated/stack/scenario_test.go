@@ -20,10 +20,15 @@ const (
 )
 
 // TestOrchestrated_ScenarioSuite runs the scenario suite both variants must
-// pass, through the REST API only, against one orchestrated process.
+// pass, through the REST API only, against one orchestrated process that
+// verifies bearer tokens: the scenarios and the bad-input table with the
+// suite's credentials (an operator's for set-up, each customer's own for
+// its orders), then the access rules over every endpoint and credential.
 func TestOrchestrated_ScenarioSuite(t *testing.T) {
 	p := startProcess(t, newNamespace(t), sqliteDatabases(t))
-	tg := scenario.Target{Name: "orchestrated", BaseURL: p.url, BurstOrders: suiteBurstOrders, FinalWithin: suiteFinalWithin}
+	tg := scenario.Target{Name: "orchestrated", BaseURL: p.url, BurstOrders: suiteBurstOrders, FinalWithin: suiteFinalWithin,
+		Keys: testKeys(t)}
 	scenario.Run(t, tg)
 	scenario.RunBadInput(t, tg)
+	t.Run("access", func(t *testing.T) { scenario.CheckAccess(t, tg) })
 }

@@ -33,6 +33,7 @@ func TestOrchestrated_Tracing_OneOrderIsOneConnectedTraceAcrossEveryService(t *t
 			Namespace:      ns,
 			Hosted:         hosted.Config{Roles: []hosted.Role{role}, Databases: dbs},
 			TracerProvider: tp,
+			Auth:           testKeys(t),
 		})
 	}
 	ctx := context.Background()
