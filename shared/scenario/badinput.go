@@ -146,6 +146,10 @@ func BadInputs(sku, customer, order string) []BadInput {
 		put("PUT product with invalid JSON", "/v1/products/"+sku, `{"name": "Mug"`, 400),
 		put("PUT product oversized", "/v1/products/"+sku, `{"name": "`+strings.Repeat("a", oversized)+`"}`, 413),
 		get("GET product with a bad sku", "/v1/products/"+sku+"%2Cx", 400, "sku"),
+		get("list products with limit 0", "/v1/products?limit=0", 400, "limit"),
+		get("list products with limit 201", "/v1/products?limit=201", 400, "limit"),
+		get("list products with a limit not a number", "/v1/products?limit=ten", 400, "limit"),
+		get("list products with a bad cursor", "/v1/products?cursor="+url.QueryEscape("!!not a cursor!!"), 400, "cursor"),
 		get("GET unknown product", "/v1/products/"+sku+"-none", 404),
 
 		put("PUT customer with a bad id", "/v1/customers/"+customer+"%20x", customerBody, 400, "id"),
