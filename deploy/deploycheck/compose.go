@@ -42,7 +42,7 @@ func CheckCompose(r Repo, file string, doc []byte, bin Binary) []Problem {
 		ps.addf("does not parse: %v", err)
 		return ps.list
 	}
-	c := &composeCheck{repo: r, dir: path.Dir(file), services: f.AllServices(), volumes: f.Volumes, ps: ps, bin: bin,
+	c := &composeCheck{repo: r, dir: path.Dir(file), services: f.AllServices(), volumes: f.Volumes, secrets: f.Secrets, ps: ps, bin: bin,
 		infos: map[string]containerInfo{}, done: map[string]bool{}}
 	c.run()
 	return append(ps.list, c.mounted...)
@@ -56,8 +56,10 @@ type composeCheck struct {
 	// volumes its top-level volumes.
 	services types.Services
 	volumes  types.Volumes
-	ps       *problems
-	bin      Binary
+	// secrets are its top-level secrets.
+	secrets types.Secrets
+	ps      *problems
+	bin     Binary
 	// infos holds what each ordersaga container runs.
 	infos map[string]containerInfo
 	// done marks the services whose mounted configuration was checked.
@@ -90,6 +92,7 @@ func (c *composeCheck) run() {
 	for _, name := range sortedKeys(c.infos) {
 		c.checkWiring(name, c.services[name], c.infos[name])
 	}
+	c.checkComposeSecrets()
 }
 
 // checkDependencies checks a service's depends_on: existing services, and
@@ -241,6 +244,9 @@ func (c *composeCheck) checkOrdersaga(name string, s types.ServiceConfig) {
 		}
 	}
 	info := checkContainer(c.ps, ct, c.bin)
+	if info.cfgValid && info.cfg.FaultInjection {
+		c.ps.addf("%s serves fault injection (/v1/admin/faults) unless asked: keep %s off by default (${%[2]s:-false})", what, envName("fault-injection"))
+	}
 	if info.variant != "" && !healthEnabled(s.HealthCheck) {
 		c.ps.addf("%s runs a process of the %s variant without a health check: add one running [\"CMD\", %q, %q, \"-url\", \"http://127.0.0.1:<port>%s\"]",
 			what, info.variant, imageBinary, cmdHealthcheck, probe.DefaultPath)

@@ -92,7 +92,7 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 		},
 		{
 			name: "database of a hosted role missing",
-			old:  "      ORDERSAGA_PAYMENT_DB: postgres://postgres:ordersaga@postgres:5432/orchestrated_payment?sslmode=disable\n      OTEL_SERVICE_NAME",
+			old:  "      ORDERSAGA_PAYMENT_DB: postgres://postgres@postgres:5432/orchestrated_payment?sslmode=disable\n      OTEL_SERVICE_NAME",
 			new:  "      OTEL_SERVICE_NAME",
 			want: []string{"service orchestrated-payment", "would not start", "payment"},
 		},
@@ -110,7 +110,7 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 		},
 		{
 			name: "migrate without every database",
-			old:  "      ORDERSAGA_SHIPPING_DB: postgres://postgres:ordersaga@postgres:5432/choreographed_shipping?sslmode=disable\n\n",
+			old:  "      ORDERSAGA_SHIPPING_DB: postgres://postgres@postgres:5432/choreographed_shipping?sslmode=disable\n\n",
 			new:  "\n",
 			want: []string{"service migrate-choreographed", "ORDERSAGA_SHIPPING_DB not set"},
 		},
@@ -290,9 +290,83 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 		},
 		{
 			name: "service without a health check",
-			old:  "  restart: unless-stopped\n  healthcheck: *ordersaga-healthcheck\n  depends_on:\n    migrate-choreographed:",
-			new:  "  restart: unless-stopped\n  depends_on:\n    migrate-choreographed:",
+			old:  "  healthcheck: *ordersaga-healthcheck\n  depends_on:\n    migrate-choreographed:",
+			new:  "  depends_on:\n    migrate-choreographed:",
 			want: []string{"service choreographed-shipping runs a process of the choreographed variant without a health check"},
+		},
+
+		// Credentials come from secrets, never from the file.
+		{
+			name: "password in a database address",
+			old:  "ORDERSAGA_ORDERS_DB: postgres://postgres@postgres:5432/orchestrated_orders?sslmode=disable\n      OTEL_SERVICE_NAME",
+			new:  "ORDERSAGA_ORDERS_DB: postgres://postgres:hunter2@postgres:5432/orchestrated_orders?sslmode=disable\n      OTEL_SERVICE_NAME",
+			want: []string{"service orchestrated-orders: ORDERSAGA_ORDERS_DB holds an address with its password (postgres://postgres:xxxxx@postgres:5432/orchestrated_orders"},
+		},
+		{
+			name: "password in a query parameter",
+			old:  "ORDERSAGA_SHIPPING_DB: postgres://postgres@postgres:5432/choreographed_shipping?sslmode=disable\n      OTEL_SERVICE_NAME",
+			new:  "ORDERSAGA_SHIPPING_DB: postgres://postgres@postgres:5432/choreographed_shipping?sslmode=disable&password=hunter2\n      OTEL_SERVICE_NAME",
+			want: []string{"service choreographed-shipping: ORDERSAGA_SHIPPING_DB holds an address with its password", "password=xxxxx"},
+		},
+		{
+			name: "database password written in the file",
+			old:  "POSTGRES_PASSWORD_FILE: /run/secrets/postgres-password",
+			new:  "POSTGRES_PASSWORD: hunter2",
+			want: []string{"service postgres: POSTGRES_PASSWORD holds a credential"},
+		},
+		{
+			name: "signing secret written in the file",
+			old:  "  ORDERSAGA_AUTH_SECRET_FILE: /run/secrets/auth-secret\n  # Tracing: spans go",
+			new:  "  ORDERSAGA_AUTH_SECRET: a-secret-of-the-api-written-into-the-compose-file\n  # Tracing: spans go",
+			want: []string{"service orchestrated-payment: ORDERSAGA_AUTH_SECRET holds a credential"},
+		},
+		{
+			name: "secret file the service does not mount",
+			old:  "    secrets: [pgpass]\n    environment:\n      PGPASSFILE: /run/secrets/pgpass\n      ORDERSAGA_ORDERS_DB: postgres://postgres@postgres:5432/orchestrated_orders",
+			new:  "    environment:\n      PGPASSFILE: /run/secrets/pgpass\n      ORDERSAGA_ORDERS_DB: postgres://postgres@postgres:5432/orchestrated_orders",
+			want: []string{"service migrate-orchestrated: PGPASSFILE names /run/secrets/pgpass, but the service mounts no secret pgpass"},
+		},
+		{
+			name: "credential file outside the secrets",
+			old:  "    environment:\n      PGPASSFILE: /run/secrets/pgpass\n      ORDERSAGA_ORDERS_DB: postgres://postgres@postgres:5432/choreographed_orders",
+			new:  "    environment:\n      PGPASSFILE: /etc/pgpass\n      ORDERSAGA_ORDERS_DB: postgres://postgres@postgres:5432/choreographed_orders",
+			want: []string{"service migrate-choreographed: PGPASSFILE names /etc/pgpass, which is not a Compose secret"},
+		},
+		{
+			name: "database address without a password file",
+			old:  "    environment:\n      PGPASSFILE: /run/secrets/pgpass\n      ORDERSAGA_ORDERS_DB: postgres://postgres@postgres:5432/choreographed_orders",
+			new:  "    environment:\n      ORDERSAGA_ORDERS_DB: postgres://postgres@postgres:5432/choreographed_orders",
+			want: []string{"service migrate-choreographed: ORDERSAGA_ORDERS_DB has no password and no PGPASSFILE"},
+		},
+		{
+			name: "password file without the database's user",
+			old:  "ORDERSAGA_PAYMENT_DB: postgres://postgres@postgres:5432/choreographed_payment?sslmode=disable\n      OTEL_SERVICE_NAME",
+			new:  "ORDERSAGA_PAYMENT_DB: postgres://ordersaga@postgres:5432/choreographed_payment?sslmode=disable\n      OTEL_SERVICE_NAME",
+			want: []string{"service choreographed-payment: ORDERSAGA_PAYMENT_DB has no password, and the password file deploy/compose/secrets/dev/pgpass", "gives none for postgres:5432, database choreographed_payment, user ordersaga"},
+		},
+		{
+			name: "password file not the server's password",
+			old:  "      POSTGRES_PASSWORD_FILE: /run/secrets/postgres-password\n    secrets: [postgres-password]\n",
+			new:  "      POSTGRES_PASSWORD_FILE: /run/secrets/auth-secret\n    secrets: [auth-secret]\n",
+			want: []string{"service orchestrated-inventory: the password deploy/compose/secrets/dev/pgpass (PGPASSFILE) gives for ORDERSAGA_INVENTORY_DB is not the one service postgres starts with"},
+		},
+		{
+			name: "secret file missing",
+			old:  "/compose/secrets/dev}/pgpass\n",
+			new:  "/compose/secrets/dev}/pgpas\n",
+			want: []string{"secret pgpass is read from ./compose/secrets/dev/pgpas, which does not exist"},
+		},
+		{
+			name: "secret the file does not define",
+			old:  "  secrets: [pgpass, auth-secret]\n  healthcheck: *ordersaga-healthcheck\n  depends_on:\n    migrate-orchestrated:",
+			new:  "  secrets: [pgpass, auth]\n  healthcheck: *ordersaga-healthcheck\n  depends_on:\n    migrate-orchestrated:",
+			want: []string{"service orchestrated-shipping uses secret auth, which the top-level secrets do not define"},
+		},
+		{
+			name: "fault injection on by default",
+			old:  "  ORDERSAGA_TOPIC_PREFIX: ordersaga\n  ORDERSAGA_FAULT_INJECTION: ${ORDERSAGA_FAULT_INJECTION:-false}",
+			new:  "  ORDERSAGA_TOPIC_PREFIX: ordersaga\n  ORDERSAGA_FAULT_INJECTION: \"true\"",
+			want: []string{"service choreographed-inventory serves fault injection (/v1/admin/faults) unless asked"},
 		},
 	}
 	for _, tc := range cases {
@@ -311,7 +385,7 @@ func TestCheckCompose_BrokenDocument(t *testing.T) {
 		Commands: []Command{{Name: "migrate"}, {Name: "orchestrated"}, {Name: "choreographed"}},
 		Env: map[string]bool{
 			"ORDERSAGA_ORDERS_DB": true, "ORDERSAGA_HTTP_ADDR": true, "ORDERSAGA_TEMPORAL_ADDRESS": true,
-			"ORDERSAGA_TEMPORAL_NAMESPACE": true, "ORDERSAGA_KAFKA_BROKERS": true,
+			"ORDERSAGA_TEMPORAL_NAMESPACE": true, "ORDERSAGA_KAFKA_BROKERS": true, "ORDERSAGA_AUTH_SECRET_FILE": true,
 		},
 	}
 	doc := `
@@ -335,6 +409,7 @@ services:
       - ORDERSAGA_ORDERS_DB=postgres://db/orders
       - ORDERSAGA_HTTP_ADDR=:8080
       - ORDERSAGA_TEMPORAL_ADDRESS=temporal:7233
+      - ORDERSAGA_AUTH_SECRET_FILE=/run/secrets/api
     ports: ["8081:9090"]
     healthcheck: {test: ["CMD", "/ordersaga", "healthcheck"]}
   sidecar:
@@ -355,6 +430,8 @@ bogus: 1
 		{"service worker does not wait for a migrate service"},
 		{`service sidecar: unknown key "helthcheck"`},
 		{"service worker", "health check: ordersaga healthcheck: no such command"},
+		{"service worker: ORDERSAGA_AUTH_SECRET_FILE names /run/secrets/api, but the service mounts no secret api"},
+		{"service worker: ORDERSAGA_ORDERS_DB has no password and no PGPASSFILE"},
 	} {
 		wantProblem(t, got, want...)
 	}

@@ -2,6 +2,7 @@ package deploycheck
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -52,7 +53,7 @@ type container struct {
 	// env is its environment; a value from a Secret that is not known
 	// holds a stand-in address.
 	env map[string]string
-	// httpPorts are ports that must be the port the process serves HTTP on
+	// httpPorts are ports that must be a port the process serves HTTP on
 	// (published ports, probe ports), with what they are.
 	httpPorts []portUse
 }
@@ -62,7 +63,20 @@ type container struct {
 type portUse struct {
 	what string
 	port int
+	// serves says which of the process's listeners it must be.
+	serves listener
 }
+
+// listener is what a port of a process serves: its API (the HTTP address),
+// its health, readiness and metrics alone (the operations address), or
+// either, for a probe or a metrics scrape, which both answer.
+type listener int
+
+const (
+	apiListener listener = iota
+	anyListener
+	opsListener
+)
 
 // containerInfo is what a container runs, for the checks across services.
 type containerInfo struct {
@@ -131,17 +145,25 @@ func checkProcess(ps *problems, c container, v process.Variant, bin Binary) (pro
 			ps.addf("%s: the %s role has no database server: set %s (else it is a SQLite file inside the container)", c.what, r, roleDBEnv(r))
 		}
 	}
-	host, portText, err := net.SplitHostPort(cfg.HTTPAddr)
-	port, perr := strconv.Atoi(portText)
-	switch {
-	case err != nil || perr != nil:
-		ps.addf("%s: HTTP address %q has no port", c.what, cfg.HTTPAddr)
-	case host != "" && host != "0.0.0.0" && host != "::":
-		ps.addf("%s: serves HTTP on %s, which nothing outside the container reaches: set %s to :%d", c.what, cfg.HTTPAddr, envName("http-addr"), port)
-	default:
+	port, portOK := listenPort(ps, c.what, "HTTP", cfg.HTTPAddr, "http-addr")
+	opsPort, opsOK := 0, cfg.OpsAddr == ""
+	if cfg.OpsAddr != "" {
+		opsPort, opsOK = listenPort(ps, c.what, "health and metrics", cfg.OpsAddr, "ops-addr")
+	}
+	if portOK && opsOK {
+		opsText := ""
+		if opsPort != 0 {
+			opsText = fmt.Sprintf(" and health and metrics alone on %s (%s)", cfg.OpsAddr, envName("ops-addr"))
+		}
 		for _, u := range c.httpPorts {
-			if u.port != port {
-				ps.addf("%s: %s is port %d, but the process serves HTTP on %s (%s)", c.what, u.what, u.port, cfg.HTTPAddr, envName("http-addr"))
+			switch {
+			case u.serves == opsListener && opsPort == 0:
+				ps.addf("%s: %s is port %d, but the process serves health and metrics on no port of their own: set %s", c.what, u.what, u.port, envName("ops-addr"))
+			case u.serves == opsListener && u.port != opsPort:
+				ps.addf("%s: %s is port %d, but the process serves health and metrics on %s (%s)", c.what, u.what, u.port, cfg.OpsAddr, envName("ops-addr"))
+			case u.serves == apiListener && u.port != port,
+				u.serves == anyListener && u.port != port && u.port != opsPort:
+				ps.addf("%s: %s is port %d, but the process serves HTTP on %s (%s)%s", c.what, u.what, u.port, cfg.HTTPAddr, envName("http-addr"), opsText)
 			}
 		}
 	}
@@ -154,6 +176,23 @@ func checkProcess(ps *problems, c container, v process.Variant, bin Binary) (pro
 		checkBrokers(ps, c.what, strings.Join(cfg.KafkaBrokers, ","))
 	}
 	return cfg, true
+}
+
+// listenPort returns the port of a process's listen address addr (the
+// setting flagName), reporting one that has none or that nothing outside
+// the container reaches.
+func listenPort(ps *problems, what, serves, addr, flagName string) (int, bool) {
+	host, portText, err := net.SplitHostPort(addr)
+	port, perr := strconv.Atoi(portText)
+	switch {
+	case err != nil || perr != nil:
+		ps.addf("%s: %s address %q has no port", what, serves, addr)
+		return 0, false
+	case host != "" && host != "0.0.0.0" && host != "::":
+		ps.addf("%s: serves %s on %s, which nothing outside the container reaches: set %s to :%d", what, serves, addr, envName(flagName), port)
+		return 0, false
+	}
+	return port, true
 }
 
 // loadProcessConfig returns the configuration `ordersaga <v> args…` runs

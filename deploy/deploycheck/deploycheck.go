@@ -18,6 +18,16 @@
 // document (shared/httpapi) to it, the per-process /healthz, /readyz and
 // /metrics excepted; the image is multi-stage, static and non-root.
 //
+// Credentials come from secrets (Kubernetes Secrets, Compose secrets),
+// never from a deploy file: no environment value or ConfigMap holds a
+// password or a signing secret, and the files naming them are mounted
+// secrets (see secrets.go). The NetworkPolicies deny by default, let only
+// the ingress controller and the forwarding processes reach the API and a
+// monitoring namespace reach health and metrics, and the policies of the
+// services ordersaga uses let in only the pods that use each (see
+// netpol.go). Fault injection is off unless an overlay (or the Compose
+// environment) asks for it.
+//
 // The binary's commands and the environment variables they read come from
 // its command table, imported from deploy/cli (see ReadBinary), so renaming
 // one in the code without the deploy files, or the other way round, fails

@@ -73,5 +73,5 @@ func checkHealthTest(ps *problems, what string, h *types.HealthCheckConfig, env 
 	if err != nil {
 		return portUse{}, false
 	}
-	return portUse{what: "the health check's port", port: n}, true
+	return portUse{what: "the health check's port", port: n, serves: anyListener}, true
 }

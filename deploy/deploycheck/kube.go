@@ -22,6 +22,14 @@ import (
 // kustomizationFile is the name of a kustomization.
 const kustomizationFile = "kustomization.yaml"
 
+// The names of an ordersaga container's ports: the process's API (its
+// HTTP address) and its health, readiness and metrics alone (its
+// operations address).
+const (
+	apiPortName = "http"
+	opsPortName = "ops"
+)
+
 // CheckKustomizations builds every kustomization under dir (relative to
 // the root) with kustomize, as `kubectl apply -k` would, and checks the
 // manifests it makes (see CheckManifests).
@@ -47,6 +55,7 @@ func CheckKustomizations(r Repo, dir string, bin Binary) []Problem {
 		uid = -1
 	}
 	var out []Problem
+	built := map[string][][]byte{}
 	for _, d := range dirs {
 		file := path.Join(d, kustomizationFile)
 		docs, err := BuildKustomization(r.Path(d))
@@ -54,9 +63,51 @@ func CheckKustomizations(r Repo, dir string, bin Binary) []Problem {
 			out = append(out, Problem{File: file, Msg: "kustomize build fails: " + err.Error()})
 			continue
 		}
+		built[d] = docs
 		out = append(out, CheckManifests(file, docs, bin, uid)...)
+		if path.Base(d) == baseDir {
+			out = append(out, CheckBase(file, docs, bin, uid)...)
+		}
+	}
+	pairs := dependencyPairs(dirs)
+	for _, d := range sortedKeys(pairs) {
+		dep, app := built[d], built[pairs[d]]
+		if dep != nil && app != nil {
+			out = append(out, CheckDependencies(path.Join(d, kustomizationFile), dep, app)...)
+		}
 	}
 	return out
+}
+
+// baseDir is the name of the kustomization every overlay builds on.
+const baseDir = "base"
+
+// CheckBase checks what a base (the manifests of file) leaves off for an
+// overlay to turn on: fault injection.
+func CheckBase(file string, docs [][]byte, bin Binary, uid int) []Problem {
+	ps := &problems{file: file}
+	discard := &problems{} // CheckManifests reports the rest
+	m := decodeManifests(discard, docs)
+	for _, d := range m.deployments {
+		for _, p := range checkPod(discard, m, "Deployment "+d.Name, d.Spec.Template, true, bin, uid) {
+			if p.info.cfgValid && p.info.cfg.FaultInjection {
+				ps.addf("%s serves fault injection (/v1/admin/faults): a base keeps it off (%s), an overlay for a test cluster turns it on", p.what, envName("fault-injection"))
+			}
+		}
+	}
+	return ps.list
+}
+
+// CheckDependencies checks dep, the manifests of the dependencies
+// kustomization (file names it in problems) of an overlay whose manifests
+// are app: the NetworkPolicies of the services ordersaga uses (see
+// checkDependencyPolicies).
+func CheckDependencies(file string, dep, app [][]byte) []Problem {
+	ps := &problems{file: file}
+	d := decodeManifests(ps, dep)
+	a := decodeManifests(&problems{}, app) // the overlay's own check reports its problems
+	checkDependencyPolicies(ps, d, a)
+	return ps.list
 }
 
 // BuildKustomization runs kustomize on the folder dir and returns the
@@ -83,8 +134,10 @@ type manifests struct {
 	jobs        []*batchv1.Job
 	services    []*corev1.Service
 	ingresses   []*networkingv1.Ingress
-	configMaps  map[string]map[string]string
-	secrets     map[string]map[string]string
+	// networkPolicies are the build's NetworkPolicies.
+	networkPolicies []*networkingv1.NetworkPolicy
+	configMaps      map[string]map[string]string
+	secrets         map[string]map[string]string
 }
 
 // CheckManifests checks Kubernetes manifests (YAML documents, as kustomize
@@ -99,7 +152,10 @@ type manifests struct {
 // pods and target their ports; a process hosting orders forwards to a
 // Service of the process of every role it does not host (see
 // checkUpstreams); an Ingress routes exactly the API's paths (bin.APIPaths)
-// to such a process (see checkIngress).
+// to such a process (see checkIngress); credentials come from Secrets (see
+// checkPodCredentials); the NetworkPolicies deny by default and let only
+// the ingress controller and the forwarding processes reach the API (see
+// checkNetworkPolicies).
 func CheckManifests(file string, docs [][]byte, bin Binary, uid int) []Problem {
 	ps := &problems{file: file}
 	m := decodeManifests(ps, docs)
@@ -110,9 +166,11 @@ func CheckManifests(file string, docs [][]byte, bin Binary, uid int) []Problem {
 			ps.addf("%s: its selector does not match its pod template's labels", what)
 		}
 		procs[d.Name] = checkPod(ps, m, what, d.Spec.Template, true, bin, uid)
+		checkPodCredentials(ps, m, what, d.Spec.Template.Spec)
 	}
 	for _, j := range m.jobs {
 		checkPod(ps, m, "Job "+j.Name, j.Spec.Template, false, bin, uid)
+		checkPodCredentials(ps, m, "Job "+j.Name, j.Spec.Template.Spec)
 	}
 	for _, s := range m.services {
 		checkService(ps, m, s)
@@ -126,6 +184,7 @@ func CheckManifests(file string, docs [][]byte, bin Binary, uid int) []Problem {
 	for _, ing := range m.ingresses {
 		checkIngress(ps, m, procs, ing, bin)
 	}
+	checkNetworkPolicies(ps, m, procs)
 	return ps.list
 }
 
@@ -170,6 +229,11 @@ func decodeManifests(ps *problems, docs [][]byte) manifests {
 			var ing networkingv1.Ingress
 			if err = yaml.UnmarshalStrict(doc, &ing); err == nil {
 				m.ingresses = append(m.ingresses, &ing)
+			}
+		case "NetworkPolicy":
+			var p networkingv1.NetworkPolicy
+			if err = yaml.UnmarshalStrict(doc, &p); err == nil {
+				m.networkPolicies = append(m.networkPolicies, &p)
 			}
 		case "ConfigMap":
 			var c corev1.ConfigMap
@@ -280,8 +344,11 @@ func checkPod(ps *problems, m manifests, what string, tmpl corev1.PodTemplateSpe
 		}
 		ct := container{what: cwhat, args: c.Args, env: containerEnv(ps, m, cwhat, c)}
 		for _, p := range c.Ports {
-			if p.Name == "http" {
-				ct.httpPorts = append(ct.httpPorts, portUse{what: "container port http", port: int(p.ContainerPort)})
+			switch p.Name {
+			case apiPortName:
+				ct.httpPorts = append(ct.httpPorts, portUse{what: "container port " + p.Name, port: int(p.ContainerPort), serves: apiListener})
+			case opsPortName:
+				ct.httpPorts = append(ct.httpPorts, portUse{what: "container port " + p.Name, port: int(p.ContainerPort), serves: opsListener})
 			}
 		}
 		probes := []struct {
@@ -305,7 +372,7 @@ func checkPod(ps *problems, m manifests, what string, tmpl corev1.PodTemplateSpe
 				ps.addf("%s: %s gets %s, want %s", cwhat, pr.name, get.Path, pr.path)
 			}
 			if port, ok := containerPort(c, get.Port); ok {
-				ct.httpPorts = append(ct.httpPorts, portUse{what: pr.name + " port", port: port})
+				ct.httpPorts = append(ct.httpPorts, portUse{what: pr.name + " port", port: port, serves: anyListener})
 			} else {
 				ps.addf("%s: %s port %s is not a port of the container", cwhat, pr.name, get.Port.String())
 			}
@@ -315,7 +382,7 @@ func checkPod(ps *problems, m manifests, what string, tmpl corev1.PodTemplateSpe
 			if err != nil {
 				ps.addf("%s: annotation prometheus.io/port %q is not a number", cwhat, v)
 			} else {
-				ct.httpPorts = append(ct.httpPorts, portUse{what: "annotation prometheus.io/port", port: port})
+				ct.httpPorts = append(ct.httpPorts, portUse{what: "annotation prometheus.io/port", port: port, serves: anyListener})
 			}
 		}
 		out = append(out, peer{what: cwhat, info: checkContainer(ps, ct, bin)})

@@ -47,7 +47,7 @@ func editDoc(tb testing.TB, docs [][]byte, kind, name, old, new string) [][]byte
 func TestBuildKustomization_MakesEveryService(t *testing.T) {
 	r := testRepo(t)
 	for _, dir := range []string{kubeBase, kubeLocal} {
-		var deployments, jobs, services, ingresses int
+		var deployments, jobs, services, ingresses, policies int
 		for _, d := range buildDocs(t, r, dir) {
 			switch {
 			case bytes.Contains(d, []byte("\nkind: Deployment\n")):
@@ -58,10 +58,12 @@ func TestBuildKustomization_MakesEveryService(t *testing.T) {
 				services++
 			case bytes.Contains(d, []byte("\nkind: Ingress\n")):
 				ingresses++
+			case bytes.Contains(d, []byte("\nkind: NetworkPolicy\n")):
+				policies++
 			}
 		}
-		if deployments != 8 || services != 8 || jobs != 2 || ingresses != 2 {
-			t.Errorf("%s: %d Deployments, %d Services, %d Jobs, %d Ingresses; want 8, 8, 2 and 2", dir, deployments, services, jobs, ingresses)
+		if deployments != 8 || services != 8 || jobs != 2 || ingresses != 2 || policies != 5 {
+			t.Errorf("%s: %d Deployments, %d Services, %d Jobs, %d Ingresses, %d NetworkPolicies; want 8, 8, 2, 2 and 5", dir, deployments, services, jobs, ingresses, policies)
 		}
 	}
 }
@@ -94,14 +96,16 @@ func TestCheckManifests_ReportsEachBreakage(t *testing.T) {
 		{"misspelt field", base, "Deployment", "choreographed-payment", "livenessProbe:", "livenesProbe:",
 			[]string{"Deployment choreographed-payment", `unknown field "livenesProbe"`}},
 		{"no liveness probe", base, "Deployment", "choreographed-payment",
-			"        livenessProbe:\n          failureThreshold: 3\n          httpGet:\n            path: /healthz\n            port: http\n          periodSeconds: 10\n          timeoutSeconds: 2\n", "",
+			"        livenessProbe:\n          failureThreshold: 3\n          httpGet:\n            path: /healthz\n            port: ops\n          periodSeconds: 10\n          timeoutSeconds: 2\n", "",
 			[]string{"Deployment choreographed-payment", "no livenessProbe (GET /healthz)"}},
 		{"command the binary lacks", base, "Deployment", "choreographed-inventory", "- choreographed\n", "- choreography\n",
 			[]string{"Deployment choreographed-inventory", "no such command"}},
 		{"container port not the HTTP port", base, "Deployment", "orchestrated-payment", "containerPort: 8080", "containerPort: 9090",
 			[]string{"Deployment orchestrated-payment", "is port 9090, but the process serves HTTP on :8080"}},
-		{"probe on no port", base, "Deployment", "orchestrated-shipping", "name: http\n", "name: web\n",
-			[]string{"Deployment orchestrated-shipping", "livenessProbe port http is not a port of the container"}},
+		{"probe on no port", base, "Deployment", "orchestrated-shipping", "name: ops\n", "name: web\n",
+			[]string{"Deployment orchestrated-shipping", "livenessProbe port ops is not a port of the container"}},
+		{"ops port not the health and metrics port", base, "Deployment", "choreographed-inventory", "containerPort: 9090", "containerPort: 9091",
+			[]string{"Deployment choreographed-inventory", "container port ops is port 9091, but the process serves health and metrics on :9090 (ORDERSAGA_OPS_ADDR)"}},
 		{"root allowed", base, "Deployment", "choreographed-orders", "runAsNonRoot: true", "runAsNonRoot: false",
 			[]string{"Deployment choreographed-orders", "runAsNonRoot is not true"}},
 		{"another user than the image's", base, "Job", "migrate-orchestrated", "runAsUser: 65532", "runAsUser: 1000",
@@ -124,7 +128,7 @@ func TestCheckManifests_ReportsEachBreakage(t *testing.T) {
 			[]string{"Service orchestrated-payment selects the pods of no Deployment"}},
 		{"selector not matching the pods", base, "Deployment", "choreographed-orders", "    matchLabels:\n      app.kubernetes.io/component: choreographed-orders", "    matchLabels:\n      app.kubernetes.io/component: choreographed-order",
 			[]string{"Deployment choreographed-orders: its selector does not match"}},
-		{"metrics annotation on another port", base, "Deployment", "orchestrated-orders", `prometheus.io/port: "8080"`, `prometheus.io/port: "9100"`,
+		{"metrics annotation on another port", base, "Deployment", "orchestrated-orders", `prometheus.io/port: "9090"`, `prometheus.io/port: "9100"`,
 			[]string{"Deployment orchestrated-orders", "annotation prometheus.io/port is port 9100"}},
 
 		// The whole API at one address: the orders process forwards to the
@@ -159,6 +163,59 @@ func TestCheckManifests_ReportsEachBreakage(t *testing.T) {
 		{"backend port the Service lacks", base, "Ingress", "orchestrated-api",
 			"              name: http\n        path: /v1/products", "              name: web\n        path: /v1/products",
 			[]string{"Ingress orchestrated-api", "path /v1/products: Service orchestrated-orders has no port web"}},
+
+		// Credentials come from Secrets.
+		{"database address with a password in the manifest", base, "Deployment", "orchestrated-orders",
+			"        - name: ORDERSAGA_ORDERS_DB\n          valueFrom:\n            secretKeyRef:\n              key: ORDERSAGA_ORDERS_DB\n              name: ordersaga-orchestrated-db\n",
+			"        - name: ORDERSAGA_ORDERS_DB\n          value: postgres://app:hunter2@db:5432/orders?sslmode=disable\n",
+			[]string{"Deployment orchestrated-orders, container ordersaga: ORDERSAGA_ORDERS_DB holds an address with its password (postgres://app:xxxxx@db:5432/orders"}},
+		{"database address in the manifest", local, "Job", "migrate-choreographed",
+			"        - name: ORDERSAGA_PAYMENT_DB\n          valueFrom:\n            secretKeyRef:\n              key: ORDERSAGA_PAYMENT_DB\n",
+			"        - name: ORDERSAGA_PAYMENT_DB\n          value: postgres://db:5432/payment\n        - name: UNUSED\n          valueFrom:\n            secretKeyRef:\n              key: ORDERSAGA_PAYMENT_DB\n",
+			[]string{"Job migrate-choreographed, container migrate: ORDERSAGA_PAYMENT_DB comes from a literal value, not from a Secret"}},
+		{"signing secret in the manifest", base, "Deployment", "choreographed-payment",
+			"        - name: ORDERSAGA_AUTH_SECRET_FILE\n          value: /var/run/secrets/ordersaga/auth-secret\n",
+			"        - name: ORDERSAGA_AUTH_SECRET\n          value: a-secret-of-the-api-written-into-the-manifest\n",
+			[]string{"Deployment choreographed-payment, container ordersaga: ORDERSAGA_AUTH_SECRET holds a credential literally"}},
+		{"signing secret not from a Secret", base, "Deployment", "choreographed-payment",
+			"        - name: ORDERSAGA_AUTH_SECRET_FILE\n          value: /var/run/secrets/ordersaga/auth-secret\n",
+			"        - name: ORDERSAGA_AUTH_SECRET\n          value: a-secret-of-the-api-written-into-the-manifest\n",
+			[]string{"Deployment choreographed-payment, container ordersaga: ORDERSAGA_AUTH_SECRET comes from a literal value, not from a Secret"}},
+		{"signing secret file in no Secret volume", base, "Deployment", "orchestrated-shipping",
+			"value: /var/run/secrets/ordersaga/auth-secret", "value: /tmp/auth-secret",
+			[]string{"Deployment orchestrated-shipping, container ordersaga: ORDERSAGA_AUTH_SECRET_FILE /tmp/auth-secret is in volume tmp, which is not a Secret"}},
+		{"signing secret file not mounted", local, "Deployment", "choreographed-orders",
+			"value: /var/run/secrets/ordersaga/auth-secret", "value: /etc/ordersaga/auth-secret",
+			[]string{"Deployment choreographed-orders, container ordersaga: ORDERSAGA_AUTH_SECRET_FILE /etc/ordersaga/auth-secret is in no mounted Secret volume"}},
+		{"signing secret file not a key of the Secret", local, "Deployment", "orchestrated-inventory",
+			"value: /var/run/secrets/ordersaga/auth-secret", "value: /var/run/secrets/ordersaga/signing-secret",
+			[]string{"Deployment orchestrated-inventory, container ordersaga: ORDERSAGA_AUTH_SECRET_FILE /var/run/secrets/ordersaga/signing-secret is no key of Secret ordersaga-auth"}},
+
+		// The NetworkPolicies: a default deny, the API from the ingress
+		// controller and the forwarding processes alone, health and
+		// metrics from the monitoring namespace.
+		{"API from every namespace", base, "NetworkPolicy", "ordersaga-api-from-ingress",
+			"    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n", "    - namespaceSelector: {}\n",
+			[]string{"Deployment orchestrated-orders: NetworkPolicy ordersaga-api-from-ingress lets every pod of every namespace reach its API port 8080: only the ingress controller's namespace and the processes forwarding to it may"}},
+		{"API from anywhere", base, "NetworkPolicy", "ordersaga-api-from-ingress",
+			"  - from:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n    ports:", "  - ports:",
+			[]string{"Deployment choreographed-orders: NetworkPolicy ordersaga-api-from-ingress lets any source reach its API port 8080"}},
+		{"API of the orders pods not from the ingress", local, "NetworkPolicy", "ordersaga-api-from-ingress", "      - orchestrated-orders\n", "      - orchestrated-order\n",
+			[]string{"Deployment orchestrated-orders: an Ingress routes to it, but no NetworkPolicy lets the ingress controller's namespace reach its API port 8080"}},
+		{"API of a service the ingress does not route to", base, "NetworkPolicy", "ordersaga-ops-from-monitoring", "    - port: ops\n", "    - port: http\n",
+			[]string{"Deployment orchestrated-payment: NetworkPolicy ordersaga-ops-from-monitoring lets every pod of namespace monitoring reach its API port 8080, but no Ingress routes to it"}},
+		{"API of a service from pods that do not forward to it", base, "NetworkPolicy", "orchestrated-services-from-orders",
+			"          app.kubernetes.io/component: orchestrated-orders\n", "          app.kubernetes.io/component: choreographed-orders\n",
+			[]string{"Deployment orchestrated-inventory: NetworkPolicy orchestrated-services-from-orders lets the pods of Deployment choreographed-orders reach its API port 8080, but they forward nothing to it"}},
+		{"API of a service not from the pods forwarding to it", base, "NetworkPolicy", "orchestrated-services-from-orders",
+			"          app.kubernetes.io/component: orchestrated-orders\n", "          app.kubernetes.io/component: choreographed-orders\n",
+			[]string{"Deployment orchestrated-orders forwards to Deployment orchestrated-inventory, but no NetworkPolicy lets its pods reach port 8080"}},
+		{"health and metrics not from the monitoring namespace", base, "NetworkPolicy", "ordersaga-ops-from-monitoring",
+			"    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: monitoring\n", "    - namespaceSelector: {}\n",
+			[]string{"Deployment choreographed-shipping: NetworkPolicy ordersaga-ops-from-monitoring lets every pod of every namespace reach its health and metrics port 9090"}},
+		{"health and metrics not from a monitoring namespace", base, "NetworkPolicy", "ordersaga-ops-from-monitoring",
+			"    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: monitoring\n", "    - podSelector: {}\n",
+			[]string{"Deployment choreographed-shipping: no NetworkPolicy lets a monitoring namespace reach its health and metrics port 9090"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
