@@ -27,8 +27,8 @@ func TestCompare_BothVariantsEndInTheSameState(t *testing.T) {
 	cfg.Seed = false
 	s := startBoth(t, cfg)
 	scenario.Compare(t,
-		scenario.Target{Name: allinone.Orchestrated, BaseURL: s.APIURL(allinone.Orchestrated)},
-		scenario.Target{Name: allinone.Choreographed, BaseURL: s.APIURL(allinone.Choreographed)},
+		scenario.Target{Name: allinone.Orchestrated, BaseURL: s.APIURL(allinone.Orchestrated), Keys: s.Credentials().Keys},
+		scenario.Target{Name: allinone.Choreographed, BaseURL: s.APIURL(allinone.Choreographed), Keys: s.Credentials().Keys},
 	)
 }
 
@@ -47,8 +47,8 @@ func TestCompare_FailureModel_BothVariantsEndAlike(t *testing.T) {
 	cfg.StepDeadline = deadline
 	s := startBoth(t, cfg)
 	scenario.CompareScenarios(t,
-		scenario.Target{Name: allinone.Orchestrated, BaseURL: s.APIURL(allinone.Orchestrated), StepDeadline: deadline},
-		scenario.Target{Name: allinone.Choreographed, BaseURL: s.APIURL(allinone.Choreographed), StepDeadline: deadline},
+		scenario.Target{Name: allinone.Orchestrated, BaseURL: s.APIURL(allinone.Orchestrated), StepDeadline: deadline, Keys: s.Credentials().Keys},
+		scenario.Target{Name: allinone.Choreographed, BaseURL: s.APIURL(allinone.Choreographed), StepDeadline: deadline, Keys: s.Credentials().Keys},
 		scenario.FailureScenarios(),
 	)
 }
@@ -70,7 +70,7 @@ func TestCompare_ShippingUnavailable_TimelinesCompensateInTheSameOrder(t *testin
 	compensated := map[string][]string{}
 	for _, variant := range []string{allinone.Orchestrated, allinone.Choreographed} {
 		t.Run(variant, func(t *testing.T) {
-			tg := scenario.Target{Name: variant, BaseURL: s.APIURL(variant)}
+			tg := scenario.Target{Name: variant, BaseURL: s.APIURL(variant), Keys: s.Credentials().Keys}
 			scenario.RunScenario(t, tg, scenario.Scenario{Name: "timeline", Run: func(tb testing.TB, e *scenario.Env) scenario.Result {
 				mug := e.Product("mug", 1500, 5)
 				ada := e.Customer("ada", 10_000)
@@ -79,7 +79,7 @@ func TestCompare_ShippingUnavailable_TimelinesCompensateInTheSameOrder(t *testin
 				if o := res.Orders["aq"]; o.Status != domain.StatusFailed || o.FailureReason != domain.ReasonShippingUnavailable {
 					tb.Fatalf("order ended %s %q, want failed shipping_unavailable", o.Status, o.FailureReason)
 				}
-				tl := finalTimeline(tb, tg.BaseURL, e.OrderID("aq"))
+				tl := finalTimeline(tb, s.Credentials().Operator, tg.BaseURL, e.OrderID("aq"))
 				checkTimeline(tb, variant, tl)
 				compensated[variant] = tl.steps("step_compensated")
 				return res
@@ -125,12 +125,12 @@ func (tl orderTimeline) steps(kind string) []string {
 // finalTimeline reads the order's timeline until it lists the order final
 // (the orchestrated saga records the order final just before its workflow
 // completes, and the timeline reads the workflow).
-func finalTimeline(tb testing.TB, base, orderID string) orderTimeline {
+func finalTimeline(tb testing.TB, token, base, orderID string) orderTimeline {
 	tb.Helper()
 	deadline := time.Now().Add(scenario.DefaultFinalWithin)
 	for {
 		var tl orderTimeline
-		if code := call(tb, http.MethodGet, base+"/v1/orders/"+orderID+"/timeline", "", &tl); code != http.StatusOK {
+		if code := call(tb, token, http.MethodGet, base+"/v1/orders/"+orderID+"/timeline", "", &tl); code != http.StatusOK {
 			tb.Fatalf("GET the timeline of order %s: status %d", orderID, code)
 		}
 		if slices.ContainsFunc(tl.Entries, func(e timelineEntry) bool { return e.Kind == "order_final" }) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/allinone"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
 )
 
 func envOf(vars map[string]string) func(string) (string, bool) {
@@ -108,6 +109,10 @@ func TestLoadConfig_BadValues_NameEachProblem(t *testing.T) {
 		{"no partitions", nil, []string{"-kafka-partitions", "0"}, "partitions"},
 		{"empty data dir", nil, []string{"-data-dir", " "}, "data dir"},
 		{"stray argument", nil, []string{"extra"}, "unexpected arguments"},
+		{"short secret", map[string]string{"ORDERSAGA_AUTH_SECRET": "hidden"}, nil, "-auth-secret"},
+		{"secret and file", map[string]string{"ORDERSAGA_AUTH_SECRET": "a-secret-given-to-the-all-in-one-run"}, []string{"-auth-secret-file", "/s"}, "give one"},
+		{"write timeout under the longest wait", nil, []string{"-write-timeout", "10s"}, "-write-timeout"},
+		{"negative request bound", nil, []string{"-max-requests", "-1"}, "-max-requests"},
 		{"unknown flag", nil, []string{"-nope"}, "nope"},
 	}
 	for _, tc := range tests {
@@ -119,7 +124,28 @@ func TestLoadConfig_BadValues_NameEachProblem(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not mention %q", err, tc.want)
 			}
+			if strings.Contains(err.Error(), "hidden") {
+				t.Errorf("error %q shows the secret", err)
+			}
 		})
+	}
+}
+
+func TestLoadConfig_LimitsAndSecret_DefaultsThenEnvironmentThenFlags(t *testing.T) {
+	cfg, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Limits != httpapi.DefaultLimits() || cfg.AuthSecret != "" || cfg.AuthSecretFile != "" {
+		t.Errorf("limits %+v, secret set %v, file %q: want the default limits and no secret (a development one)", cfg.Limits, cfg.AuthSecret != "", cfg.AuthSecretFile)
+	}
+	cfg, err = load(map[string]string{"ORDERSAGA_MAX_WAITING": "9", "ORDERSAGA_IDLE_TIMEOUT": "5s", "ORDERSAGA_AUTH_SECRET_FILE": "/run/secrets/api"},
+		"-idle-timeout", "7s", "-read-timeout", "3s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Limits.MaxWaiting != 9 || cfg.Limits.IdleTimeout != 7*time.Second || cfg.Limits.ReadTimeout != 3*time.Second || cfg.AuthSecretFile != "/run/secrets/api" {
+		t.Errorf("limits %+v, secret file %q", cfg.Limits, cfg.AuthSecretFile)
 	}
 }
 

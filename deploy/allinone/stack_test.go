@@ -73,8 +73,9 @@ func startStack(tb testing.TB, cfg allinone.Config) *allinone.Stack {
 	return s
 }
 
-// call sends a request and decodes a JSON answer into out (when not nil).
-func call(tb testing.TB, method, url, body string, out any) int {
+// call sends a request with token as its bearer token (none when empty)
+// and decodes a JSON answer into out (when not nil).
+func call(tb testing.TB, token, method, url, body string, out any) int {
 	tb.Helper()
 	req, err := http.NewRequestWithContext(testContext(tb), method, url, strings.NewReader(body))
 	if err != nil {
@@ -82,6 +83,9 @@ func call(tb testing.TB, method, url, body string, out any) int {
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -111,7 +115,7 @@ func products(tb testing.TB, base string) map[string]product {
 	var body struct {
 		Products []product `json:"products"`
 	}
-	if code := call(tb, http.MethodGet, base+"/v1/products", "", &body); code != http.StatusOK {
+	if code := call(tb, "", http.MethodGet, base+"/v1/products", "", &body); code != http.StatusOK {
 		tb.Fatalf("GET %s/v1/products: status %d", base, code)
 	}
 	m := map[string]product{}
@@ -147,27 +151,35 @@ func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *
 		t.Fatalf("API URLs %q and %q", orch, chor)
 	}
 
+	cr := s.Credentials()
 	for _, base := range []string{orch, chor} {
-		if code := call(t, http.MethodGet, base+"/healthz", "", nil); code != http.StatusOK {
+		if code := call(t, "", http.MethodGet, base+"/healthz", "", nil); code != http.StatusOK {
 			t.Errorf("GET %s/healthz: %d, want 200", base, code)
 		}
-		if code := call(t, http.MethodGet, base+"/readyz", "", nil); code != http.StatusOK {
+		if code := call(t, "", http.MethodGet, base+"/readyz", "", nil); code != http.StatusOK {
 			t.Errorf("GET %s/readyz: %d, want 200", base, code)
 		}
-		if code := call(t, http.MethodGet, base+"/v1/admin/faults", "", nil); code != http.StatusOK {
-			t.Errorf("GET %s/v1/admin/faults with faults on: %d, want 200", base, code)
+		if code := call(t, cr.Operator, http.MethodGet, base+"/v1/admin/faults", "", nil); code != http.StatusOK {
+			t.Errorf("GET %s/v1/admin/faults with faults on, as the operator: %d, want 200", base, code)
+		}
+		// Fault injection is the operator's alone.
+		if code := call(t, cr.Customer, http.MethodGet, base+"/v1/admin/faults", "", nil); code != http.StatusForbidden {
+			t.Errorf("GET %s/v1/admin/faults as a customer: %d, want 403", base, code)
+		}
+		if code := call(t, "", http.MethodGet, base+"/v1/admin/faults", "", nil); code != http.StatusUnauthorized {
+			t.Errorf("GET %s/v1/admin/faults without a token: %d, want 401", base, code)
 		}
 		checkDemoProducts(t, base)
 		var ada struct {
 			CreditCents int64 `json:"credit_cents"`
 		}
-		if code := call(t, http.MethodGet, base+"/v1/customers/ada", "", &ada); code != http.StatusOK || ada.CreditCents <= 0 {
+		if code := call(t, cr.Customer, http.MethodGet, base+"/v1/customers/ada", "", &ada); code != http.StatusOK || ada.CreditCents <= 0 {
 			t.Errorf("GET %s/v1/customers/ada: %d, credit %d", base, code, ada.CreditCents)
 		}
 	}
 
 	// The Temporal UI answers.
-	if code := call(t, http.MethodGet, s.TemporalUIURL()+"/", "", nil); code != http.StatusOK {
+	if code := call(t, "", http.MethodGet, s.TemporalUIURL()+"/", "", nil); code != http.StatusOK {
 		t.Errorf("Temporal UI: %d, want 200", code)
 	}
 	// The broker accepts a Kafka client and holds the requested topic.
@@ -182,14 +194,15 @@ func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *
 	}
 	// The banner tells where everything is.
 	banner := s.Banner()
-	for _, want := range []string{orch, chor, s.TemporalUIURL(), s.KafkaBrokers()[0], dir, "curl", "?wait=5s", `"country":"DE"`} {
+	for _, want := range []string{orch, chor, s.TemporalUIURL(), s.KafkaBrokers()[0], dir, "curl", "?wait=5s", `"country":"DE"`,
+		cr.Operator, cr.Customer, "Authorization: Bearer " + cr.Customer, "ordersaga token -auth-secret-file " + dir + "/auth-secret"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
 	}
 
 	// Change the orchestrated stack's stock, then restart on the same dir.
-	if code := call(t, http.MethodPut, orch+"/v1/products/mug", `{"name":"Mug","price_cents":1250,"stock":7}`, nil); code != http.StatusOK {
+	if code := call(t, cr.Operator, http.MethodPut, orch+"/v1/products/mug", `{"name":"Mug","price_cents":1250,"stock":7}`, nil); code != http.StatusOK {
 		t.Fatalf("PUT mug: %d", code)
 	}
 	addrs := []string{strings.TrimPrefix(orch, "http://"), strings.TrimPrefix(chor, "http://"), s.KafkaBrokers()[0], strings.TrimPrefix(s.TemporalUIURL(), "http://"), s.TemporalAddress()}
@@ -216,6 +229,22 @@ func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *
 	}
 
 	again := startStack(t, testConfig(dir))
+	// The development secret was made once, readable by its owner alone,
+	// and kept: the tokens printed before the restart still work.
+	if info, err := os.Stat(dir + "/" + allinone.DevSecretFile); err != nil {
+		t.Errorf("development secret file: %v", err)
+	} else if info.Mode().Perm() != 0o600 {
+		t.Errorf("development secret file of mode %v, want 0600", info.Mode().Perm())
+	}
+	if again.Credentials().Created {
+		t.Error("the restart made a new development secret")
+	}
+	if p, err := again.Credentials().Keys.Verify(cr.Operator, time.Now()); err != nil || !p.Operator() {
+		t.Errorf("the operator token printed before the restart: %+v, %v", p, err)
+	}
+	if code := call(t, cr.Operator, http.MethodGet, again.APIURL(allinone.Orchestrated)+"/v1/admin/faults", "", nil); code != http.StatusOK {
+		t.Errorf("GET /v1/admin/faults after the restart with the operator token printed before it: %d, want 200", code)
+	}
 	if got := products(t, again.APIURL(allinone.Orchestrated))["mug"].Available; got != 7 {
 		t.Errorf("orchestrated mug stock after restart %d, want the 7 set before (no re-seeding)", got)
 	}
@@ -281,10 +310,10 @@ func TestStack_ExternalInfrastructureAndPostgres_UsesThemAndEmbedsNothing(t *tes
 	}
 	for _, v := range []string{allinone.Orchestrated, allinone.Choreographed} {
 		url := s.APIURL(v)
-		if code := call(t, http.MethodGet, url+"/readyz", "", nil); code != http.StatusOK {
+		if code := call(t, "", http.MethodGet, url+"/readyz", "", nil); code != http.StatusOK {
 			t.Errorf("%s /readyz: %d, want 200", v, code)
 		}
-		if code := call(t, http.MethodGet, url+"/v1/admin/faults", "", nil); code != http.StatusNotFound {
+		if code := call(t, s.Credentials().Operator, http.MethodGet, url+"/v1/admin/faults", "", nil); code != http.StatusNotFound {
 			t.Errorf("%s /v1/admin/faults with faults off: %d, want 404", v, code)
 		}
 		checkDemoProducts(t, url)

@@ -104,7 +104,7 @@ func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *te
 	if resp.StatusCode != http.StatusTeapot || resp.Header.Get("X-Variant") != allinone.Orchestrated {
 		t.Errorf("orchestrated API answered %d %q, not the variant's handler", resp.StatusCode, resp.Header.Get("X-Variant"))
 	}
-	if code := call(t, http.MethodGet, s.APIURL(allinone.Choreographed)+"/healthz", "", nil); code != http.StatusOK {
+	if code := call(t, "", http.MethodGet, s.APIURL(allinone.Choreographed)+"/healthz", "", nil); code != http.StatusOK {
 		t.Errorf("choreographed (APIOnly) /healthz: %d", code)
 	}
 	if banner := s.Banner(); !regexpMatch(`orchestrated API\s+http://\S+\n`, banner) {

@@ -256,7 +256,7 @@ func (b *burst) place(i int) error {
 	retried := false
 	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 250*time.Millisecond) {
 		b.gate.RLock()
-		status, answer, err := b.post(body)
+		status, answer, err := b.post(req.CustomerID, body)
 		b.gate.RUnlock()
 		switch {
 		case err != nil:
@@ -295,13 +295,18 @@ func (b *burst) place(i int) error {
 	}
 }
 
-// post sends POST /v1/orders once.
-func (b *burst) post(body []byte) (int, []byte, error) {
+// post sends POST /v1/orders once, with the customer's own token.
+func (b *burst) post(customerID string, body []byte) (int, []byte, error) {
+	token, err := b.e.CustomerToken(customerID)
+	if err != nil {
+		return 0, nil, err
+	}
 	req, err := http.NewRequest(http.MethodPost, b.orders+"/v1/orders", bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := b.hc.Do(req)
 	if err != nil {
 		return 0, nil, err

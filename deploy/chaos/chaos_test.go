@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -193,7 +192,7 @@ func runChaos(t *testing.T, c *cluster) {
 // measured.
 func runDisruption(t *testing.T, c *cluster, d disruption) measure {
 	m := measure{scenario: d.scenario, what: d.what, finalAtStrike: -1, bound: cmp.Or(d.finalWithin, finalBound)}
-	tg := scenario.Target{Name: string(c.variant), BaseURL: c.api, FinalWithin: m.bound, Concurrency: burstClients}
+	tg := scenario.Target{Name: string(c.variant), BaseURL: c.api, FinalWithin: m.bound, Concurrency: burstClients, Keys: proctest.Keys(t)}
 	scenario.RunScenario(t, tg, scenario.Scenario{Name: d.scenario, Run: func(tb testing.TB, e *scenario.Env) scenario.Result {
 		p := newPlan(e, d.orders)
 		prefix := strings.TrimSuffix(e.ID("x"), "x")
@@ -274,7 +273,7 @@ func waitForStep(tb testing.TB, api, prefix string, step domain.StepName) int {
 	ctx, cancel := context.WithTimeout(context.Background(), stepWithin)
 	defer cancel()
 	for {
-		orders, err := listOrders(ctx, http.DefaultClient, api, prefix)
+		orders, err := listOrders(ctx, proctest.Operator(tb), api, prefix)
 		if err != nil {
 			tb.Fatalf("waiting for an order with its %s step done: %v", step, err)
 		}
@@ -306,7 +305,7 @@ func checkListedOnce(tb testing.TB, api, prefix string, r scenario.Result) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	orders, err := listOrders(ctx, http.DefaultClient, api, prefix)
+	orders, err := listOrders(ctx, proctest.Operator(tb), api, prefix)
 	if err != nil {
 		tb.Fatal(err)
 	}

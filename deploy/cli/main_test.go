@@ -15,6 +15,13 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 )
 
+// processSecret is the signing secret the service processes of these
+// tests are given.
+const processSecret = "a-signing-secret-of-the-command-tests"
+
+// secretEnv returns an environment holding processSecret alone.
+func secretEnv() map[string]string { return map[string]string{"ORDERSAGA_AUTH_SECRET": processSecret} }
+
 func testEnv(vars map[string]string) (*Env, *proctest.Buffer, *proctest.Buffer) {
 	stdout, stderr := &proctest.Buffer{}, &proctest.Buffer{}
 	return &Env{Stdout: stdout, Stderr: stderr, LookupEnv: func(k string) (string, bool) {
@@ -128,7 +135,8 @@ func TestExecute_NoCommand_RunsStackUntilInterrupted(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /healthz: %d", resp.StatusCode)
 	}
-	for _, want := range []string{"choreographed API", "Temporal UI", "Kafka bootstrap", "curl -s -X POST"} {
+	for _, want := range []string{"choreographed API", "Temporal UI", "Kafka bootstrap", "curl -s -X POST", "-H 'Authorization: Bearer ey",
+		"operator token", "customer token (ada)", "ordersaga token -auth-secret-file " + filepath.Join(dir, "auth-secret")} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout)
 		}
@@ -145,6 +153,15 @@ func TestExecute_NoCommand_RunsStackUntilInterrupted(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "temporal", "temporal.db")); err != nil {
 		t.Errorf("temporal database in the data dir: %v", err)
+	}
+	// The development secret the banner's tokens are signed with is kept
+	// in the data dir, and the token command reads it.
+	env, tokenOut, tokenErr := testEnv(map[string]string{"ORDERSAGA_AUTH_SECRET_FILE": filepath.Join(dir, "auth-secret")})
+	if code := Execute(context.Background(), env, []string{"token", "-role", "customer", "-subject", "bob"}); code != 0 {
+		t.Fatalf("ordersaga token with the run's secret: exit %d; stderr:\n%s", code, tokenErr)
+	}
+	if !strings.HasPrefix(tokenOut.String(), "ey") {
+		t.Errorf("ordersaga token printed %q, want a token", tokenOut)
 	}
 }
 

@@ -40,7 +40,7 @@ func TestServiceProcess_DatabasesNotMigrated_RefusedUntilMigrateRan(t *testing.T
 		{"choreographed", []string{"-kafka-brokers", broker.Addrs()[0]}},
 		{"orchestrated", []string{"-temporal-address", "127.0.0.1:1"}},
 	} {
-		env, _, stderr := testEnv(nil)
+		env, _, stderr := testEnv(secretEnv())
 		args := append([]string{tc.variant, "all", "-data-dir", dir}, tc.args...)
 		if code := Execute(ctx, env, args); code != 1 {
 			t.Errorf("%s on databases never migrated: exit %d, want 1; stderr:\n%s", tc.variant, code, stderr)
@@ -81,7 +81,7 @@ func TestServiceProcess_DatabasesNotMigrated_RefusedUntilMigrateRan(t *testing.T
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	env, _, stderr = testEnv(nil)
+	env, _, stderr = testEnv(secretEnv())
 	done := make(chan int, 1)
 	go func() {
 		done <- Execute(runCtx, env, []string{"choreographed", "all", "-data-dir", dir, "-kafka-brokers", broker.Addrs()[0],

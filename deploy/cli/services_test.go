@@ -46,7 +46,7 @@ func TestExecute_ServiceCommands_BadCommandLinesAreUsageErrors(t *testing.T) {
 
 func TestExecute_ServiceCommand_UnreachableInfrastructure_FailsWithoutShowingPasswords(t *testing.T) {
 	env, _, stderr := testEnv(map[string]string{"ORDERSAGA_ORDERS_DB": "postgres://app:s3cret@127.0.0.1:1/orders",
-		"ORDERSAGA_AUTH_SECRET": "a-signing-secret-of-the-command-tests"})
+		"ORDERSAGA_AUTH_SECRET": processSecret})
 	if code := Execute(context.Background(), env, []string{"choreographed", "orders", "-kafka-brokers", "127.0.0.1:1"}); code != 1 {
 		t.Errorf("exit code %d, want 1; stderr:\n%s", code, stderr)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/scenario"
 )
@@ -64,19 +65,62 @@ type split struct {
 // api is the one address of the split deployment: the orders process's.
 func (s *split) api() string { return s.procs[hosted.RoleOrders].URL }
 
-// runSplit runs the scenario suite and the bad-input table through the
-// orders process alone, then checks what it answers for a service whose
-// process is gone.
+// runSplit runs the scenario suite, the bad-input table and the access
+// check through the orders process alone, every process started with
+// proctest.Secret: the orders process forwards each request's
+// Authorization header to the service process owning it, which verifies
+// it with the same secret. Then it checks what the orders process answers
+// for a service whose process is gone.
 func runSplit(t *testing.T, s *split) {
-	tg := scenario.Target{Name: "split " + string(s.variant), BaseURL: s.api(), BurstOrders: burstOrders}
+	tg := scenario.Target{Name: "split " + string(s.variant), BaseURL: s.api(), BurstOrders: burstOrders, Keys: proctest.Keys(t)}
 	if !t.Run("suite", func(t *testing.T) { scenario.Run(t, tg) }) {
 		return
 	}
 	if !t.Run("bad_input", func(t *testing.T) { scenario.RunBadInput(t, tg) }) {
 		return
 	}
+	if !t.Run("access", func(t *testing.T) { scenario.CheckAccess(t, tg) }) {
+		return
+	}
+	t.Run("service_processes_verify_tokens", func(t *testing.T) { checkServiceProcessesVerify(t, s) })
 	t.Run("faults_reach_each_process", func(t *testing.T) { checkFaultsReachEachProcess(t, s) })
 	t.Run("a_service_down", func(t *testing.T) { checkServiceDown(t, s) })
+}
+
+// checkServiceProcessesVerify checks that the service processes, reached
+// directly, verify tokens with the deployment's secret themselves: a
+// set-up request without a token is answered 401, with a token signed
+// with another secret 401, with a customer's 403, with an operator's
+// 200.
+func checkServiceProcessesVerify(t *testing.T, s *split) {
+	other, err := auth.NewKeys([]byte("another-secret-than-the-deployment's"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := other.Issue(auth.Principal{Role: auth.RoleOperator, Subject: "intruder"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, path := range map[hosted.Role]string{hosted.RoleInventory: "/v1/products/split-verify", hosted.RolePayment: "/v1/customers/split-verify"} {
+		body := `{"name": "Verify", "price_cents": 100, "stock": 1}`
+		if r == hosted.RolePayment {
+			body = `{"name": "Verify", "credit_cents": 100}`
+		}
+		for _, tc := range []struct {
+			who   string
+			token string
+			want  int
+		}{
+			{"no token", "", http.StatusUnauthorized},
+			{"another secret's token", forged, http.StatusUnauthorized},
+			{"a customer", proctest.Token(t, auth.RoleCustomer, "split-verify"), http.StatusForbidden},
+			{"an operator", proctest.Token(t, auth.RoleOperator, "split-test"), http.StatusOK},
+		} {
+			if resp, b := doAs(t, tc.token, http.MethodPut, s.procs[r].URL+path, body); resp.StatusCode != tc.want {
+				t.Errorf("PUT %s on the %s process as %s: %s %s, want %d", path, r, tc.who, resp.Status, b, tc.want)
+			}
+		}
+	}
 }
 
 // checkFaultsReachEachProcess checks that a fault setting sent to the
@@ -234,6 +278,7 @@ func getFaults(t *testing.T, base string) map[string]fault {
 	return out
 }
 
+// get, put and do call the API as an operator (proctest.Token).
 func get(t *testing.T, url string) (*http.Response, []byte) {
 	t.Helper()
 	return do(t, http.MethodGet, url, "")
@@ -248,6 +293,12 @@ func put(t *testing.T, url, body string, want int) {
 
 func do(t *testing.T, method, url, body string) (*http.Response, []byte) {
 	t.Helper()
+	return doAs(t, proctest.Token(t, auth.RoleOperator, "split-test"), method, url, body)
+}
+
+// doAs sends a request with token as its bearer token (none when empty).
+func doAs(t *testing.T, token, method, url, body string) (*http.Response, []byte) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
@@ -256,6 +307,9 @@ func do(t *testing.T, method, url, body string) (*http.Response, []byte) {
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

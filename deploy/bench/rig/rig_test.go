@@ -11,6 +11,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/deploy/bench"
 	"github.com/ordersaga/ordersaga/deploy/bench/rig"
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
@@ -72,6 +73,11 @@ func benchBothStacks(t *testing.T, cfg rig.Config, databases string) {
 	defer cancel()
 	cfg.Orchestrated, cfg.Choreographed = true, true
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	keys, err := auth.NewKeys([]byte("a-signing-secret-of-the-rig-tests!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Keys = keys
 	r, err := rig.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("starting the rig: %v", err)
@@ -107,6 +113,7 @@ func benchBothStacks(t *testing.T, cfg rig.Config, databases string) {
 		Customers:     5,
 		FailureShare:  0.3,
 		Setup:         setup,
+		Keys:          keys,
 	})
 	if err != nil {
 		t.Fatalf("bench.Run: %v", err)
@@ -123,6 +130,23 @@ func benchBothStacks(t *testing.T, cfg rig.Config, databases string) {
 	}
 	if failed == 0 {
 		t.Error("no order shipped to a refused country failed: the failure mix did not reach the stacks")
+	}
+	// The stacks verify tokens with the rig's keys: a set-up request
+	// without one is refused.
+	for _, v := range []string{rig.Orchestrated, rig.Choreographed} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, r.URL(v)+"/v1/products/unsigned", strings.NewReader(`{"name":"x","price_cents":1,"stock":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: PUT a product without a token: %d, want 401", v, resp.StatusCode)
+		}
 	}
 
 	// Before the ceilings the stacks stop; the server and broker stay.

@@ -24,6 +24,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
@@ -143,19 +144,23 @@ func TestChoreographed_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessSto
 	}
 	proctest.Run(t, bin, dbEnv, "migrate", "-variant", "choreographed")
 	var specs []proctest.Spec
+	ops := map[hosted.Role]string{}
 	for _, r := range hosted.AllRoles() {
 		addr := proctest.FreeAddr(t)
+		ops[r] = proctest.FreeAddr(t)
 		specs = append(specs, proctest.Spec{
 			Name:   "choreographed " + string(r),
 			Binary: bin,
-			// The database and tracing by environment, the rest by flags.
+			// The database, tracing and the operations listener by
+			// environment, the rest by flags.
 			Args: []string{"choreographed", string(r), "-kafka-brokers", brokers, "-topic-prefix", prefix, "-http-addr", addr},
 			Env: []string{"ORDERSAGA_" + strings.ToUpper(string(r)) + "_DB=" + dbs[r],
-				"ORDERSAGA_OTEL_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_ENDPOINT=http://" + traces.Addr()},
+				"ORDERSAGA_OTEL_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_ENDPOINT=http://" + traces.Addr(), "ORDERSAGA_OPS_ADDR=" + ops[r]},
 			Addr: addr,
 		})
 	}
 	procs := proctest.StartAll(t, specs...)
+	checkOpsListeners(t, ops)
 	checkTrace(t, traces, exercise(t, byRole(procs)), process.Choreographed)
 }
 
@@ -167,20 +172,40 @@ func TestOrchestrated_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessStop
 	traces := telemetrytest.StartCollector(t)
 	proctest.Run(t, bin, nil, "migrate", "-variant", "orchestrated", "-data-dir", dataDir)
 	var specs []proctest.Spec
+	ops := map[hosted.Role]string{}
 	for _, r := range hosted.AllRoles() {
 		addr := proctest.FreeAddr(t)
+		ops[r] = proctest.FreeAddr(t)
 		specs = append(specs, proctest.Spec{
 			Name:   "orchestrated " + string(r),
 			Binary: bin,
 			// The settings by flags, the HTTP address by environment.
 			Args: []string{"orchestrated", string(r), "-temporal-address", temporal, "-data-dir", dataDir,
-				"-otel-exporter", "otlp", "-otel-endpoint", traces.Addr()},
+				"-otel-exporter", "otlp", "-otel-endpoint", traces.Addr(), "-ops-addr", ops[r]},
 			Env:  []string{"ORDERSAGA_HTTP_ADDR=" + addr},
 			Addr: addr,
 		})
 	}
 	procs := proctest.StartAll(t, specs...)
+	checkOpsListeners(t, ops)
 	checkTrace(t, traces, exercise(t, byRole(procs)), process.Orchestrated)
+}
+
+// checkOpsListeners checks that each process's operations listener
+// (-ops-addr) answers /healthz, /readyz and /metrics without a token, and
+// nothing of the API.
+func checkOpsListeners(t *testing.T, ops map[hosted.Role]string) {
+	t.Helper()
+	for r, addr := range ops {
+		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+			if status, body := call(t, "", http.MethodGet, "http://"+addr+path, nil); status != http.StatusOK {
+				t.Errorf("%s operations listener GET %s: %d %s", r, path, status, body)
+			}
+		}
+		if status, _ := call(t, proctest.Token(t, auth.RoleOperator, "e2e"), http.MethodGet, "http://"+addr+"/v1/products", nil); status != http.StatusNotFound {
+			t.Errorf("%s operations listener GET /v1/products: %d, want 404 (the API is not served there)", r, status)
+		}
+	}
 }
 
 func byRole(procs []*proctest.Proc) map[hosted.Role]*proctest.Proc {
@@ -191,34 +216,47 @@ func byRole(procs []*proctest.Proc) map[hosted.Role]*proctest.Proc {
 	return out
 }
 
-// exercise checks one variant split into a process per role: every
-// process answers the operations endpoints; a product and customers are
-// set up through the processes owning them; an order completes and one is
-// declined, with stock and credit right in the owning services; and every
-// process stops cleanly on SIGTERM. It returns the completed order's id.
+// exercise checks one variant split into a process per role, every one
+// started with proctest.Secret: every process answers the operations
+// endpoints without a token; a product and customers are set up through
+// the processes owning them with an operator token (without one 401, with
+// a customer's 403); each customer places its order with its own token on
+// the orders process, and reads it, while another customer's read is
+// answered 404; an order completes and one is declined, with stock and
+// credit right in the owning services; and every process stops cleanly on
+// SIGTERM. It returns the completed order's id.
 func exercise(t *testing.T, procs map[hosted.Role]*proctest.Proc) (completed string) {
 	for r, p := range procs {
 		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-			status, body := call(t, http.MethodGet, p.URL+path, nil)
+			status, body := call(t, "", http.MethodGet, p.URL+path, nil)
 			if status != http.StatusOK {
 				t.Errorf("%s GET %s: %d %s", r, path, status, body)
 			}
 		}
-		if _, body := call(t, http.MethodGet, p.URL+"/metrics", nil); !strings.Contains(body, "go_goroutines") {
+		if _, body := call(t, "", http.MethodGet, p.URL+"/metrics", nil); !strings.Contains(body, "go_goroutines") {
 			t.Errorf("%s /metrics lacks the Go collector", r)
 		}
 	}
 
 	inventory, payment, orders := procs[hosted.RoleInventory].URL, procs[hosted.RolePayment].URL, procs[hosted.RoleOrders].URL
 	sku, rich, poor := "mug-"+unique(t), "ada-"+unique(t), "bob-"+unique(t)
-	mustCall(t, http.MethodPut, inventory+"/v1/products/"+sku, `{"name": "Mug", "price_cents": 1250, "stock": 10}`, http.StatusOK)
-	mustCall(t, http.MethodPut, payment+"/v1/customers/"+rich, `{"name": "Ada", "credit_cents": 100000}`, http.StatusOK)
-	mustCall(t, http.MethodPut, payment+"/v1/customers/"+poor, `{"name": "Bob", "credit_cents": 100}`, http.StatusOK)
+	operator := proctest.Token(t, auth.RoleOperator, "e2e")
+	tokens := map[string]string{rich: proctest.Token(t, auth.RoleCustomer, rich), poor: proctest.Token(t, auth.RoleCustomer, poor)}
+	product := `{"name": "Mug", "price_cents": 1250, "stock": 10}`
+	if status, body := call(t, "", http.MethodPut, inventory+"/v1/products/"+sku, []byte(product)); status != http.StatusUnauthorized {
+		t.Errorf("PUT a product on the inventory process without a token: %d %s, want 401", status, body)
+	}
+	if status, body := call(t, tokens[rich], http.MethodPut, payment+"/v1/customers/"+rich, []byte(`{"name": "Ada", "credit_cents": 1}`)); status != http.StatusForbidden {
+		t.Errorf("PUT a customer on the payment process as a customer: %d %s, want 403", status, body)
+	}
+	mustCall(t, operator, http.MethodPut, inventory+"/v1/products/"+sku, product, http.StatusOK)
+	mustCall(t, operator, http.MethodPut, payment+"/v1/customers/"+rich, `{"name": "Ada", "credit_cents": 100000}`, http.StatusOK)
+	mustCall(t, operator, http.MethodPut, payment+"/v1/customers/"+poor, `{"name": "Bob", "credit_cents": 100}`, http.StatusOK)
 
 	place := func(customer string, qty int) string {
 		body := fmt.Sprintf(`{"customer_id": %q, "items": [{"sku": %q, "quantity": %d}],
 			"ship_to": {"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}}`, customer, sku, qty)
-		status, resp := call(t, http.MethodPost, orders+"/v1/orders", []byte(body))
+		status, resp := call(t, tokens[customer], http.MethodPost, orders+"/v1/orders", []byte(body))
 		if status != http.StatusAccepted {
 			t.Fatalf("POST /v1/orders: %d %s", status, resp)
 		}
@@ -229,8 +267,11 @@ func exercise(t *testing.T, procs map[hosted.Role]*proctest.Proc) (completed str
 		return o.OrderID
 	}
 	okID, declinedID := place(rich, 2), place(poor, 1)
+	if status, body := call(t, tokens[poor], http.MethodGet, orders+"/v1/orders/"+okID, nil); status != http.StatusNotFound {
+		t.Errorf("GET another customer's order: %d %s, want 404", status, body)
+	}
 
-	ok := waitFinal(t, orders, okID)
+	ok := waitFinal(t, tokens[rich], orders, okID)
 	if ok.Status != "completed" || ok.TotalCents == nil || *ok.TotalCents != 2500 || ok.TrackingNumber == "" {
 		t.Errorf("order %s ended %+v, want completed with a total of 2500 and a tracking number", okID, ok)
 	}
@@ -239,7 +280,7 @@ func exercise(t *testing.T, procs map[hosted.Role]*proctest.Proc) (completed str
 			t.Errorf("completed order's step %s is %s", s.Step, s.Status)
 		}
 	}
-	declined := waitFinal(t, orders, declinedID)
+	declined := waitFinal(t, tokens[poor], orders, declinedID)
 	if declined.Status != "failed" || declined.FailureReason != "payment_declined" {
 		t.Errorf("order %s ended %s (%s), want failed (payment_declined)", declinedID, declined.Status, declined.FailureReason)
 	}
@@ -248,13 +289,13 @@ func exercise(t *testing.T, procs map[hosted.Role]*proctest.Proc) (completed str
 	// left, the declined order's came back; only the completed order was
 	// charged.
 	waitFor(t, "stock of "+sku+" at 8 available and 0 reserved", func() (bool, string) {
-		_, body := call(t, http.MethodGet, inventory+"/v1/products/"+sku, nil)
+		_, body := call(t, "", http.MethodGet, inventory+"/v1/products/"+sku, nil)
 		var p struct{ Available, Reserved int }
 		_ = json.Unmarshal([]byte(body), &p)
 		return p.Available == 8 && p.Reserved == 0, body
 	})
 	for customer, want := range map[string]int64{rich: 100000 - 2500, poor: 100} {
-		_, body := call(t, http.MethodGet, payment+"/v1/customers/"+customer, nil)
+		_, body := call(t, tokens[customer], http.MethodGet, payment+"/v1/customers/"+customer, nil)
 		var c struct {
 			CreditCents int64 `json:"credit_cents"`
 		}
@@ -319,12 +360,12 @@ type order struct {
 	} `json:"steps"`
 }
 
-// waitFinal polls the order until it is final.
-func waitFinal(t *testing.T, base, id string) order {
+// waitFinal polls the order, with token, until it is final.
+func waitFinal(t *testing.T, token, base, id string) order {
 	t.Helper()
 	var o order
 	waitFor(t, "order "+id+" final", func() (bool, string) {
-		status, body := call(t, http.MethodGet, base+"/v1/orders/"+id, nil)
+		status, body := call(t, token, http.MethodGet, base+"/v1/orders/"+id, nil)
 		if status != http.StatusOK {
 			return false, body
 		}
@@ -352,7 +393,9 @@ func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
-func call(t *testing.T, method, url string, body []byte) (int, string) {
+// call sends a request with token as its bearer token (none when empty)
+// and returns the answer's status and body.
+func call(t *testing.T, token, method, url string, body []byte) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -360,6 +403,9 @@ func call(t *testing.T, method, url string, body []byte) (int, string) {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	client := &http.Client{Timeout: 40 * time.Second}
 	resp, err := client.Do(req)
@@ -374,9 +420,9 @@ func call(t *testing.T, method, url string, body []byte) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func mustCall(t *testing.T, method, url, body string, want int) {
+func mustCall(t *testing.T, token, method, url, body string, want int) {
 	t.Helper()
-	if status, resp := call(t, method, url, []byte(body)); status != want {
+	if status, resp := call(t, token, method, url, []byte(body)); status != want {
 		t.Fatalf("%s %s: %d %s, want %d", method, url, status, resp, want)
 	}
 }

@@ -39,15 +39,22 @@ const SecretEnv = "ORDERSAGA_AUTH_SECRET"
 // test.
 const tokenTTL = 12 * time.Hour
 
-// Token returns a bearer token signed with Secret for the principal of
-// role and subject (a customer's id, or an operator's name).
-func Token(tb testing.TB, role auth.Role, subject string) string {
+// Keys returns the keys of Secret: what a test gives the scenario suite
+// (scenario.Target.Keys) to mint its own tokens.
+func Keys(tb testing.TB) *auth.Keys {
 	tb.Helper()
 	k, err := auth.NewKeys([]byte(Secret))
 	if err != nil {
 		tb.Fatalf("proctest keys: %v", err)
 	}
-	tok, err := k.Issue(auth.Principal{Role: role, Subject: subject}, tokenTTL, time.Now())
+	return k
+}
+
+// Token returns a bearer token signed with Secret for the principal of
+// role and subject (a customer's id, or an operator's name).
+func Token(tb testing.TB, role auth.Role, subject string) string {
+	tb.Helper()
+	tok, err := Keys(tb).Issue(auth.Principal{Role: role, Subject: subject}, tokenTTL, time.Now())
 	if err != nil {
 		tb.Fatalf("proctest token: %v", err)
 	}
