@@ -300,18 +300,6 @@ func (p *Process) Run(ctx context.Context) error {
 	return errors.Join(runErr, serveErr)
 }
 
-// OpsAddr returns the address the operations endpoints alone listen on
-// (Config.OpsAddr), or "" without one.
-func (p *Process) OpsAddr() string {
-	if p.probesLn != nil {
-		return p.probesLn.Addr().String()
-	}
-	if s, ok := p.stack.(interface{ OpsAddr() string }); ok {
-		return s.OpsAddr()
-	}
-	return ""
-}
-
 // Close releases what the process holds: its connections and databases,
 // then sends the spans not sent yet. It is safe to call more than once.
 func (p *Process) Close() error {
