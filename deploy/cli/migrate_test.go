@@ -45,7 +45,7 @@ func TestServiceProcess_DatabasesNotMigrated_RefusedUntilMigrateRan(t *testing.T
 		if code := Execute(ctx, env, args); code != 1 {
 			t.Errorf("%s on databases never migrated: exit %d, want 1; stderr:\n%s", tc.variant, code, stderr)
 		}
-		for _, want := range []string{"orders database: database sqlite:", "is at schema version 0 of orders, this binary needs 1",
+		for _, want := range []string{"orders database: database sqlite:", "is at schema version 0 of orders, this binary needs 2",
 			"run `ordersaga migrate -variant " + tc.variant + "`"} {
 			if !strings.Contains(stderr.String(), want) {
 				t.Errorf("%s refused without saying %q:\n%s", tc.variant, want, stderr)
