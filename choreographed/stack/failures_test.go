@@ -7,14 +7,12 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/choreographed/consumer"
-	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/scenario"
-	"github.com/ordersaga/ordersaga/shared/sqldb"
-	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
 
 // failureDeadline is the step deadline the failure-model tests run with:
@@ -30,27 +28,9 @@ const failureDeadline = 4 * time.Second
 // the suite's bound, with every effect undone or completed. The services'
 // databases are on PostgreSQL (the orchestrated test runs on SQLite).
 func TestFailureModel_EveryOrderEnds(t *testing.T) {
-	dbs := map[hosted.Role]string{}
-	for _, role := range hosted.AllRoles() {
-		dbs[role] = sqltest.DSN(t, sqldb.Postgres)
-	}
-	r, err := start(context.Background(), stack.Config{
-		Hosted:         hosted.Config{Databases: dbs, Migrate: true, Policy: saga.Policy{StepDeadline: failureDeadline}},
-		Brokers:        brokers,
-		TopicPrefix:    "fail" + kafkatest.Unique(),
-		HTTPAddr:       "127.0.0.1:0",
-		FaultInjection: true,
-		Auth:           testKeys(t),
-		Retry:          consumer.RetryPolicy{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
-		Logger:         logger.With("env", "failures"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.stop(); err != nil {
-			t.Errorf("stopping the stack: %v", err)
-		}
+	r := startStack(t, "failures", stack.Config{
+		Hosted: hosted.Config{Databases: postgresDatabases(t), Policy: saga.Policy{StepDeadline: failureDeadline}},
+		Retry:  consumer.RetryPolicy{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
 	})
 	inventoryDB := r.Hosted().DBs[hosted.RoleInventory]
 	setPrice := func(tb testing.TB, sku string, cents domain.Cents) {
@@ -59,6 +39,6 @@ func TestFailureModel_EveryOrderEnds(t *testing.T) {
 			tb.Fatal(fmt.Errorf("setting the price of %s: %w", sku, err))
 		}
 	}
-	tg := scenario.Target{Name: "choreographed/failures", BaseURL: "http://" + r.Addr(), StepDeadline: failureDeadline, Keys: testKeys(t)}
+	tg := scenario.Target{Name: "choreographed/failures", BaseURL: "http://" + r.Addr(), StepDeadline: failureDeadline, Keys: authtest.Keys(t)}
 	scenario.RunScenarios(t, tg, append(scenario.FailureScenarios(), scenario.RejectedScenario(setPrice)))
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
-	"github.com/ordersaga/ordersaga/shared/auth"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/inventory"
@@ -21,32 +21,6 @@ import (
 // finalWithin bounds how long an order may take to become final, and the
 // stack to become quiet after that.
 const finalWithin = 15 * time.Second
-
-// testSecret is the signing secret of the tests' stacks (testKeys).
-const testSecret = "choreographed-stack-tests-signing-secret"
-
-// newTestKeys returns the keys the tests' stacks verify tokens with.
-func newTestKeys() (*auth.Keys, error) { return auth.NewKeys([]byte(testSecret)) }
-
-// testKeys is newTestKeys for a test.
-func testKeys(tb testing.TB) *auth.Keys {
-	tb.Helper()
-	keys, err := newTestKeys()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return keys
-}
-
-// operatorToken returns an operator token of testKeys.
-func operatorToken(tb testing.TB) string {
-	tb.Helper()
-	tok, err := testKeys(tb).Issue(auth.Principal{Role: auth.RoleOperator, Subject: "stack-tests"}, 10*time.Minute, time.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tok
-}
 
 type line struct {
 	SKU      string `json:"sku"`
@@ -101,7 +75,7 @@ func (o orderJSON) steps() [3]domain.StepStatus {
 }
 
 // api is a client of a stack's REST API. Its requests carry an operator
-// token of testKeys (which a stack run open ignores).
+// token of authtest.Keys (which a stack run open ignores).
 type api struct{ base string }
 
 func (a api) do(t *testing.T, method, path string, body any) (int, []byte) {
@@ -121,7 +95,7 @@ func (a api) do(t *testing.T, method, path string, body any) (int, []byte) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Authorization", "Bearer "+operatorToken(t))
+	req.Header.Set("Authorization", "Bearer "+authtest.Operator(t, authtest.Keys(t)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)

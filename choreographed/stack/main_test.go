@@ -27,7 +27,10 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/choreographed/stack"
 	"github.com/ordersaga/ordersaga/shared/auth"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/hosted"
+	"github.com/ordersaga/ordersaga/shared/sqldb"
+	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
 
 // The test binary starts one broker and two stacks, once, and every test
@@ -75,7 +78,7 @@ func run(m *testing.M) int {
 		}
 	}
 
-	keys, err := newTestKeys()
+	keys, err := auth.ParseKeys(authtest.Secret)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -147,6 +150,42 @@ func start(ctx context.Context, cfg stack.Config) (*running, error) {
 	r := &running{Stack: s, reg: cfg.Registry, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- s.Run(rctx) }()
 	return r, nil
+}
+
+// startStack starts a stack of its own for one test, on the tests'
+// broker and topics prefixed with name, serving its API on a free port
+// with fault injection and verifying tokens with authtest.Keys unless cfg
+// says otherwise; its logs are labelled with name. It stops with the test.
+func startStack(t *testing.T, name string, cfg stack.Config) *running {
+	t.Helper()
+	cfg.Brokers = brokers
+	cfg.TopicPrefix = name + kafkatest.Unique()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.FaultInjection = true
+	if cfg.Auth == nil {
+		cfg.Auth = authtest.Keys(t)
+	}
+	cfg.Logger = logger.With("env", name)
+	r, err := start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			t.Errorf("stopping the stack: %v", err)
+		}
+	})
+	return r
+}
+
+// postgresDatabases returns a new PostgreSQL database for every role.
+func postgresDatabases(tb testing.TB) map[hosted.Role]string {
+	tb.Helper()
+	dbs := map[hosted.Role]string{}
+	for _, role := range hosted.AllRoles() {
+		dbs[role] = sqltest.DSN(tb, sqldb.Postgres)
+	}
+	return dbs
 }
 
 // stop stops the stack's Run and closes it: what a process does on

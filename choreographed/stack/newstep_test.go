@@ -1,11 +1,10 @@
 package stack_test
 
 import (
-	"context"
 	"testing"
 
-	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/participant"
 	"github.com/ordersaga/ordersaga/shared/scenario"
@@ -23,28 +22,12 @@ import (
 func TestNewStep_Loyalty_RunsTheSuiteAndItsOwnScenarios(t *testing.T) {
 	g := loyaltytest.Saga(t)
 	loyalty := loyaltytest.Open(t, sqltest.DSN(t, sqldb.Postgres))
-	r, err := start(context.Background(), stack.Config{
-		Hosted: hosted.Config{
-			Databases:    hosted.SQLiteDatabases(t.TempDir()),
-			Saga:         g,
-			Participants: participant.Set{loyaltytest.Step: loyalty},
-		},
-		Brokers:        brokers,
-		TopicPrefix:    "loyalty" + kafkatest.Unique(),
-		HTTPAddr:       "127.0.0.1:0",
-		FaultInjection: true,
-		Auth:           testKeys(t),
-		Logger:         logger.With("env", "loyalty"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.stop(); err != nil {
-			t.Errorf("stopping the stack: %v", err)
-		}
-	})
-	tg := scenario.Target{Name: "choreographed/loyalty", BaseURL: "http://" + r.Addr(), Saga: g, Keys: testKeys(t)}
+	r := startStack(t, "loyalty", stack.Config{Hosted: hosted.Config{
+		Databases:    hosted.SQLiteDatabases(t.TempDir()),
+		Saga:         g,
+		Participants: participant.Set{loyaltytest.Step: loyalty},
+	}})
+	tg := scenario.Target{Name: "choreographed/loyalty", BaseURL: "http://" + r.Addr(), Saga: g, Keys: authtest.Keys(t)}
 	scenario.RunScenarios(t, tg, loyaltytest.Scenarios(loyalty))
 	scenario.Run(t, tg)
 }

@@ -5,12 +5,10 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/scenario"
-	"github.com/ordersaga/ordersaga/shared/sqldb"
-	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
 
 // TestScenarioSuite_AllInOneOnSQLite runs the scenario suite both
@@ -19,35 +17,15 @@ import (
 // credentials (an operator's for set-up, each customer's own for its
 // orders), then the access rules over every endpoint and credential.
 func TestScenarioSuite_AllInOneOnSQLite(t *testing.T) {
-	tg := scenario.Target{Name: "choreographed/sqlite", BaseURL: "http://" + allInOne.Addr(), Keys: testKeys(t)}
+	tg := scenario.Target{Name: "choreographed/sqlite", BaseURL: "http://" + allInOne.Addr(), Keys: authtest.Keys(t)}
 	scenario.Run(t, tg)
 	scenario.RunBadInput(t, tg)
 	t.Run("access", func(t *testing.T) { scenario.CheckAccess(t, tg) })
 }
 
 func TestScenarioSuite_AllInOneOnPostgres(t *testing.T) {
-	dbs := map[hosted.Role]string{}
-	for _, role := range hosted.AllRoles() {
-		dbs[role] = sqltest.DSN(t, sqldb.Postgres)
-	}
-	r, err := start(context.Background(), stack.Config{
-		Hosted:         hosted.Config{Databases: dbs},
-		Brokers:        brokers,
-		TopicPrefix:    "pg" + kafkatest.Unique(),
-		HTTPAddr:       "127.0.0.1:0",
-		FaultInjection: true,
-		Auth:           testKeys(t),
-		Logger:         logger.With("env", "postgres"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.stop(); err != nil {
-			t.Errorf("stopping the stack: %v", err)
-		}
-	})
-	scenario.Run(t, scenario.Target{Name: "choreographed/postgres", BaseURL: "http://" + r.Addr(), Keys: testKeys(t)})
+	r := startStack(t, "postgres", stack.Config{Hosted: hosted.Config{Databases: postgresDatabases(t)}})
+	scenario.Run(t, scenario.Target{Name: "choreographed/postgres", BaseURL: "http://" + r.Addr(), Keys: authtest.Keys(t)})
 }
 
 func TestReadyz_DatabasesAndBrokerReachable_Ready(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/orchestrated/stack"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/saga"
@@ -27,7 +28,7 @@ func TestFailureModel_EveryOrderEnds(t *testing.T) {
 	p := startProcessWith(t, stack.Config{Namespace: newNamespace(t), Hosted: hosted.Config{
 		Databases: sqliteDatabases(t),
 		Policy:    saga.Policy{StepDeadline: failureDeadline},
-	}, Auth: testKeys(t)})
+	}, Auth: authtest.Keys(t)})
 	inventoryDB := p.Hosted().DBs[hosted.RoleInventory]
 	setPrice := func(tb testing.TB, sku string, cents domain.Cents) {
 		tb.Helper()
@@ -36,6 +37,6 @@ func TestFailureModel_EveryOrderEnds(t *testing.T) {
 		}
 	}
 	tg := scenario.Target{Name: "orchestrated/failures", BaseURL: p.url, StepDeadline: failureDeadline, FinalWithin: suiteFinalWithin,
-		Keys: testKeys(t)}
+		Keys: authtest.Keys(t)}
 	scenario.RunScenarios(t, tg, append(scenario.FailureScenarios(), scenario.RejectedScenario(setPrice)))
 }

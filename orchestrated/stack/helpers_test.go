@@ -22,35 +22,12 @@ import (
 
 	"github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
-	"github.com/ordersaga/ordersaga/shared/auth"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // finalWithin bounds how long an order may take to become final in a test.
 const finalWithin = 20 * time.Second
-
-// testSecret is the signing secret of the tests' stacks (testKeys).
-const testSecret = "orchestrated-stack-tests-signing-secret"
-
-// testKeys returns the keys the tests' stacks verify tokens with.
-func testKeys(tb testing.TB) *auth.Keys {
-	tb.Helper()
-	keys, err := auth.NewKeys([]byte(testSecret))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return keys
-}
-
-// operatorToken returns an operator token of testKeys.
-func operatorToken(tb testing.TB) string {
-	tb.Helper()
-	tok, err := testKeys(tb).Issue(auth.Principal{Role: auth.RoleOperator, Subject: "stack-tests"}, 10*time.Minute, time.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tok
-}
 
 // process is one running process of the orchestrated stack.
 type process struct {
@@ -61,10 +38,10 @@ type process struct {
 
 // startProcess builds and runs a stack process hosting roles (all when
 // none) on the databases dbs in namespace ns, verifying tokens with
-// testKeys; it stops with the test or when stop is called.
+// authtest.Keys; it stops with the test or when stop is called.
 func startProcess(tb testing.TB, ns string, dbs map[hosted.Role]string, roles ...hosted.Role) *process {
 	tb.Helper()
-	return startProcessWith(tb, stack.Config{Namespace: ns, Hosted: hosted.Config{Roles: roles, Databases: dbs}, Auth: testKeys(tb)})
+	return startProcessWith(tb, stack.Config{Namespace: ns, Hosted: hosted.Config{Roles: roles, Databases: dbs}, Auth: authtest.Keys(tb)})
 }
 
 // startProcessWith is startProcess with cfg as given: without cfg.Auth its
@@ -201,7 +178,7 @@ func order(id, customer, sku string, qty int64, country string) placeJSON {
 }
 
 // api is an HTTP client of one stack's REST API. Its requests carry an
-// operator token of testKeys (which a stack run open ignores).
+// operator token of authtest.Keys (which a stack run open ignores).
 type api struct {
 	tb  testing.TB
 	url string
@@ -226,7 +203,7 @@ func (a api) do(method, path string, body, out any) int {
 		a.tb.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+operatorToken(a.tb))
+	req.Header.Set("Authorization", "Bearer "+authtest.Operator(a.tb, authtest.Keys(a.tb)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.tb.Fatalf("%s %s: %v", method, path, err)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ordersaga/ordersaga/orchestrated/stack"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/participant"
 	"github.com/ordersaga/ordersaga/shared/scenario"
@@ -25,9 +26,9 @@ func TestNewStep_Loyalty_RunsTheSuiteAndItsOwnScenarios(t *testing.T) {
 		Databases:    sqliteDatabases(t),
 		Saga:         g,
 		Participants: participant.Set{loyaltytest.Step: loyalty},
-	}, Auth: testKeys(t)})
+	}, Auth: authtest.Keys(t)})
 	tg := scenario.Target{Name: "orchestrated/loyalty", BaseURL: p.url, Saga: g,
-		BurstOrders: suiteBurstOrders, FinalWithin: suiteFinalWithin, Keys: testKeys(t)}
+		BurstOrders: suiteBurstOrders, FinalWithin: suiteFinalWithin, Keys: authtest.Keys(t)}
 	scenario.RunScenarios(t, tg, loyaltytest.Scenarios(loyalty))
 	scenario.Run(t, tg)
 }

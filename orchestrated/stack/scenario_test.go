@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/scenario"
 )
 
@@ -27,7 +28,7 @@ const (
 func TestOrchestrated_ScenarioSuite(t *testing.T) {
 	p := startProcess(t, newNamespace(t), sqliteDatabases(t))
 	tg := scenario.Target{Name: "orchestrated", BaseURL: p.url, BurstOrders: suiteBurstOrders, FinalWithin: suiteFinalWithin,
-		Keys: testKeys(t)}
+		Keys: authtest.Keys(t)}
 	scenario.Run(t, tg)
 	scenario.RunBadInput(t, tg)
 	t.Run("access", func(t *testing.T) { scenario.CheckAccess(t, tg) })

@@ -12,6 +12,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/ordersaga/ordersaga/orchestrated/stack"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/inventory"
 	"github.com/ordersaga/ordersaga/shared/payment"
@@ -33,7 +34,7 @@ func TestOrchestrated_Tracing_OneOrderIsOneConnectedTraceAcrossEveryService(t *t
 			Namespace:      ns,
 			Hosted:         hosted.Config{Roles: []hosted.Role{role}, Databases: dbs},
 			TracerProvider: tp,
-			Auth:           testKeys(t),
+			Auth:           authtest.Keys(t),
 		})
 	}
 	ctx := context.Background()

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ordersaga/ordersaga/shared/auth"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/inventory"
@@ -39,41 +40,11 @@ func credentials() []string {
 	return []string{credNone, credGarbled, credForeign, credExpired, credOther, credOwn, credOperator}
 }
 
-// Secrets of the tests: the deployment's, and another one.
-const (
-	testSecret    = "0123456789abcdef0123456789abcdef-deployment"
-	foreignSecret = "0123456789abcdef0123456789abcdef-elsewhere"
-)
-
-// testKeys returns the deployment's keys.
-func testKeys(tb testing.TB) *auth.Keys {
-	tb.Helper()
-	k, err := auth.NewKeys([]byte(testSecret))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
-}
-
-// token returns a token for p from keys, issued at at for an hour.
-func token(tb testing.TB, keys *auth.Keys, p auth.Principal, at time.Time) string {
-	tb.Helper()
-	s, err := keys.Issue(p, time.Hour, at)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
-
 // authHeader returns the Authorization header (name, value) of a
 // credential kind; c-1 is the customer concerned, c-2 another one.
 func authHeader(tb testing.TB, cred string) []string {
 	tb.Helper()
-	keys := testKeys(tb)
-	foreign, err := auth.NewKeys([]byte(foreignSecret))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	keys := authtest.Keys(tb)
 	own := auth.Principal{Role: auth.RoleCustomer, Subject: "c-1"}
 	var tok string
 	switch cred {
@@ -82,15 +53,15 @@ func authHeader(tb testing.TB, cred string) []string {
 	case credGarbled:
 		tok = "not-a.jwt.token"
 	case credForeign:
-		tok = token(tb, foreign, own, t0.Add(-time.Minute))
+		tok = authtest.TokenAt(tb, authtest.RandomKeys(tb), own, t0.Add(-time.Minute))
 	case credExpired:
-		tok = token(tb, keys, own, t0.Add(-2*time.Hour))
+		tok = authtest.TokenAt(tb, keys, own, t0.Add(-authtest.TTL-time.Hour))
 	case credOther:
-		tok = token(tb, keys, auth.Principal{Role: auth.RoleCustomer, Subject: "c-2"}, t0.Add(-time.Minute))
+		tok = authtest.TokenAt(tb, keys, auth.Principal{Role: auth.RoleCustomer, Subject: "c-2"}, t0.Add(-time.Minute))
 	case credOwn:
-		tok = token(tb, keys, own, t0.Add(-time.Minute))
+		tok = authtest.TokenAt(tb, keys, own, t0.Add(-time.Minute))
 	case credOperator:
-		tok = token(tb, keys, auth.Principal{Role: auth.RoleOperator, Subject: "ops"}, t0.Add(-time.Minute))
+		tok = authtest.TokenAt(tb, keys, auth.Principal{Role: auth.RoleOperator, Subject: "ops"}, t0.Add(-time.Minute))
 	default:
 		tb.Fatalf("unknown credential %q", cred)
 	}
@@ -117,7 +88,7 @@ func newAuthHarness(tb testing.TB, opts ...func(*httpapi.Deps)) *harness {
 	placed := []timeline.Entry{{At: t0, Service: "orders", Kind: timeline.KindOrderPlaced}}
 	tl := &timelines{entries: map[string][]timeline.Entry{"o-1": placed, "o-2": placed}}
 	h := newHarness(tb, append([]func(*httpapi.Deps){func(d *httpapi.Deps) {
-		d.Auth = testKeys(tb)
+		d.Auth = authtest.Keys(tb)
 		d.Timeline = tl
 	}}, opts...)...)
 	tl.world = h.w
@@ -498,7 +469,7 @@ func TestPrincipalFrom_TheRequestsPrincipalReachesTheDependencies(t *testing.T) 
 		pi := &principalIntake{got: make(chan auth.Principal, 1)}
 		h := newHarness(t, func(d *httpapi.Deps) {
 			if c.keys {
-				d.Auth = testKeys(t)
+				d.Auth = authtest.Keys(t)
 			}
 			d.Intake = pi
 		})

@@ -8,11 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/ordersaga/ordersaga/shared/auth"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/timeline"
 )
@@ -260,14 +259,8 @@ func TestOpenAPI_SecurityMatchesTheRoutes(t *testing.T) {
 		t.Errorf("security = %v, want bearerAuth for the whole API", doc.Security)
 	}
 
-	keys, err := auth.NewKeys([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	customer, err := keys.Issue(auth.Principal{Role: auth.RoleCustomer, Subject: "c-1"}, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := authtest.Keys(t)
+	customer := authtest.Customer(t, keys, "c-1")
 	router := newRouter(Deps{Auth: keys})
 	for _, r := range router.Routes() {
 		path := strings.NewReplacer(":sku", "x", ":id", "x", ":order_id", "x").Replace(r.Path)

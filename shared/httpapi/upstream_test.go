@@ -15,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/payment"
@@ -296,7 +297,7 @@ func TestUpstreams_Faults_AFailingProcess_Answers503Or502NamingIt(t *testing.T) 
 // before forwarding anything, and forwards the rest with the caller's
 // Authorization header, which the owning process verifies in turn.
 func TestUpstreams_AuthenticationOn_OwnersGetAndVerifyTheCredential(t *testing.T) {
-	withAuth := func(d *httpapi.Deps) { d.Auth = testKeys(t) }
+	withAuth := func(d *httpapi.Deps) { d.Auth = authtest.Keys(t) }
 	inv, pay := newUpstream(t, withAuth), newUpstream(t, withAuth)
 	pay.h.w.customers["c-1"] = payment.Customer{ID: "c-1", Name: "Ada", CreditCents: 5000}
 	h := orderProcess(t, map[string]*url.URL{"inventory": inv.url(t), "payment": pay.url(t), "shipping": pay.url(t)}, withAuth)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/auth"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/domain"
 )
 
@@ -197,16 +198,8 @@ func newAccessRun(tb testing.TB, tg Target) *accessRun {
 	if tg.Keys == nil {
 		tb.Fatal("the access check needs the stack's keys (Target.Keys) to mint its tokens")
 	}
-	secret, err := auth.GenerateSecret()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	foreign, err := auth.ParseKeys(secret)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	e := newEnv(tb, tg, "access")
-	a := &accessRun{e: e, foreign: foreign, sku: e.Product("mug", 500, 50),
+	a := &accessRun{e: e, foreign: authtest.RandomKeys(tb), sku: e.Product("mug", 500, 50),
 		owner: e.Customer("owner", 100_000), other: e.Customer("other", 100_000)}
 	e.Place("owner_order", e.Request("owner_order", a.owner, "DE", Line{a.sku, 1}))
 	e.Place("other_order", e.Request("other_order", a.other, "DE", Line{a.sku, 2}))

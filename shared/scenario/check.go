@@ -14,8 +14,8 @@ import (
 // (openapi.yaml, served at GET /openapi.yaml).
 const ProblemTypeBase = "https://ordersaga.dev/problems/"
 
-// problemTypes maps the 4xx statuses the suite provokes to their documented
-// problem type.
+// problemTypes maps the 4xx and 503 statuses the suite provokes to their
+// documented problem type.
 var problemTypes = map[int]string{
 	http.StatusBadRequest:            ProblemTypeBase + "validation",
 	http.StatusUnauthorized:          ProblemTypeBase + "unauthorized",
@@ -25,6 +25,7 @@ var problemTypes = map[int]string{
 	http.StatusConflict:              ProblemTypeBase + "conflict",
 	http.StatusRequestEntityTooLarge: ProblemTypeBase + "request-too-large",
 	http.StatusUnsupportedMediaType:  ProblemTypeBase + "unsupported-media-type",
+	http.StatusServiceUnavailable:    ProblemTypeBase + "unavailable",
 }
 
 // problemError describes what is wrong with r as a problem document with

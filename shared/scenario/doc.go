@@ -8,6 +8,7 @@
 //	results := scenario.Run(t, tg)   // every scenario as a subtest, invariants after each
 //	scenario.RunBadInput(t, tg)      // malformed and hostile requests: 4xx problem+json, nothing changes
 //	scenario.CheckAccess(t, tg)      // every endpoint × every kind of credential, as the access rules say
+//	scenario.CheckWaitBound(t, tg, n) // on a stack with Limits.MaxWaiting n: waiters past it refused, sagas complete
 //
 // Credentials: with Target.Keys (the keys the stack verifies tokens
 // with) the suite mints short-lived tokens: an operator's for the set-up

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/auth"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/faults"
@@ -53,6 +54,9 @@ type bugs struct {
 	open bool
 	// listAll lists every customer's orders, ignoring the customer filter.
 	listAll bool
+	// limits are the API's limits: not a defect, a setting (the zero
+	// value takes the defaults).
+	limits httpapi.Limits
 }
 
 // fakeStack is the reference fake's state.
@@ -77,7 +81,7 @@ type fakeStack struct {
 // faults slow it.
 func newFake(tb testing.TB, name string, b bugs) Target {
 	tb.Helper()
-	keys := newKeys(tb)
+	keys := authtest.RandomKeys(tb)
 	f := &fakeStack{
 		bugs: b,
 		faults: faults.Set{
@@ -105,6 +109,7 @@ func newFake(tb testing.TB, name string, b bugs) Target {
 		Timeline: fakeTimeline{f},
 		Faults:   f.faults,
 		Auth:     served,
+		Limits:   b.limits,
 	})
 	if b.wrap != nil {
 		h = b.wrap(h, keys)
@@ -118,20 +123,6 @@ func newFake(tb testing.TB, name string, b bugs) Target {
 		f.sagas.Wait()
 	})
 	return Target{Name: name, BaseURL: srv.URL, Client: srv.Client(), FinalWithin: 5 * time.Second, BurstOrders: 60, Keys: keys}
-}
-
-// newKeys returns keys with a new random secret.
-func newKeys(tb testing.TB) *auth.Keys {
-	tb.Helper()
-	secret, err := auth.GenerateSecret()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	keys, err := auth.ParseKeys(secret)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return keys
 }
 
 // clone copies an order so callers never share the stored one.

@@ -334,18 +334,25 @@ func customersAsOperators(h http.Handler, keys *auth.Keys) http.Handler {
 	})
 }
 
-// noChallenge is a defective HTTP layer that answers 401 without a
-// WWW-Authenticate challenge.
-func noChallenge(h http.Handler, _ *auth.Keys) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(dropChallenge{w}, r)
-	})
+// withoutHeader returns a defective HTTP layer that answers without the
+// response header name: withoutHeader("WWW-Authenticate") answers 401
+// without a challenge.
+func withoutHeader(name string) func(http.Handler, *auth.Keys) http.Handler {
+	return func(h http.Handler, _ *auth.Keys) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(dropHeader{w, name}, r)
+		})
+	}
 }
 
-type dropChallenge struct{ http.ResponseWriter }
+// dropHeader deletes the header name before the status is written.
+type dropHeader struct {
+	http.ResponseWriter
+	name string
+}
 
-func (w dropChallenge) WriteHeader(status int) {
-	w.Header().Del("WWW-Authenticate")
+func (w dropHeader) WriteHeader(status int) {
+	w.Header().Del(w.name)
 	w.ResponseWriter.WriteHeader(status)
 }
 
@@ -364,7 +371,7 @@ func TestCheckAccess_BrokenStacks_AreReported(t *testing.T) {
 			[]string{"status 200, want 403", "the refused request changed the stack"}},
 		{"customers reading the fault settings", bugs{wrap: customersAsOperators}, "GET /v1/admin/faults", OtherCustomer,
 			[]string{"status 200, want 403"}},
-		{"401 without a challenge", bugs{wrap: noChallenge}, "GET /v1/orders", NoCredential,
+		{"401 without a challenge", bugs{wrap: withoutHeader("WWW-Authenticate")}, "GET /v1/orders", NoCredential,
 			[]string{"want a Bearer challenge"}},
 		{"every customer's orders listed", bugs{listAll: true}, "GET /v1/orders", OwnToken,
 			[]string{"listed order"}},

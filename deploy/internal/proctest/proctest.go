@@ -25,40 +25,30 @@ import (
 
 	"github.com/ordersaga/ordersaga/deploy/internal/freeport"
 	"github.com/ordersaga/ordersaga/shared/auth"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 )
 
 // Secret is the signing secret of the API's bearer tokens that every
 // process Start, StartAll and Run start gets as ORDERSAGA_AUTH_SECRET,
-// unless its environment sets another.
-const Secret = "proctest-signing-secret-of-the-processes-under-test"
+// unless its environment sets another: the secret of authtest.Keys.
+const Secret = authtest.Secret
 
 // SecretEnv is the variable carrying Secret.
 const SecretEnv = "ORDERSAGA_AUTH_SECRET"
-
-// tokenTTL is how long the tokens of Token stay valid: longer than any
-// test.
-const tokenTTL = 12 * time.Hour
 
 // Keys returns the keys of Secret: what a test gives the scenario suite
 // (scenario.Target.Keys) to mint its own tokens.
 func Keys(tb testing.TB) *auth.Keys {
 	tb.Helper()
-	k, err := auth.NewKeys([]byte(Secret))
-	if err != nil {
-		tb.Fatalf("proctest keys: %v", err)
-	}
-	return k
+	return authtest.Keys(tb)
 }
 
 // Token returns a bearer token signed with Secret for the principal of
-// role and subject (a customer's id, or an operator's name).
+// role and subject (a customer's id, or an operator's name), valid for
+// authtest.TTL: longer than any test.
 func Token(tb testing.TB, role auth.Role, subject string) string {
 	tb.Helper()
-	tok, err := Keys(tb).Issue(auth.Principal{Role: role, Subject: subject}, tokenTTL, time.Now())
-	if err != nil {
-		tb.Fatalf("proctest token: %v", err)
-	}
-	return tok
+	return authtest.Token(tb, Keys(tb), auth.Principal{Role: role, Subject: subject})
 }
 
 // Client returns an HTTP client that sends a token of Token for role and
