@@ -151,6 +151,11 @@ type Options struct {
 	// RunID starts every id the run creates (products, customers, orders,
 	// workflows, topics); empty picks one from the clock.
 	RunID string
+	// Calibration, when set, is what the caller measured of the targets'
+	// database server (CalibratePgbench, CalibrateSQLite): the report
+	// carries it, and every closed-loop point's throughput also as a ratio
+	// to it.
+	Calibration *Calibration
 	// Temporal and Kafka, when set, run the ceilings.
 	Temporal *TemporalCeiling
 	Kafka    *KafkaCeiling
@@ -291,6 +296,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	prog := newProgress(opts.Progress, opts.LiveProgress)
 	err := run(ctx, opts, &rep, prog)
 	rep.fillShares()
+	rep.fillCalibrationRatios()
 	rep.Finished = time.Now().UTC()
 	return rep, err
 }

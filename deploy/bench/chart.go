@@ -65,6 +65,7 @@ func (r Report) WriteSVG(w io.Writer) error {
 			sub = append(sub, s)
 		}
 	}
+	sub = append(sub, r.calibrationCaption()...)
 	top := titleHeight + len(sub)*subtitleLine
 	height := top + len(panels)*panelHeight
 	bw := bufio.NewWriter(w)

@@ -26,12 +26,16 @@ const (
 
 // Report is what a run measured. It round-trips through JSON.
 type Report struct {
-	Started  time.Time       `json:"started"`
-	Finished time.Time       `json:"finished"`
-	Setup    Setup           `json:"setup"`
-	Settings Settings        `json:"settings"`
-	Variants []VariantResult `json:"variants"`
-	Ceilings []CeilingResult `json:"ceilings,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Setup    Setup     `json:"setup"`
+	Settings Settings  `json:"settings"`
+	// Calibration is what the run measured of its database server, which
+	// the closed-loop points' PerCalibration divide by; nil when the run
+	// did not calibrate.
+	Calibration *Calibration    `json:"calibration,omitempty"`
+	Variants    []VariantResult `json:"variants"`
+	Ceilings    []CeilingResult `json:"ceilings,omitempty"`
 }
 
 // Setup describes where the figures were measured.
@@ -123,6 +127,11 @@ type Point struct {
 	// ShareOfCeiling is Throughput over the ceiling's at the same number of
 	// clients (closed loop, with a ceiling).
 	ShareOfCeiling float64 `json:"share_of_ceiling,omitempty"`
+	// PerCalibration is Throughput over the calibration's rate at the
+	// nearest calibrated number of clients (Calibration.For; closed loop,
+	// with a calibration): orders/s (ops/s for a ceiling) per pgbench tps,
+	// or per SQLite commits/s (Calibration.Unit).
+	PerCalibration float64 `json:"per_calibration,omitempty"`
 }
 
 // Measured reports whether the report holds any measured point.
@@ -168,6 +177,11 @@ func newReport(opts Options, started time.Time) Report {
 	}
 	if !opts.NoOpenLoop {
 		rep.Settings.Rates = opts.Rates
+	}
+	if opts.Calibration != nil {
+		c := *opts.Calibration
+		c.Points = slices.Clone(c.Points)
+		rep.Calibration = &c
 	}
 	for _, t := range opts.Targets {
 		rep.Variants = append(rep.Variants, VariantResult{Name: t.Name, BaseURL: t.BaseURL, Framework: t.Framework})
@@ -245,16 +259,19 @@ func (r Report) WriteTable(w io.Writer) error {
 	for _, n := range r.Setup.Notes {
 		fmt.Fprintf(bw, "Note: %s\n", n)
 	}
+	for _, l := range r.calibrationLines() {
+		fmt.Fprintln(bw, l)
+	}
 
 	header := "\tvariant\torders/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tfinal\terrors\tbiz-failed\t"
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(bw, "\nClosed loop: N clients, each placing its next order once the last is final.\n")
-	fmt.Fprintln(tw, "clients"+header+"of ceiling\t")
+	fmt.Fprintln(tw, "clients"+header+"of ceiling\t"+r.ratioHeader("orders/s"))
 	for _, n := range r.Settings.Concurrencies {
 		for _, v := range r.Variants {
 			for _, p := range v.Closed {
 				if p.Clients == n {
-					fmt.Fprintf(tw, "%d\t%s\t%s\n", n, v.Name, pointCells(p, share(p.ShareOfCeiling)))
+					fmt.Fprintf(tw, "%d\t%s\t%s%s\n", n, v.Name, pointCells(p, share(p.ShareOfCeiling)), r.ratioCell(p))
 				}
 			}
 		}
@@ -285,14 +302,14 @@ func (r Report) WriteTable(w io.Writer) error {
 	if len(r.Ceilings) > 0 {
 		fmt.Fprintf(bw, "\nCeilings: the same Temporal server and broker with no business logic.\n")
 		tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "clients\tceiling\tops/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tdone\terrors\t")
+		fmt.Fprintln(tw, "clients\tceiling\tops/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tdone\terrors\t"+r.ratioHeader("ops/s"))
 		for _, c := range r.Ceilings {
 			if c.Error != "" {
 				fmt.Fprintf(tw, "-\t%s\tfailed\t-\t-\t-\t-\t-\t-\t\n", c.Framework)
 			}
 			for _, p := range c.Closed {
-				fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t\n", p.Clients, c.Framework,
-					p.Throughput, p.Latency.P50, p.Latency.P95, p.Latency.P99, p.Latency.Max, p.Final, p.Errors)
+				fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\n", p.Clients, c.Framework,
+					p.Throughput, p.Latency.P50, p.Latency.P95, p.Latency.P99, p.Latency.Max, p.Final, p.Errors, r.ratioCell(p))
 			}
 		}
 		tw.Flush()

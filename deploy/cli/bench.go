@@ -61,6 +61,8 @@ type benchFlags struct {
 	dataDir           string
 	logLevel          slog.Level
 	cpuProfile        string
+	calibrate         bool
+	calibrateDuration time.Duration
 	authSecret        string
 	authSecretFile    string
 }
@@ -78,6 +80,8 @@ func defaultBenchFlags() benchFlags {
 		customers:         bench.DefaultCustomers,
 		seed:              bench.DefaultSeed,
 		ceilings:          true,
+		calibrate:         true,
+		calibrateDuration: bench.DefaultCalibrationDuration,
 		temporalNamespace: "default",
 		jsonPath:          filepath.Join("bench-results", "bench.json"),
 		svgPath:           filepath.Join("bench-results", "bench.svg"),
@@ -112,6 +116,8 @@ func (f *benchFlags) vars() []envflag.Var {
 		{Name: "failure-share", Usage: "`share` (0 to 1) of orders shipped to a refused country, which fail after payment and are compensated", Value: envflag.Float(&f.failureShare)},
 		{Name: "seed", Usage: "`seed` of the orders' random content", Value: envflag.Uint64(&f.seed)},
 		{Name: "ceilings", Usage: "run the ceilings: a no-op 3-activity workflow on the Temporal server, a no-op 4-hop kafka-go pipeline on the broker", Value: envflag.Bool(&f.ceilings)},
+		{Name: "calibrate", Usage: "calibrate the run before the variants: pgbench TPC-B (scale 10, 1 and 10 clients, tps without connection time) on the -postgres server in a scratch database the run creates and drops, or, without -postgres, the commits/s of a one-row update on a SQLite file through the services' database package; every closed-loop throughput is also printed per pgbench tps (or per SQLite commits/s)", Value: envflag.Bool(&f.calibrate)},
+		{Name: "calibrate-duration", Usage: "measured `time` of each client count of the calibration (whole seconds for pgbench)", Value: envflag.Duration(&f.calibrateDuration)},
 		{Name: "temporal-address", Usage: "Temporal frontend `host:port` of the ceiling run; empty uses the embedded server (the one the in-process stack uses)", Value: envflag.String(&f.temporalAddress)},
 		{Name: "temporal-namespace", Usage: "Temporal `namespace` of the ceiling run with -temporal-address", Value: envflag.String(&f.temporalNamespace)},
 		{Name: "kafka-brokers", Usage: "Kafka `brokers` (comma-separated host:port) of the ceiling run; empty uses the embedded broker", Value: envflag.List(&f.kafkaBrokers)},
@@ -181,7 +187,8 @@ func runBench(ctx context.Context, env *Env, f *benchFlags) error {
 	rc.Kafka = measures(rig.Choreographed) && len(f.kafkaBrokers) == 0
 
 	var r *rig.Rig
-	if rc.Orchestrated || rc.Choreographed || rc.Temporal || rc.Kafka {
+	inProcess := rc.Orchestrated || rc.Choreographed || rc.Temporal || rc.Kafka
+	if inProcess || (f.calibrate && f.postgres == "") {
 		dir := f.dataDir
 		if dir == "" {
 			if dir, err = os.MkdirTemp("", "ordersaga-bench-"); err != nil {
@@ -190,6 +197,21 @@ func runBench(ctx context.Context, env *Env, f *benchFlags) error {
 			defer os.RemoveAll(dir)
 		}
 		rc.Dir = dir
+	}
+	if f.calibrate {
+		cal, err := f.calibration(ctx, env, rc.Dir, inProcess)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			log.Warn("calibration", "error", err)
+			if len(cal.Points) > 0 {
+				opts.Setup.Notes = append(opts.Setup.Notes, "calibration: "+err.Error())
+			}
+		}
+		opts.Calibration = &cal
+	}
+	if inProcess {
 		fmt.Fprintf(env.Stderr, "starting in-process: %s\n", describeRig(rc))
 		if r, err = rig.Start(ctx, rc); err != nil {
 			return fmt.Errorf("starting in-process: %w", err)
@@ -298,10 +320,31 @@ func (f *benchFlags) options() (bench.Options, error) {
 	if f.duration <= 0 {
 		errList = append(errList, fmt.Errorf("-duration %v is not positive", f.duration))
 	}
+	if f.calibrate && f.calibrateDuration <= 0 {
+		errList = append(errList, fmt.Errorf("-calibrate-duration %v is not positive", f.calibrateDuration))
+	}
 	if f.failureShare < 0 || f.failureShare > 1 {
 		errList = append(errList, fmt.Errorf("-failure-share %v is not from 0 to 1", f.failureShare))
 	}
 	return opts, errors.Join(errList...)
+}
+
+// calibration measures the run's calibration, before anything
+// in-process starts: pgbench on the -postgres server, or else the SQLite
+// commit rate on a file in dir.
+func (f *benchFlags) calibration(ctx context.Context, env *Env, dir string, inProcess bool) (bench.Calibration, error) {
+	when := "at the start of the run, before the variants were measured"
+	if inProcess {
+		when = "at the start of the run, before anything in-process started"
+	}
+	if f.postgres != "" {
+		return bench.CalibratePgbench(ctx, bench.PgbenchCalibration{
+			URL: f.postgres, Duration: f.calibrateDuration, When: when, Progress: env.Stderr,
+		})
+	}
+	return bench.CalibrateSQLite(ctx, bench.SQLiteCalibration{
+		Dir: dir, Duration: f.calibrateDuration, When: when, Progress: env.Stderr,
+	})
 }
 
 // keys returns the keys the bench signs its tokens with: the configured

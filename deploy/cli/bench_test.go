@@ -24,6 +24,7 @@ func TestBench_BadCommandLine_UsageError(t *testing.T) {
 		{[]string{"bench", "-variants", "both"}, nil, `unknown variant "both"`},
 		{[]string{"bench", "-log-level", "loud"}, nil, "-log-level"},
 		{[]string{"bench", "-failure-share", "1.5"}, nil, "-failure-share"},
+		{[]string{"bench", "-calibrate-duration", "0s"}, nil, "-calibrate-duration"},
 		{[]string{"bench"}, map[string]string{"ORDERSAGA_BENCH_DURATION": "soon"}, "ORDERSAGA_BENCH_DURATION"},
 		{[]string{"bench", "-variants", "orchestrated", "-orchestrated-url", "http://127.0.0.1:1"}, nil, "-auth-secret"},
 		{[]string{"bench", "-auth-secret", "hidden"}, nil, "-auth-secret"},
@@ -74,12 +75,12 @@ func TestBench_InProcessStacks_PrintsTableAndWritesReportAndChart(t *testing.T) 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	code := Execute(ctx, env, []string{"bench", "-ceilings=false", "-concurrency", "1", "-rates", "none",
-		"-duration", "300ms", "-warmup", "100ms", "-products", "3", "-customers", "3",
+		"-duration", "300ms", "-warmup", "100ms", "-products", "3", "-customers", "3", "-calibrate-duration", "200ms",
 		"-json", jsonPath, "-svg", svgPath, "-log-level", "error"})
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 	}
-	for _, want := range []string{"Closed loop", "orchestrated", "choreographed", jsonPath} {
+	for _, want := range []string{"Closed loop", "orchestrated", "choreographed", jsonPath, "Calibration", "orders/s per SQLite commits/s"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -98,6 +99,9 @@ func TestBench_InProcessStacks_PrintsTableAndWritesReportAndChart(t *testing.T) 
 	}
 	if len(rep.Variants) != 2 || rep.Variants[0].Closed[0].Final == 0 || rep.Variants[1].Closed[0].Final == 0 {
 		t.Errorf("the report measured no orders: %+v", rep.Variants)
+	}
+	if c := rep.Calibration; c == nil || c.Method != bench.CalibrationSQLite || len(c.Points) != 2 || rep.Variants[0].Closed[0].PerCalibration <= 0 {
+		t.Errorf("the report has no SQLite calibration with ratios: %+v", c)
 	}
 	if !strings.Contains(rep.Setup.Databases, "SQLite") {
 		t.Errorf("the report's setup does not say where the data was: %+v", rep.Setup)
