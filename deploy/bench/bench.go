@@ -91,6 +91,7 @@ const (
 	DefaultPollers        = 8
 	DefaultPartitions     = 4
 	DefaultSustainedShare = 0.9
+	DefaultSLO            = 2 * time.Second
 )
 
 // DefaultConcurrencies are the closed-loop points.
@@ -112,7 +113,10 @@ type Options struct {
 	NoOpenLoop bool
 	// AllRates runs every rate; by default a target's rates above the
 	// first one it could not sustain (finishing less than
-	// DefaultSustainedShare of the offered orders per second) are skipped.
+	// DefaultSustainedShare of the offered orders per second) without
+	// refusing any (so its backlog grew without bound and the next rates
+	// would only take longer to drain) are skipped. A target that refuses
+	// what it cannot take (admission control) runs every rate.
 	AllRates bool
 	// Duration is the measured time of each point, after Warmup (negative
 	// for none). The warm-up also lasts until the first orders ended (each
@@ -132,8 +136,13 @@ type Options struct {
 	// again.
 	PollInterval time.Duration
 	// MaxInFlight bounds the orders in flight of an open loop. Orders
-	// waiting for a slot are late, and their latency includes it.
+	// waiting for a slot are late, and their latency includes it. (The
+	// targets' own bound, their admission control, is theirs: an order
+	// they refuse counts as refused.)
 	MaxInFlight int
+	// SLO is the latency objective of the open loop's goodput: orders
+	// final within it from their scheduled arrival (DefaultSLO).
+	SLO time.Duration
 	// Products and Customers are created on each target up front.
 	Products  int
 	Customers int
@@ -194,6 +203,7 @@ func (o Options) withDefaults(now time.Time) Options {
 	setDur(&o.OrderTimeout, DefaultOrderTimeout)
 	setDur(&o.ProbeTimeout, DefaultProbeTimeout)
 	setDur(&o.PollInterval, DefaultPollInterval)
+	setDur(&o.SLO, DefaultSLO)
 	if o.Warmup < 0 {
 		o.Warmup = 0
 	} else if o.Warmup == 0 {
@@ -352,7 +362,7 @@ func run(ctx context.Context, opts Options, rep *Report, prog *progress) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				if !opts.AllRates && !sustained(p, r) {
+				if !opts.AllRates && !sustained(p, r) && p.Refused == 0 {
 					saturated[i] = r
 				}
 			}
@@ -411,6 +421,7 @@ func measure(ctx context.Context, opts Options, prog *progress, label string, cl
 	if clients > 0 {
 		rec = newClosedRecorder(time.Now(), opts.Warmup, opts.Duration, clients, opts.OrderTimeout)
 	}
+	rec.slo = opts.SLO
 	stop := prog.start(label, rec)
 	load(ctx, rec)
 	p := rec.point()

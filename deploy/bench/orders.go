@@ -270,7 +270,9 @@ func (c *orderClient) newOrder(id string, seq uint64) (orderRequest, int) {
 
 // place places the order numbered seq and waits until it is final: POST
 // /v1/orders?wait=…, then, when the answer is not final yet, GET the order
-// every Options.PollInterval, all within Options.OrderTimeout.
+// every Options.PollInterval, all within Options.OrderTimeout. A POST
+// answered 503 with Retry-After is Refused: the order was not placed, and
+// it is not tried again.
 func (c *orderClient) place(ctx context.Context, seq uint64) Result {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OrderTimeout)
 	defer cancel()
@@ -334,6 +336,9 @@ func (c *orderClient) do(ctx context.Context, hc *http.Client, req *http.Request
 		ok = ok || resp.StatusCode == w
 	}
 	if !ok {
+		if d, refused := refusal(req, resp, time.Now()); refused {
+			return o, Result{Outcome: Refused, RetryAfter: d, Detail: truncate(what + ": " + describeStatus(resp))}, false
+		}
 		outcome := ErrClient
 		if resp.StatusCode >= 500 {
 			outcome = ErrServer
@@ -347,6 +352,24 @@ func (c *orderClient) do(ctx context.Context, hc *http.Client, req *http.Request
 		return o, Result{Outcome: ErrOther, Detail: truncate(what + ": reading the order: " + err.Error())}, false
 	}
 	return o, Result{}, true
+}
+
+// refusal reports whether resp refuses to take an order: a POST answered
+// 503 with a Retry-After delay (admission control, or another bound of the
+// API: the order was not placed). It returns the delay, in seconds or
+// until a date (at least 0).
+func refusal(req *http.Request, resp *http.Response, now time.Time) (time.Duration, bool) {
+	if req.Method != http.MethodPost || resp.StatusCode != http.StatusServiceUnavailable {
+		return 0, false
+	}
+	ra := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if at, err := http.ParseTime(ra); err == nil {
+		return max(at.Sub(now), 0), true
+	}
+	return 0, false
 }
 
 // classify says whether the order is final and how it ended.

@@ -57,6 +57,12 @@ func (p *progress) start(label string, rec *recorder) func(Point) {
 		if pt.BusinessFail > 0 {
 			line += fmt.Sprintf("  business-failed %d", pt.BusinessFail)
 		}
+		if pt.Refused > 0 {
+			line += fmt.Sprintf("  refused %d", pt.Refused)
+		}
+		if pt.OfferedRate > 0 { // an open loop's
+			line += fmt.Sprintf("  goodput %.1f/s  completed %.1f/s", pt.Goodput, pt.CompletionRate)
+		}
 		p.note("%s", line)
 	}
 }

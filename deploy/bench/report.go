@@ -64,6 +64,8 @@ type Settings struct {
 	FailureShare  float64   `json:"failure_share"`
 	Seed          uint64    `json:"seed"`
 	RunID         string    `json:"run_id"`
+	// SLOSeconds is the latency objective of the open loop's goodput.
+	SLOSeconds float64 `json:"slo_s,omitempty"`
 }
 
 // VariantResult is what one target measured.
@@ -132,6 +134,28 @@ type Point struct {
 	// with a calibration): orders/s (ops/s for a ceiling) per pgbench tps,
 	// or per SQLite commits/s (Calibration.Unit).
 	PerCalibration float64 `json:"per_calibration,omitempty"`
+	// Refused counts the orders the target refused to take (503 with
+	// Retry-After, nothing placed: admission control): not retried, not
+	// errors, without a latency. RefusedShare is their share of the orders
+	// sent (final, errors and refused). In a closed loop a refused client
+	// waits the Retry-After delay before its next order, and Throughput is
+	// then, as in an open loop, the final orders that ended in the window
+	// over its length (the clients are not all busy with orders, which
+	// Little's law assumes).
+	Refused      int     `json:"refused,omitempty"`
+	RefusedShare float64 `json:"refused_share,omitempty"`
+	// Open loop only, over the whole time of the point's orders (the
+	// window and the drain after it, WindowSeconds + DrainSeconds), so
+	// that a target that drains a backlog after the window is not read as
+	// a collapse: OfferedRate is the orders scheduled in the window per
+	// second of it; CompletionRate the orders that reached a final status
+	// per second of the whole time; Goodput those final within the latency
+	// objective (Settings.SLOSeconds, counted from the scheduled arrival),
+	// WithinSLO of them, per second of the whole time.
+	OfferedRate    float64 `json:"offered_per_s,omitempty"`
+	CompletionRate float64 `json:"completed_per_s,omitempty"`
+	Goodput        float64 `json:"goodput_per_s,omitempty"`
+	WithinSLO      int     `json:"within_slo,omitempty"`
 }
 
 // Measured reports whether the report holds any measured point.
@@ -168,6 +192,7 @@ func newReport(opts Options, started time.Time) Report {
 			Wait:          opts.Wait.String(),
 			OrderTimeoutS: opts.OrderTimeout.Seconds(),
 			MaxInFlight:   opts.MaxInFlight,
+			SLOSeconds:    opts.SLO.Seconds(),
 			Products:      opts.Products,
 			Customers:     opts.Customers,
 			FailureShare:  opts.FailureShare,
@@ -280,8 +305,10 @@ func (r Report) WriteTable(w io.Writer) error {
 
 	if len(r.Settings.Rates) > 0 {
 		fmt.Fprintf(bw, "\nOpen loop: orders arrive at a fixed rate; latency counts from each order's scheduled arrival.\n")
+		fmt.Fprintf(bw, "Goodput: orders final within %gs; it and completed/s count over the window and the drain after it. "+
+			"Refused: 503 with Retry-After (admission control), not retried; latencies are of admitted orders.\n", r.Settings.SLOSeconds)
 		tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rate/s"+header+"max in flight\t")
+		fmt.Fprintln(tw, "rate/s\tvariant\toffered/s\tgoodput/s\tcompleted/s\trefused\trefused %\tp50 ms\tp99 ms\terrors\tdrain s\tmax in flight\t")
 		for _, rate := range r.Settings.Rates {
 			for _, v := range r.Variants {
 				for _, p := range v.Open {
@@ -289,10 +316,10 @@ func (r Report) WriteTable(w io.Writer) error {
 						continue
 					}
 					if p.Skipped != "" {
-						fmt.Fprintf(tw, "%s\t%s\tskipped\t-\t-\t-\t-\t-\t-\t-\t-\t\n", formatRate(rate), v.Name)
+						fmt.Fprintf(tw, "%s\t%s\tskipped\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", formatRate(rate), v.Name)
 						continue
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", formatRate(rate), v.Name, pointCells(p, fmt.Sprint(p.MaxInFlight)))
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", formatRate(rate), v.Name, openCells(p))
 				}
 			}
 		}
@@ -336,6 +363,12 @@ func (r Report) WriteTable(w io.Writer) error {
 				fmt.Fprintf(bw, "Skipped (%s, %s): %s\n", v.Name, pointName(p), p.Skipped)
 			}
 		}
+		for _, p := range v.Closed {
+			if p.Refused > 0 {
+				fmt.Fprintf(bw, "Refused (%s, %s): %d orders (%.1f%%), past the stack's bound of orders in flight; "+
+					"each refused client waited its Retry-After before its next order\n", v.Name, pointName(p), p.Refused, 100*p.RefusedShare)
+			}
+		}
 		for _, p := range append(append([]Point(nil), v.Closed...), v.Open...) {
 			for _, s := range p.ErrorSamples {
 				fmt.Fprintf(bw, "Error seen (%s, %s): %s\n", v.Name, pointName(p), s)
@@ -361,6 +394,13 @@ func pointCells(p Point, last string) string {
 	return fmt.Sprintf("%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%.1f%%\t%s\t",
 		p.Throughput, p.Latency.P50, p.Latency.P95, p.Latency.P99, p.Latency.Max,
 		p.Final, p.Errors, 100*p.BusinessFailShare, last)
+}
+
+// openCells formats the measured cells of an open-loop point's row.
+func openCells(p Point) string {
+	return fmt.Sprintf("%.1f\t%.1f\t%.1f\t%d\t%.1f%%\t%.1f\t%.1f\t%d\t%.1f\t%d\t",
+		p.OfferedRate, p.Goodput, p.CompletionRate, p.Refused, 100*p.RefusedShare,
+		p.Latency.P50, p.Latency.P99, p.Errors, p.DrainSeconds, p.MaxInFlight)
 }
 
 // pointName names a point for messages: "c=8" or "50/s".

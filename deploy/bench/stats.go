@@ -13,7 +13,9 @@ type Outcome int
 
 // The outcomes. An order that reached a final status is either Succeeded
 // (completed) or BusinessFailed (failed or cancelled by the business
-// rules); every other end is an error.
+// rules); an order the target refused to take (503 with Retry-After:
+// admission control) is Refused, neither final nor an error; every other
+// end is an error.
 const (
 	Succeeded      Outcome = iota // final, completed (for a ceiling: done)
 	BusinessFailed                // final, but failed or cancelled by a business rule
@@ -22,6 +24,7 @@ const (
 	ErrClient                     // unexpected 4xx answer
 	ErrTimeout                    // not final before the operation's deadline
 	ErrOther                      // anything else (e.g. a body that does not parse)
+	Refused                       // not taken: 503 with Retry-After, nothing placed; not retried
 	numOutcomes
 )
 
@@ -42,6 +45,8 @@ func (o Outcome) String() string {
 		return "timeout"
 	case ErrOther:
 		return "other"
+	case Refused:
+		return "refused"
 	}
 	return "unknown"
 }
@@ -49,6 +54,9 @@ func (o Outcome) String() string {
 // final reports whether the operation ended in a final status (its
 // latency counts).
 func (o Outcome) final() bool { return o == Succeeded || o == BusinessFailed }
+
+// failed reports whether the operation ended in an error.
+func (o Outcome) failed() bool { return !o.final() && o != Refused }
 
 // Result is the end of one operation: its outcome and, for an error, what
 // went wrong.
@@ -62,6 +70,9 @@ type Result struct {
 	// later (e.g. a workflow's close time found by polling); by default the
 	// operation ends when it returns.
 	End time.Time
+	// RetryAfter is the delay a Refused operation was told to wait before
+	// trying again.
+	RetryAfter time.Duration
 }
 
 // maxErrorSamples bounds the distinct error messages a point keeps.
@@ -132,6 +143,7 @@ type recorder struct {
 	need      int
 	clients   int // of a closed loop; 0 for an open loop
 	maxExtend time.Duration
+	slo       time.Duration // latency objective of the goodput; 0 for none
 
 	mu          sync.Mutex
 	windowSet   bool
@@ -256,7 +268,7 @@ func (r *recorder) add(start, end time.Time, res Result) {
 	}
 	if res.Outcome.final() {
 		r.samples = append(r.samples, end.Sub(start))
-	} else if res.Detail != "" && len(r.errSamples) < maxErrorSamples && !slices.Contains(r.errSamples, res.Detail) {
+	} else if res.Outcome.failed() && res.Detail != "" && len(r.errSamples) < maxErrorSamples && !slices.Contains(r.errSamples, res.Detail) {
 		r.errSamples = append(r.errSamples, res.Detail)
 	}
 	if end.After(r.lastDone) {
@@ -278,7 +290,7 @@ func (r *recorder) snapshot(now time.Time) snapshot {
 	var s snapshot
 	for o, n := range r.counts {
 		s.done += n
-		if !Outcome(o).final() {
+		if Outcome(o).failed() {
 			s.errors += n
 		}
 	}
@@ -296,12 +308,15 @@ func (r *recorder) snapshot(now time.Time) snapshot {
 // however the operations' ends fall against the window's edges, which
 // matters when an operation takes about as long as the window. In an open
 // loop it is the final operations that ended in the window over its
-// length. The caller holds r.mu.
+// length; so is a closed loop's whose orders were refused (its clients
+// then spend part of their time waiting out a Retry-After rather than in
+// orders, which Little's law above assumes; admitted orders being short,
+// the window counts them well). The caller holds r.mu.
 func (r *recorder) throughput(now time.Time) float64 {
 	if !r.windowSet {
 		return 0
 	}
-	if r.clients > 0 {
+	if r.clients > 0 && r.counts[Refused] == 0 {
 		if r.busy <= 0 {
 			return 0
 		}
@@ -332,8 +347,9 @@ func (r *recorder) point() Point {
 		MaxInFlight:  r.maxInFlight,
 		Counters:     maps.Clone(r.counters),
 	}
+	p.Refused = r.counts[Refused]
 	for o, n := range r.counts {
-		if Outcome(o).final() || n == 0 {
+		if !Outcome(o).failed() || n == 0 {
 			continue
 		}
 		p.Errors += n
@@ -354,8 +370,39 @@ func (r *recorder) point() Point {
 	if p.Final > 0 {
 		p.BusinessFailShare = round4(float64(p.BusinessFail) / float64(p.Final))
 	}
+	if sent := p.Final + p.Errors + p.Refused; sent > 0 {
+		p.RefusedShare = round4(float64(p.Refused) / float64(sent))
+	}
+	if r.clients == 0 {
+		r.openFigures(&p)
+	}
 	return p
 }
+
+// openFigures sets the figures of an open-loop point that count over the
+// whole time of its orders, the window and the drain after it (Point's
+// OfferedRate, CompletionRate and Goodput). The caller holds r.mu and has
+// set p's counts, window and drain.
+func (r *recorder) openFigures(p *Point) {
+	if p.WindowSeconds <= 0 {
+		return
+	}
+	hundredths := func(x float64) float64 { return math.Round(x*100) / 100 }
+	p.OfferedRate = hundredths(float64(p.Final+p.Errors+p.Refused) / p.WindowSeconds)
+	whole := p.WindowSeconds + p.DrainSeconds
+	p.CompletionRate = hundredths(float64(p.Final) / whole)
+	if r.slo > 0 {
+		good := 0
+		for _, d := range r.samples {
+			if d <= r.slo {
+				good++
+			}
+		}
+		p.WithinSLO = good
+		p.Goodput = hundredths(float64(good) / whole)
+	}
+}
+
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 

@@ -48,6 +48,7 @@ type benchFlags struct {
 	wait              time.Duration
 	orderTimeout      time.Duration
 	maxInFlight       int
+	slo               time.Duration
 	products          int
 	customers         int
 	failureShare      float64
@@ -76,6 +77,7 @@ func defaultBenchFlags() benchFlags {
 		wait:              bench.DefaultWait,
 		orderTimeout:      bench.DefaultOrderTimeout,
 		maxInFlight:       bench.DefaultMaxInFlight,
+		slo:               bench.DefaultSLO,
 		products:          bench.DefaultProducts,
 		customers:         bench.DefaultCustomers,
 		seed:              bench.DefaultSeed,
@@ -110,7 +112,8 @@ func (f *benchFlags) vars() []envflag.Var {
 		{Name: "warmup", Usage: "warm-up `time` of each point, not counted", Value: envflag.Duration(&f.warmup)},
 		{Name: "wait", Usage: "the ?wait= of POST /v1/orders (`duration`, at most 30s)", Value: envflag.Duration(&f.wait)},
 		{Name: "order-timeout", Usage: "`time` an order may take to be final before it counts as an error", Value: envflag.Duration(&f.orderTimeout)},
-		{Name: "max-in-flight", Usage: "most `orders` in flight in the open loop", Value: envflag.Int(&f.maxInFlight)},
+		{Name: "max-in-flight", Usage: "most `orders` the driver keeps in flight in the open loop (the in-process stacks keep their own bound, each variant's default; an order they refuse counts as refused)", Value: envflag.Int(&f.maxInFlight)},
+		{Name: "slo", Usage: "latency `objective` of the open loop's goodput: orders final within it from their scheduled arrival", Value: envflag.Duration(&f.slo)},
 		{Name: "products", Usage: "`number` of products created on each stack", Value: envflag.Int(&f.products)},
 		{Name: "customers", Usage: "`number` of customers created on each stack", Value: envflag.Int(&f.customers)},
 		{Name: "failure-share", Usage: "`share` (0 to 1) of orders shipped to a refused country, which fail after payment and are compensated", Value: envflag.Float(&f.failureShare)},
@@ -284,6 +287,7 @@ func (f *benchFlags) options() (bench.Options, error) {
 		Wait:         f.wait,
 		OrderTimeout: f.orderTimeout,
 		MaxInFlight:  f.maxInFlight,
+		SLO:          f.slo,
 		Products:     f.products,
 		Customers:    f.customers,
 		FailureShare: f.failureShare,
@@ -293,6 +297,9 @@ func (f *benchFlags) options() (bench.Options, error) {
 		opts.Warmup = -1 // no warm-up
 	}
 	var errList []error
+	if f.slo <= 0 {
+		errList = append(errList, fmt.Errorf("-slo %v is not a positive duration", f.slo))
+	}
 	for _, s := range f.concurrency {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -373,7 +380,9 @@ func (f *benchFlags) keys(inProcess bool, external map[string]string) (*auth.Key
 
 // benchLimits returns the limits of the in-process stacks: the defaults,
 // raised so that every order the open loop keeps in flight may wait and
-// be read.
+// be read. The bound of orders in flight stays each variant's default
+// (MaxInFlight 0), so that the open loop measures the admission control a
+// stack runs with.
 func benchLimits(maxInFlight int) httpapi.Limits {
 	l := httpapi.DefaultLimits()
 	l.MaxWaiting = max(l.MaxWaiting, maxInFlight)

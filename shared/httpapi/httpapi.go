@@ -120,7 +120,9 @@ type Deps struct {
 	Auth *auth.Keys
 
 	// Limits bounds the requests served at once and the waiting ones
-	// (NewServer applies its timeouts). The zero value is DefaultLimits().
+	// (NewServer applies its timeouts), and the orders in flight when
+	// Orders implements OrderEnds (admission control). The zero value is
+	// DefaultLimits(), with the variant's DefaultMaxInFlight.
 	Limits Limits
 
 	// Upstreams are the processes hosting the services this one does not
@@ -136,6 +138,9 @@ type api struct {
 	metrics *httpMetrics
 	tracer  trace.Tracer
 	up      upstreams
+	// admission bounds the orders in flight; nil when Orders cannot tell
+	// when orders end (see OrderEnds).
+	admission *admission
 }
 
 // New returns the REST API of API.md as an http.Handler. It switches gin to
@@ -163,6 +168,7 @@ func newRouter(d Deps) *gin.Engine {
 	a := &api{Deps: d, metrics: newHTTPMetrics(d.Registry, d.Variant, d.Logger)}
 	a.tracer = telemetry.Or(d.TracerProvider).Tracer(tracerName)
 	a.up = newUpstreams(d.Upstreams, func(service string) bool { return d.Faults[service] != nil })
+	a.admission = newAdmission(d)
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

@@ -19,9 +19,17 @@ type Limits struct {
 	IdleTimeout       time.Duration // a kept-alive connection's wait for its next request
 	MaxRequests       int           // requests served at once; past it 503 with Retry-After
 	MaxWaiting        int           // POST /v1/orders?wait= requests waiting at once; past it 503 with Retry-After
+	// MaxInFlight bounds the orders in flight: orders this process
+	// admitted (and those pending when it started) that are not final
+	// yet. Past it POST /v1/orders of a new order answers 503 with
+	// Retry-After and places nothing; a repeat of an existing order, GET
+	// and cancel are served as ever. 0 takes the variant's default
+	// (DefaultMaxInFlight; see admission.go for how it was chosen).
+	MaxInFlight int
 }
 
-// DefaultLimits returns the limits of a zero Limits.
+// DefaultLimits returns the limits of a zero Limits. Its MaxInFlight is 0:
+// each variant's own default (DefaultMaxInFlight).
 func DefaultLimits() Limits {
 	return Limits{
 		ReadHeaderTimeout: 10 * time.Second,

@@ -39,6 +39,10 @@ func (a *api) observe(c *gin.Context) {
 	}
 	level := slog.LevelInfo
 	switch {
+	case c.GetBool(admissionRefusalKey):
+		// Admission control refusing past its bound: expected under load,
+		// counted by ordersaga_orders_refused_total; a warning for each
+		// would flood the log exactly when the process is busiest.
 	case status == http.StatusServiceUnavailable:
 		level = slog.LevelWarn
 	case status >= http.StatusInternalServerError:

@@ -75,8 +75,14 @@ func (a *api) placeOrder(c *gin.Context) {
 		}
 		defer release()
 	}
+	// Admission control: past Limits.MaxInFlight a new order is refused,
+	// also before placing.
+	settle, ok := a.admitOrder(c, p.OrderID, req.OrderID != nil && *req.OrderID != "")
+	if !ok {
+		return
+	}
 	ctx := c.Request.Context()
-	stored, created, err := a.Intake.Place(ctx, o)
+	stored, created, err := a.placeAdmitted(ctx, o, settle)
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -75,7 +75,9 @@ type Config struct {
 	Keys *auth.Keys
 	// Limits bounds the stacks' requests (httpapi.DefaultLimits when
 	// zero): the bench keeps as many orders waiting as its open loop has
-	// in flight.
+	// in flight. Its MaxInFlight, 0 by default, leaves each stack the
+	// variant's own bound of orders in flight (admission control), which
+	// the open loop then measures.
 	Limits httpapi.Limits
 	// Logger receives the logs of everything started (slog.Default() when
 	// nil).
@@ -326,6 +328,12 @@ func (r *Rig) Describe(s *bench.Setup) {
 		slices.Sort(names)
 		s.Notes = append(s.Notes, "in one process with the driver: "+strings.Join(names, " and ")+
 			" stacks, Temporal server and broker; the stacks are stopped before the ceiling runs")
+		bounds := make([]string, len(names))
+		for i, n := range names {
+			bounds[i] = fmt.Sprintf("%s %d", n, r.cfg.Limits.InFlightBound(n))
+		}
+		s.Notes = append(s.Notes, "admission control: at most "+strings.Join(bounds, ", ")+
+			" orders in flight per stack; past it POST /v1/orders answers 503 with Retry-After (a refusal)")
 	}
 }
 

@@ -1,9 +1,9 @@
 // Package apiflag holds the settings every command serving the REST API
 // shares: the secrets that sign and verify its bearer tokens (by flag,
 // environment variable or file) and its limits (timeouts, requests served
-// and waiting at once). The commands that issue tokens (`ordersaga
-// token`) and call the API (`ordersaga bench`) read the same secret
-// settings.
+// and waiting at once, orders in flight). The commands that issue tokens
+// (`ordersaga token`) and call the API (`ordersaga bench`) read the same
+// secret settings.
 //
 // A secret is never shown: its flag's help hides it (envflag.Secret), and
 // no error of this package repeats it.
@@ -100,6 +100,10 @@ func NoSecretError() error {
 // timeout must be above it, or a waiting request is cut off.
 const MaxWait = 30 * time.Second
 
+// MaxInFlightFlag is the flag of the bound of orders in flight
+// (httpapi.Limits.MaxInFlight); its variable is ORDERSAGA_MAX_IN_FLIGHT.
+const MaxInFlightFlag = "max-in-flight"
+
 // LimitVars returns the settings of the API's limits, bound to l's fields.
 // Set l to httpapi.DefaultLimits() first, so the help shows the defaults.
 func LimitVars(l *httpapi.Limits) []envflag.Var {
@@ -110,6 +114,10 @@ func LimitVars(l *httpapi.Limits) []envflag.Var {
 		{Name: "idle-timeout", Usage: "`duration` a kept-alive connection may wait for its next request", Value: envflag.Duration(&l.IdleTimeout)},
 		{Name: "max-requests", Usage: "most `requests` served at once; past it 503 with Retry-After", Value: envflag.Int(&l.MaxRequests)},
 		{Name: "max-waiting", Usage: "most POST /v1/orders?wait= `requests` waiting at once; past it 503 with Retry-After", Value: envflag.Int(&l.MaxWaiting)},
+		{Name: MaxInFlightFlag, Usage: fmt.Sprintf("most `orders` in flight (admitted by this process and not final yet); "+
+			"past it POST /v1/orders of a new order answers 503 with Retry-After and places nothing; "+
+			"0: the variant's default (orchestrated %d, choreographed %d)",
+			httpapi.DefaultMaxInFlightOrchestrated, httpapi.DefaultMaxInFlightChoreographed), Value: envflag.Int(&l.MaxInFlight)},
 	}
 }
 
@@ -134,6 +142,9 @@ func LimitProblems(l httpapi.Limits) []error {
 	}
 	if l.MaxWaiting < 0 {
 		out = append(out, fmt.Errorf("-max-waiting %d is negative", l.MaxWaiting))
+	}
+	if l.MaxInFlight < 0 {
+		out = append(out, fmt.Errorf("-%s %d is negative", MaxInFlightFlag, l.MaxInFlight))
 	}
 	return out
 }
