@@ -14,6 +14,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/apiflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
+	"github.com/ordersaga/ordersaga/deploy/internal/temporalflag"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
@@ -44,6 +45,9 @@ type Config struct {
 	TemporalListen    string
 	TemporalUIListen  string
 	TemporalNamespace string
+	// TemporalStore are the embedded server's persistence settings: its
+	// history shards and its PostgreSQL connection pools.
+	TemporalStore temporaldev.StoreSettings
 	// KafkaBrokers are external Kafka brokers (host:port). Empty runs the
 	// embedded broker on KafkaListen with KafkaPartitions partitions per
 	// topic.
@@ -107,6 +111,7 @@ func DefaultConfig() Config {
 		TemporalListen:    temporaldev.DefaultFrontendAddress,
 		TemporalUIListen:  temporaldev.DefaultUIAddress,
 		TemporalNamespace: temporaldev.DefaultNamespace,
+		TemporalStore:     temporaldev.DefaultStoreSettings(),
 		KafkaListen:       kafkadev.DefaultAddress,
 		KafkaPartitions:   kafkadev.DefaultPartitions,
 		Faults:            true,
@@ -149,6 +154,7 @@ func (c *Config) vars() []envflag.Var {
 		{Name: "otel-endpoint", Usage: "OTLP/gRPC collector `address` (http://host:4317, https://host:4317 or host:port); empty reads $OTEL_EXPORTER_OTLP_ENDPOINT", Value: envflag.String(&c.OtelEndpoint)},
 		{Name: "otel-sample-ratio", Usage: "share of new traces recorded, above 0 and at most 1", Value: envflag.Float(&c.OtelSampleRatio)},
 	}
+	vars = append(vars, temporalflag.Vars(&c.TemporalStore)...)
 	vars = append(vars, apiflag.SecretVars(&c.AuthSecret, &c.AuthSecretFile)...)
 	for i := range vars {
 		if vars[i].Name == apiflag.SecretFlag {
@@ -215,6 +221,7 @@ func (c Config) Validate() error {
 	if c.TemporalNamespace == "" {
 		bad("temporal namespace is empty")
 	}
+	errList = append(errList, temporalflag.Problems(c.TemporalStore)...)
 	if len(c.KafkaBrokers) > 0 {
 		for _, b := range c.KafkaBrokers {
 			checkAddr("kafka broker", b)
@@ -269,6 +276,7 @@ func (c Config) EmbeddedTemporal() temporaldev.Config {
 		UIAddress:       c.TemporalUIListen,
 		NoUI:            c.TemporalUIListen == "",
 		Namespace:       c.TemporalNamespace,
+		Store:           c.TemporalStore,
 		// The server is chatty below warn.
 		LogLevel: max(c.LogLevel, slog.LevelWarn),
 	}

@@ -168,6 +168,10 @@ type Options struct {
 	// Temporal and Kafka, when set, run the ceilings.
 	Temporal *TemporalCeiling
 	Kafka    *KafkaCeiling
+	// TemporalCommits, when set, counts the Temporal server's persistence
+	// commits per saga of each Temporal target (before its points) and of
+	// the Temporal ceiling (before its points).
+	TemporalCommits *TemporalCommits
 	// Setup describes the machine and the stacks, for the report. Run
 	// fills Machine and GoVersion when empty.
 	Setup Setup
@@ -327,6 +331,8 @@ func run(ctx context.Context, opts Options, rep *Report, prog *progress) error {
 		}
 		clients[i] = c
 	}
+
+	countTargetCommits(ctx, opts, rep, prog, clients, &seq)
 
 	for _, n := range opts.Concurrencies {
 		for i, t := range opts.Targets {

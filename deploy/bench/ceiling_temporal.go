@@ -99,6 +99,11 @@ func runTemporalCeiling(ctx context.Context, opts Options, prog *progress, seq *
 		res.Error = fmt.Sprintf("the first workflow did not complete: %s %s", r.Outcome, r.Detail)
 		return res
 	}
+	if opts.TemporalCommits != nil {
+		c := countCommits(ctx, *opts.TemporalCommits, prog, "temporal ceiling", tc.run, seq)
+		prog.note("temporal ceiling: %s", commitsSummary(c))
+		res.TemporalCommits = &c
+	}
 	for _, n := range opts.Concurrencies {
 		p := measure(ctx, opts, prog, fmt.Sprintf("%-14s closed c=%d", "temporal", n), n, func(ctx context.Context, rec *recorder) {
 			runClosed(ctx, rec, n, tc.run, seq)

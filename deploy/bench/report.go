@@ -78,6 +78,9 @@ type VariantResult struct {
 	// PeakShareOfCeiling is the best closed-loop throughput over the best
 	// ceiling throughput of its framework (0 without a ceiling).
 	PeakShareOfCeiling float64 `json:"peak_share_of_ceiling,omitempty"`
+	// TemporalCommits is the count of the Temporal server's persistence
+	// commits per order (Options.TemporalCommits), nil when not counted.
+	TemporalCommits *CommitCount `json:"temporal_commits,omitempty"`
 }
 
 // CeilingResult is what one ceiling run measured.
@@ -86,6 +89,10 @@ type CeilingResult struct {
 	Description string    `json:"description"`
 	Closed      []Point   `json:"closed"`
 	Error       string    `json:"error,omitempty"`
+	// TemporalCommits is the count of the Temporal server's persistence
+	// commits per no-op workflow (Options.TemporalCommits), nil when not
+	// counted.
+	TemporalCommits *CommitCount `json:"temporal_commits,omitempty"`
 }
 
 // Point is one measured load. Throughput is in operations that reached a
@@ -381,6 +388,9 @@ func (r Report) WriteTable(w io.Writer) error {
 				fmt.Fprintf(bw, "Error seen (%s ceiling, %s): %s\n", c.Framework, pointName(p), s)
 			}
 		}
+	}
+	for _, l := range r.commitLines() {
+		fmt.Fprintln(bw, l)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("writing the table: %w", err)

@@ -17,8 +17,11 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/bench"
 	"github.com/ordersaga/ordersaga/deploy/bench/rig"
 	"github.com/ordersaga/ordersaga/deploy/internal/apiflag"
+	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/output"
+	"github.com/ordersaga/ordersaga/deploy/internal/temporalflag"
+	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 )
@@ -40,6 +43,7 @@ type benchFlags struct {
 	orchestratedURL   string
 	choreographedURL  string
 	postgres          string
+	postgresDBPrefix  string
 	concurrency       []string
 	rates             []string
 	allRates          bool
@@ -66,6 +70,8 @@ type benchFlags struct {
 	calibrateDuration time.Duration
 	authSecret        string
 	authSecretFile    string
+	temporalStore     temporaldev.StoreSettings
+	commitSagas       int
 }
 
 // defaultBenchFlags returns the bench's defaults.
@@ -88,6 +94,9 @@ func defaultBenchFlags() benchFlags {
 		jsonPath:          filepath.Join("bench-results", "bench.json"),
 		svgPath:           filepath.Join("bench-results", "bench.svg"),
 		logLevel:          slog.LevelWarn,
+		temporalStore:     temporaldev.DefaultStoreSettings(),
+		postgresDBPrefix:  rig.DefaultDBPrefix,
+		commitSagas:       bench.DefaultCommitSagas,
 	}
 	for _, n := range bench.DefaultConcurrencies() {
 		f.concurrency = append(f.concurrency, strconv.Itoa(n))
@@ -105,6 +114,7 @@ func (f *benchFlags) vars() []envflag.Var {
 		{Name: "orchestrated-url", Usage: "base `URL` of a running orchestrated stack (e.g. http://127.0.0.1:8081 of `ordersaga run`); empty starts one in-process", Value: envflag.String(&f.orchestratedURL)},
 		{Name: "choreographed-url", Usage: "base `URL` of a running choreographed stack (e.g. http://127.0.0.1:8082); empty starts one in-process", Value: envflag.String(&f.choreographedURL)},
 		{Name: "postgres", Usage: "PostgreSQL server `URL` (postgres://…) for the in-process stacks' service databases (bench_<variant>_<role>) and the embedded Temporal server's persistence (bench_temporal, bench_temporal_visibility), all dropped and created afresh; empty uses SQLite files for both", Value: envflag.DSN(&f.postgres)},
+		{Name: "postgres-db-prefix", Usage: "`prefix` of the PostgreSQL database names with -postgres (<prefix>_<variant>_<role>, <prefix>_temporal, <prefix>_temporal_visibility): runs sharing a server need prefixes of their own", Value: envflag.String(&f.postgresDBPrefix)},
 		{Name: "concurrency", Usage: "closed-loop `clients`, comma-separated (also the ceilings' points)", Value: envflag.List(&f.concurrency)},
 		{Name: "rates", Usage: "open-loop arrival `rates` in orders/s, comma-separated; \"none\" skips the open loop", Value: envflag.List(&f.rates)},
 		{Name: "all-rates", Usage: "run every rate, also those above the first one a variant could not sustain", Value: envflag.Bool(&f.allRates)},
@@ -124,6 +134,7 @@ func (f *benchFlags) vars() []envflag.Var {
 		{Name: "temporal-address", Usage: "Temporal frontend `host:port` of the ceiling run; empty uses the embedded server (the one the in-process stack uses)", Value: envflag.String(&f.temporalAddress)},
 		{Name: "temporal-namespace", Usage: "Temporal `namespace` of the ceiling run with -temporal-address", Value: envflag.String(&f.temporalNamespace)},
 		{Name: "kafka-brokers", Usage: "Kafka `brokers` (comma-separated host:port) of the ceiling run; empty uses the embedded broker", Value: envflag.List(&f.kafkaBrokers)},
+		{Name: "temporal-commit-sagas", Usage: "`number` of sagas, one at a time, over which the Temporal server's persistence commits per saga are counted, for the orchestrated variant and the Temporal ceiling (with -postgres and the in-process stack and server only; each count also waits about 30s for PostgreSQL's statistics); 0 counts none", Value: envflag.Int(&f.commitSagas)},
 		{Name: "json", Usage: "`file` the JSON report is written to", Value: envflag.String(&f.jsonPath)},
 		{Name: "svg", Usage: "`file` the SVG chart is written to", Value: envflag.String(&f.svgPath)},
 		{Name: "data-dir", Usage: "`folder` of the in-process stacks' SQLite databases, kept after the run; empty uses a temporary folder, removed after", Value: envflag.String(&f.dataDir)},
@@ -141,7 +152,8 @@ func (f *benchFlags) bind(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) error {
 		secrets[i].Usage += "; the stacks' (a running stack's -orchestrated-url or -choreographed-url needs it: " +
 			"data/auth-secret for `ordersaga run`'s); empty, the in-process stacks get a secret of their own"
 	}
-	return errors.Join(envflag.Bind(fs, benchEnvPrefix, lookupEnv, f.vars()...), envflag.Bind(fs, envflag.Prefix, lookupEnv, secrets...))
+	vars := append(f.vars(), temporalflag.Vars(&f.temporalStore)...)
+	return errors.Join(envflag.Bind(fs, benchEnvPrefix, lookupEnv, vars...), envflag.Bind(fs, envflag.Prefix, lookupEnv, secrets...))
 }
 
 // bindBench registers the flags of bench.
@@ -169,7 +181,7 @@ func runBench(ctx context.Context, env *Env, f *benchFlags) error {
 	// server and broker for the ceilings without an address.
 	variants := f.variants
 	external := map[string]string{rig.Orchestrated: f.orchestratedURL, rig.Choreographed: f.choreographedURL}
-	rc := rig.Config{PostgresURL: f.postgres, Logger: log}
+	rc := rig.Config{PostgresURL: f.postgres, PostgresDBPrefix: f.postgresDBPrefix, TemporalStore: f.temporalStore, Logger: log}
 	for _, v := range variants {
 		switch v {
 		case rig.Orchestrated:
@@ -246,6 +258,9 @@ func runBench(ctx context.Context, env *Env, f *benchFlags) error {
 			opts.Setup.Notes = append(opts.Setup.Notes, "temporal ceiling on the server at "+hp)
 		}
 		opts.Temporal = &bench.TemporalCeiling{HostPort: hp, Namespace: ns}
+	}
+	if read := r.TemporalCommits(); read != nil && f.commitSagas > 0 && external[rig.Orchestrated] == "" && f.temporalAddress == "" {
+		opts.TemporalCommits = &bench.TemporalCommits{Read: read, Sagas: f.commitSagas}
 	}
 	if measures(rig.Choreographed) {
 		brokers := f.kafkaBrokers
@@ -332,6 +347,13 @@ func (f *benchFlags) options() (bench.Options, error) {
 	}
 	if f.failureShare < 0 || f.failureShare > 1 {
 		errList = append(errList, fmt.Errorf("-failure-share %v is not from 0 to 1", f.failureShare))
+	}
+	if !dblayout.ValidPrefix(f.postgresDBPrefix) {
+		errList = append(errList, fmt.Errorf("-postgres-db-prefix %q is not lower-case letters, digits and underscores", f.postgresDBPrefix))
+	}
+	errList = append(errList, temporalflag.Problems(f.temporalStore)...)
+	if f.commitSagas < 0 {
+		errList = append(errList, fmt.Errorf("-temporal-commit-sagas %d is negative", f.commitSagas))
 	}
 	return opts, errors.Join(errList...)
 }

@@ -449,8 +449,10 @@ func configSection(cmds []commandDoc, env map[string]bool) string {
 // value; other such flags default to empty.
 func zeroDefaults() map[string]string {
 	return map[string]string{
-		"level": "`info`", // slog.Level
-		"share": "`0`",
+		"level":       "`info`", // slog.Level
+		"share":       "`0`",
+		"number":      "`0`",
+		"connections": "`0`",
 	}
 }
 

@@ -43,7 +43,6 @@ import (
 const (
 	DefaultPostgresDatabase           = "temporal"
 	DefaultPostgresVisibilityDatabase = "temporal_visibility"
-	DefaultPostgresMaxConns           = 5
 )
 
 // The embedded schemas of the two PostgreSQL databases.
@@ -71,6 +70,10 @@ type stores struct {
 	defaultStore    string
 	visibilityStore string
 	describe        string
+	// database names the default store's database, for errors.
+	database string
+	// fresh says the default store was just created empty (in memory).
+	fresh bool
 }
 
 // sqliteStores are the SQLite stores of persistence: the default store and
@@ -89,6 +92,8 @@ func sqliteStores(cfg Config) (stores, error) {
 		dataStores:   map[string]config.DataStore{"sqlite": {SQL: conf}},
 		defaultStore: "sqlite", visibilityStore: "sqlite",
 		describe: describe,
+		database: "SQLite file " + cfg.DatabaseFile,
+		fresh:    cfg.DatabaseFile == "",
 	}
 	if visibility != conf {
 		st.dataStores["sqlite-visibility"] = config.DataStore{SQL: visibility}
@@ -101,19 +106,9 @@ func sqliteStores(cfg Config) (stores, error) {
 // or updates their schemas, and returns them as the default and the
 // visibility store (plugin postgres12).
 func postgresStores(ctx context.Context, cfg Config, logger log.Logger) (stores, error) {
-	if cfg.DatabaseFile != "" {
-		return stores{}, errors.New("temporal persistence: both a SQLite file and a PostgreSQL URL are set")
-	}
-	main, err := postgresConfig(cfg.PostgresURL, cfg.PostgresDatabase, cfg.PostgresMaxConns)
+	main, visibility, err := postgresStoreConfigs(cfg)
 	if err != nil {
 		return stores{}, err
-	}
-	visibility, err := postgresConfig(cfg.PostgresURL, cfg.PostgresVisibilityDatabase, cfg.PostgresMaxConns)
-	if err != nil {
-		return stores{}, err
-	}
-	if main.DatabaseName == visibility.DatabaseName {
-		return stores{}, fmt.Errorf("temporal persistence: the main and the visibility database are both %s", main.DatabaseName)
 	}
 	if err := createDatabases(ctx, cfg.PostgresURL, main.DatabaseName, visibility.DatabaseName); err != nil {
 		return stores{}, err
@@ -128,12 +123,37 @@ func postgresStores(ctx context.Context, cfg Config, logger log.Logger) (stores,
 		dataStores:   map[string]config.DataStore{"postgres": {SQL: main}, "postgres-visibility": {SQL: visibility}},
 		defaultStore: "postgres", visibilityStore: "postgres-visibility",
 		describe: fmt.Sprintf("PostgreSQL at %s (databases %s, %s)", main.ConnectAddr, main.DatabaseName, visibility.DatabaseName),
+		database: "PostgreSQL database " + main.DatabaseName,
 	}, nil
 }
 
+// postgresStoreConfigs returns the postgres12 stores of cfg: the default
+// store with the pools of cfg.Store.MaxConns and MaxIdleConns, and the
+// visibility store, a database of its own, with those of
+// cfg.Store.VisibilityMaxConns and VisibilityMaxIdleConns.
+func postgresStoreConfigs(cfg Config) (main, visibility *config.SQL, err error) {
+	if cfg.DatabaseFile != "" {
+		return nil, nil, errors.New("temporal persistence: both a SQLite file and a PostgreSQL URL are set")
+	}
+	main, err = postgresConfig(cfg.PostgresURL, cfg.PostgresDatabase, cfg.Store.MaxConns, cfg.Store.MaxIdleConns)
+	if err != nil {
+		return nil, nil, err
+	}
+	visibility, err = postgresConfig(cfg.PostgresURL, cfg.PostgresVisibilityDatabase, cfg.Store.VisibilityMaxConns, cfg.Store.VisibilityMaxIdleConns)
+	if err != nil {
+		return nil, nil, err
+	}
+	if main.DatabaseName == visibility.DatabaseName {
+		return nil, nil, fmt.Errorf("temporal persistence: the main and the visibility database are both %s", main.DatabaseName)
+	}
+	return main, visibility, nil
+}
+
 // postgresConfig returns the postgres12 store of one database on the
-// server at rawURL. Errors never quote the URL: it may hold a password.
-func postgresConfig(rawURL, database string, maxConns int) (*config.SQL, error) {
+// server at rawURL, each of its pools holding at most maxConns
+// connections, maxIdle of them kept idle. Errors never quote the URL: it
+// may hold a password.
+func postgresConfig(rawURL, database string, maxConns, maxIdle int) (*config.SQL, error) {
 	if !postgresDatabaseName.MatchString(database) {
 		return nil, fmt.Errorf("temporal persistence: database name %q is not a lower-case identifier", database)
 	}
@@ -152,9 +172,9 @@ func postgresConfig(rawURL, database string, maxConns int) (*config.SQL, error) 
 		ConnectProtocol: "tcp",
 		User:            u.User.Username(),
 		MaxConns:        maxConns,
-		// As many idle as open connections: a busy pool would otherwise
-		// open and close connections all the time.
-		MaxIdleConns:      maxConns,
+		// By default as many idle as open connections: a busy pool would
+		// otherwise open and close connections all the time.
+		MaxIdleConns:      maxIdle,
 		MaxConnLifetime:   time.Hour,
 		ConnectAttributes: map[string]string{},
 	}

@@ -20,19 +20,19 @@ import (
 )
 
 func TestPostgresConfig_SplitsTheURLIntoThePluginSettings(t *testing.T) {
-	conf, err := postgresConfig("postgres://ada:s3cret@db.example:6432/admin?sslmode=require&pool_max_conns=4", "temporal", 7)
+	conf, err := postgresConfig("postgres://ada:s3cret@db.example:6432/admin?sslmode=require&pool_max_conns=4", "temporal", 7, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if conf.PluginName != "postgres12" || conf.ConnectAddr != "db.example:6432" || conf.DatabaseName != "temporal" ||
-		conf.User != "ada" || conf.Password != "s3cret" || conf.MaxConns != 7 || conf.MaxIdleConns != 7 {
+		conf.User != "ada" || conf.Password != "s3cret" || conf.MaxConns != 7 || conf.MaxIdleConns != 3 {
 		t.Errorf("config %+v", conf)
 	}
 	if len(conf.ConnectAttributes) != 1 || conf.ConnectAttributes["sslmode"] != "require" {
 		t.Errorf("connect attributes %v, want only sslmode=require", conf.ConnectAttributes)
 	}
 
-	conf, err = postgresConfig("postgresql://127.0.0.1/postgres", "t", 1)
+	conf, err = postgresConfig("postgresql://127.0.0.1/postgres", "t", 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestPostgresConfig_BadURLOrName_RefusedWithoutThePassword(t *testing.T) {
 		{"postgres://u:s3cret@h/db", "Temporal"},
 		{"postgres://u:s3cret@h/db", "temporal; DROP"},
 	} {
-		_, err := postgresConfig(tc.url, tc.database, 1)
+		_, err := postgresConfig(tc.url, tc.database, 1, 1)
 		if err == nil {
 			t.Errorf("%s, %s: accepted", tc.url, tc.database)
 			continue
@@ -130,7 +130,7 @@ func postgresTestConfig(t *testing.T) *config.SQL {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, err := postgresConfig(dsn, strings.TrimPrefix(u.Path, "/"), 2)
+	conf, err := postgresConfig(dsn, strings.TrimPrefix(u.Path, "/"), 2, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,10 +102,11 @@ type Config struct {
 	// DefaultPostgresVisibilityDatabase): lower-case identifiers.
 	PostgresDatabase           string
 	PostgresVisibilityDatabase string
-	// PostgresMaxConns bounds each PostgreSQL connection pool of the server
-	// (DefaultPostgresMaxConns). Each of its four services has a pool per
-	// database, so the server may hold up to 8 times as many connections.
-	PostgresMaxConns int
+	// Store are the persistence settings that bear on throughput: the
+	// number of history shards (fixed when a database is created), the
+	// PostgreSQL connection pools of the default and the visibility
+	// store, and the persistence operations in flight per shard.
+	Store StoreSettings
 	// Namespace is created when missing (DefaultNamespace).
 	Namespace string
 	// SearchAttributes are the namespace's custom search attributes
@@ -153,13 +154,13 @@ func (cfg Config) withDefaults() Config {
 	if cfg.PostgresVisibilityDatabase == "" {
 		cfg.PostgresVisibilityDatabase = DefaultPostgresVisibilityDatabase
 	}
-	if cfg.PostgresMaxConns <= 0 {
-		cfg.PostgresMaxConns = DefaultPostgresMaxConns
-	}
+	cfg.Store = cfg.Store.withDefaults()
 	return cfg
 }
 
-// tuning is the dynamic config of a single-node server: the history queues
+// tuning is the dynamic config of a single-node server with the given
+// store settings: each history shard has store.ShardIOConcurrency
+// persistence operations in flight, the history queues
 // poll their one shard far more often than the default 20 reads/s (which
 // adds up to 50 ms to every workflow task), task queues have one partition
 // (so no task waits on a partition without a poller), and long polls
@@ -173,9 +174,10 @@ func (cfg Config) withDefaults() Config {
 // to an existing namespace is seen at the next namespace cache refresh
 // (system.namespaceCacheRefreshInterval, 2 s), which ensureSearchAttributes
 // waits for.
-func tuning() map[dynamicconfig.Key]any {
+func tuning(store StoreSettings) map[dynamicconfig.Key]any {
 	const pollRPS = 10000
 	return map[dynamicconfig.Key]any{
+		dynamicconfig.ShardIOConcurrency.Key():                           store.ShardIOConcurrency,
 		dynamicconfig.TransferProcessorMaxPollRPS.Key():                  pollRPS,
 		dynamicconfig.TimerProcessorMaxPollRPS.Key():                     pollRPS,
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key():                pollRPS,
@@ -199,14 +201,20 @@ type Server struct {
 	uiAddress   string
 	namespace   string
 	persistence string
-	log         *slog.Logger
-	logLevel    *slog.LevelVar
+	// store are the store settings the server runs with, HistoryShards
+	// as its frontend reports it.
+	store    StoreSettings
+	log      *slog.Logger
+	logLevel *slog.LevelVar
 }
 
 // Start starts the server and, unless cfg.NoUI, the UI, and returns once
 // the frontend answers and the namespace has its search attributes. ctx
 // bounds the start only.
 func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	if problems := cfg.Store.Problems(); len(problems) > 0 {
+		return nil, fmt.Errorf("temporal persistence settings: %w", errors.Join(problems...))
+	}
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
@@ -234,7 +242,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.persistence = st.describe
-	if s.server, err = newServer(cfg, frontend, st, s.logLevel); err != nil {
+	main := st.dataStores[st.defaultStore].SQL
+	shards, err := historyShards(ctx, cfg.Store.HistoryShards, main, st.database, st.fresh, newLogger(cfg.Logger, s.logLevel))
+	if err != nil {
+		return nil, err
+	}
+	if s.server, err = newServer(cfg, frontend, st, shards, s.logLevel); err != nil {
 		return nil, err
 	}
 	if err := s.server.Start(); err != nil {
@@ -253,6 +266,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.store = cfg.Store
+	running, err := runningHistoryShards(ctx, frontend)
+	if err != nil {
+		return nil, err
+	}
+	s.store.HistoryShards = int(running)
 	if !cfg.NoUI {
 		if err := s.startUI(ctx); err != nil {
 			return nil, err
@@ -275,6 +294,15 @@ func (s *Server) Namespace() string { return s.namespace }
 // "SQLite (file)", "SQLite (in memory)" or "PostgreSQL at host:port
 // (databases …)".
 func (s *Server) Persistence() string { return s.persistence }
+
+// HistoryShards returns the number of history shards the server runs
+// with, as its frontend reports it.
+func (s *Server) HistoryShards() int { return s.store.HistoryShards }
+
+// Store returns the store settings the server runs with, every default
+// filled in: HistoryShards is the count it runs with, and the pool sizes
+// are those of its PostgreSQL pools (unused on SQLite).
+func (s *Server) Store() StoreSettings { return s.store }
 
 // Stop stops the UI and the server. It is safe to call more than once.
 func (s *Server) Stop() {
@@ -414,8 +442,9 @@ func sqliteFileAttributes() map[string]string {
 }
 
 // newServer builds the server: every service in this process, the frontend
-// on the given address and the others on free ports of the same host.
-func newServer(cfg Config, frontend string, st stores, level *slog.LevelVar) (temporal.Server, error) {
+// on the given address and the others on free ports of the same host, with
+// shards history shards.
+func newServer(cfg Config, frontend string, st stores, shards int32, level *slog.LevelVar) (temporal.Server, error) {
 	host, portText, _ := net.SplitHostPort(frontend)
 	frontendPort, _ := strconv.Atoi(portText)
 	// The frontend also serves Temporal's HTTP API (and Nexus).
@@ -429,7 +458,7 @@ func newServer(cfg Config, frontend string, st stores, level *slog.LevelVar) (te
 	conf.Global.Membership.BroadcastAddress = host
 	conf.Persistence.DefaultStore = st.defaultStore
 	conf.Persistence.VisibilityStore = st.visibilityStore
-	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.NumHistoryShards = shards
 	conf.Persistence.DataStores = st.dataStores
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
@@ -465,7 +494,7 @@ func newServer(cfg Config, frontend string, st stores, level *slog.LevelVar) (te
 	}
 
 	dc := dynamicconfig.StaticClient{}
-	maps.Copy(dc, tuning())
+	maps.Copy(dc, tuning(cfg.Store))
 	for k, v := range cfg.DynamicConfig {
 		dc[dynamicconfig.MakeKey(k)] = v
 	}

@@ -70,6 +70,10 @@ type Config struct {
 	// stack needs them (for the ceiling runs).
 	Temporal bool
 	Kafka    bool
+	// TemporalStore are the embedded Temporal server's persistence
+	// settings (history shards, PostgreSQL pools); its databases are new,
+	// so a zero HistoryShards is temporaldev.DefaultHistoryShards.
+	TemporalStore temporaldev.StoreSettings
 	// Keys verify the stacks' bearer tokens (the bench signs its own with
 	// them); nil runs the stacks without authentication.
 	Keys *auth.Keys
@@ -125,6 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Rig, err error) {
 			FrontendAddress: listenAddress,
 			NoUI:            true,
 			DatabaseFile:    filepath.Join(cfg.Dir, "temporal", "temporal.db"),
+			Store:           cfg.TemporalStore,
 			Logger:          cfg.Logger,
 		}
 		if cfg.PostgresURL != "" {
@@ -292,6 +297,33 @@ func (r *Rig) TemporalAddress() (hostPort, namespace string) {
 	return r.temporal.FrontendAddress(), r.temporal.Namespace()
 }
 
+// TemporalCommits returns a reader of the transactions the embedded
+// Temporal server's PostgreSQL databases committed so far (the default
+// store's and the visibility store's pg_stat_database.xact_commit), nil
+// when the server is not started or not on PostgreSQL (or r is nil).
+func (r *Rig) TemporalCommits() func(ctx context.Context) (main, visibility int64, err error) {
+	if r == nil || r.temporal == nil || r.cfg.PostgresURL == "" {
+		return nil
+	}
+	mainDB, visibilityDB := r.temporalDatabases()
+	baseURL := r.cfg.PostgresURL
+	return func(ctx context.Context) (main, visibility int64, err error) {
+		db, err := sqldb.Open(ctx, baseURL)
+		if err != nil {
+			return 0, 0, fmt.Errorf("connecting to PostgreSQL: %w", err)
+		}
+		defer db.Close()
+		err = db.QueryRowContext(ctx, `SELECT
+			coalesce(sum(xact_commit) FILTER (WHERE datname = $1), 0),
+			coalesce(sum(xact_commit) FILTER (WHERE datname = $2), 0)
+			FROM pg_stat_database`, mainDB, visibilityDB).Scan(&main, &visibility)
+		if err != nil {
+			return 0, 0, fmt.Errorf("reading the commits of %s and %s: %w", mainDB, visibilityDB, err)
+		}
+		return main, visibility, nil
+	}
+}
+
 // KafkaBrokers returns the embedded broker's addresses, nil when not
 // started.
 func (r *Rig) KafkaBrokers() []string {
@@ -315,7 +347,7 @@ func (r *Rig) Describe(s *bench.Setup) {
 		if r.cfg.PostgresURL != "" {
 			persistence = "PostgreSQL at " + hostOf(r.cfg.PostgresURL)
 		}
-		s.Temporal = "embedded Temporal server (Temporal persistence: " + persistence + ", 1 history shard, single-node tuning)"
+		s.Temporal = "embedded Temporal server (Temporal persistence: " + persistence + ", " + r.temporalStore() + ", single-node tuning)"
 	}
 	if r.broker != nil {
 		s.Broker = fmt.Sprintf("embedded Kafka-protocol broker (kfake, in memory, %d partitions per topic)", kafkadev.DefaultPartitions)
@@ -335,6 +367,27 @@ func (r *Rig) Describe(s *bench.Setup) {
 		s.Notes = append(s.Notes, "admission control: at most "+strings.Join(bounds, ", ")+
 			" orders in flight per stack; past it POST /v1/orders answers 503 with Retry-After (a refusal)")
 	}
+}
+
+// temporalStore describes the embedded Temporal server's persistence
+// settings: the history shards it runs with, and on PostgreSQL its pools.
+func (r *Rig) temporalStore() string {
+	st := r.temporal.Store()
+	desc := fmt.Sprintf("%d history shard%s, %d persistence operation%s in flight per shard",
+		st.HistoryShards, plural(st.HistoryShards), st.ShardIOConcurrency, plural(st.ShardIOConcurrency))
+	if r.cfg.PostgresURL != "" {
+		desc += fmt.Sprintf(", pools of %d (idle %d) and visibility %d (idle %d) connections per Temporal service",
+			st.MaxConns, st.MaxIdleConns, st.VisibilityMaxConns, st.VisibilityMaxIdleConns)
+	}
+	return desc
+}
+
+// plural returns "s" unless n is 1.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // hostOf returns the host:port of a URL, without its credentials.

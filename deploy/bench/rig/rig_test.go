@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
 	"github.com/ordersaga/ordersaga/deploy/bench"
 	"github.com/ordersaga/ordersaga/deploy/bench/rig"
+	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
@@ -160,5 +164,98 @@ func benchBothStacks(t *testing.T, cfg rig.Config, databases string) {
 	}
 	if hp, _ := r.TemporalAddress(); hp == "" || len(r.KafkaBrokers()) == 0 {
 		t.Error("StopStacks stopped Temporal or the broker")
+	}
+}
+
+// The rig starts the Temporal server with its store settings, says so in
+// the setup, and on PostgreSQL reads its databases' commit counters, which
+// the bench counts a ceiling workflow's commits with.
+func TestRig_TemporalOnPostgres_RunsWithTheStoreSettingsAndCountsCommits(t *testing.T) {
+	t.Parallel()
+	base := sqltest.Server(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := rig.Start(ctx, rig.Config{
+		Dir: t.TempDir(), PostgresURL: base, DropDatabasesOnClose: true, Temporal: true,
+		PostgresDBPrefix: fmt.Sprintf("benchstore_%d", time.Now().UnixNano()%1_000_000_000),
+		TemporalStore:    temporaldev.StoreSettings{HistoryShards: 3, ShardIOConcurrency: 2, MaxConns: 3},
+		Logger:           slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatalf("starting the rig: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("closing the rig: %v", err)
+		}
+	})
+	hostPort, namespace := r.TemporalAddress()
+	c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	info, err := c.WorkflowService().GetClusterInfo(ctx, &workflowservice.GetClusterInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.GetHistoryShardCount(); got != 3 {
+		t.Errorf("the server runs with %d history shards, want 3", got)
+	}
+	var setup bench.Setup
+	r.Describe(&setup)
+	for _, want := range []string{"3 history shards", "2 persistence operations in flight per shard", "pools of 3 (idle 3)"} {
+		if !strings.Contains(setup.Temporal, want) {
+			t.Errorf("setup %q does not say %q", setup.Temporal, want)
+		}
+	}
+
+	read := r.TemporalCommits()
+	if read == nil {
+		t.Fatal("no commit counters on PostgreSQL")
+	}
+	rep, err := bench.Run(ctx, bench.Options{
+		Temporal:        &bench.TemporalCeiling{HostPort: hostPort, Namespace: namespace},
+		TemporalCommits: &bench.TemporalCommits{Read: read, Sagas: 5, Background: time.Second},
+		Concurrencies:   []int{1},
+		NoOpenLoop:      true,
+		Duration:        300 * time.Millisecond,
+		Warmup:          -1,
+	})
+	if err != nil {
+		t.Fatalf("bench.Run: %v", err)
+	}
+	if len(rep.Ceilings) != 1 || rep.Ceilings[0].TemporalCommits == nil {
+		t.Fatalf("no commit count in the ceilings %+v", rep.Ceilings)
+	}
+	// A workflow of three activities takes, at the very least, a commit
+	// for its start, for each of its four workflow tasks and for each
+	// activity's start and completion.
+	if got := rep.Ceilings[0].TemporalCommits; got.Error != "" || got.PerSaga < 11 || got.VisibilityPerSaga <= 0 {
+		t.Errorf("commit count %+v, want at least 11 per workflow and some in visibility", got)
+	}
+}
+
+// On SQLite there are no commit counters to read.
+func TestRig_TemporalOnSQLite_HasNoCommitCounters(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := rig.Start(ctx, rig.Config{Dir: t.TempDir(), Temporal: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("starting the rig: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("closing the rig: %v", err)
+		}
+	})
+	if r.TemporalCommits() != nil {
+		t.Error("commit counters on SQLite")
+	}
+	var setup bench.Setup
+	r.Describe(&setup)
+	if want := fmt.Sprintf("%d history shards", temporaldev.DefaultHistoryShards); !strings.Contains(setup.Temporal, want) || strings.Contains(setup.Temporal, "pools of") {
+		t.Errorf("setup %q: want %q and no PostgreSQL pools", setup.Temporal, want)
 	}
 }
