@@ -403,7 +403,6 @@ func (r *recorder) openFigures(p *Point) {
 	}
 }
 
-
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // later returns the later of a and b.
