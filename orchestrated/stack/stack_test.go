@@ -15,10 +15,13 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/ordersaga/ordersaga/orchestrated/intake"
+	"github.com/ordersaga/ordersaga/orchestrated/stack"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
+	"github.com/ordersaga/ordersaga/shared/auth/authtest"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/hosted"
+	"github.com/ordersaga/ordersaga/shared/httpapi"
 	"github.com/ordersaga/ordersaga/shared/payment"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
@@ -274,7 +277,14 @@ func TestOrchestrated_DuplicatePost_SameBodyOneOrderOneSaga_OtherBodyConflict(t 
 }
 
 func TestOrchestrated_TransientFaults30Percent_EveryOrderEndsRight(t *testing.T) {
-	p := startProcess(t, newNamespace(t), sqliteDatabases(t))
+	// Its 20 orders are placed at once and retried slowly: admission
+	// control (tested on its own in admission_test.go) must admit them all.
+	p := startProcessWith(t, stack.Config{
+		Namespace: newNamespace(t),
+		Hosted:    hosted.Config{Databases: sqliteDatabases(t)},
+		Auth:      authtest.Keys(t),
+		Limits:    httpapi.Limits{MaxInFlight: 64},
+	})
 	a := p.api(t)
 	const customers = 4
 	a.putProduct("mug", 1000, 1000)
