@@ -24,7 +24,7 @@ func TestPostgresConfig_SplitsTheURLIntoThePluginSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if conf.PluginName != "postgres12" || conf.ConnectAddr != "db.example:6432" || conf.DatabaseName != "temporal" ||
+	if conf.PluginName != "postgres12_pgx" || conf.ConnectAddr != "db.example:6432" || conf.DatabaseName != "temporal" ||
 		conf.User != "ada" || conf.Password != "s3cret" || conf.MaxConns != 7 || conf.MaxIdleConns != 3 {
 		t.Errorf("config %+v", conf)
 	}
