@@ -25,3 +25,20 @@ func TestOrchestrated_Limits_WaitersPastTheBoundRefusedWhileSagasComplete(t *tes
 	})
 	scenario.CheckWaitBound(t, scenario.Target{Name: "orchestrated/limits", BaseURL: p.url, FinalWithin: finalWithin, Keys: authtest.Keys(t)}, maxWaiting)
 }
+
+// With MaxInFlight 3, slow services and authentication on, a burst of new
+// orders: those past the bound get 503 problem+json with Retry-After and
+// place nothing while the admitted ones complete; repeats, reads and
+// cancels are served at the bound; once the admitted orders are final a
+// new order is admitted again, and the in-flight gauge and the refusal
+// counter follow (scenario.CheckAdmission).
+func TestOrchestrated_Admission_RefusesPastTheBoundThenAdmitsAgain(t *testing.T) {
+	const maxInFlight = 3
+	p := startProcessWith(t, stack.Config{
+		Namespace: newNamespace(t),
+		Hosted:    hosted.Config{Databases: postgresDatabases(t)},
+		Limits:    httpapi.Limits{MaxInFlight: maxInFlight},
+		Auth:      authtest.Keys(t),
+	})
+	scenario.CheckAdmission(t, scenario.Target{Name: "orchestrated/admission", BaseURL: p.url, FinalWithin: finalWithin, Keys: authtest.Keys(t)}, maxInFlight)
+}
