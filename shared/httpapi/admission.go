@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -324,7 +323,7 @@ func (a *api) admitOrder(c *gin.Context, id string, clientID bool) (settle func(
 		if err == nil {
 			return func(bool) {}, true // a repeat: Place answers with the stored order, or a conflict
 		}
-		if e, ok := errors.AsType[*errs.Error](err); !ok || e.Code != errs.NotFound {
+		if !errs.Is(err, errs.NotFound) {
 			a.fail(c, err)
 			return nil, false
 		}

@@ -141,6 +141,7 @@ type api struct {
 	// admission bounds the orders in flight; nil when Orders cannot tell
 	// when orders end (see OrderEnds).
 	admission *admission
+	limiter   *limiter // the bounds of requests and waiting requests
 }
 
 // New returns the REST API of API.md as an http.Handler. It switches gin to
@@ -169,6 +170,7 @@ func newRouter(d Deps) *gin.Engine {
 	a.tracer = telemetry.Or(d.TracerProvider).Tracer(tracerName)
 	a.up = newUpstreams(d.Upstreams, func(service string) bool { return d.Faults[service] != nil })
 	a.admission = newAdmission(d)
+	a.limiter = newLimiter(d.Limits)
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

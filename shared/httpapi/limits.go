@@ -87,8 +87,11 @@ type limiter struct {
 	waiting  chan struct{}
 }
 
-// limiterKey holds the limiter on the gin context, for placeOrder.
-const limiterKey ctxKey = "limiter"
+// newLimiter returns the limiter of l (its zero fields at their defaults).
+func newLimiter(l Limits) *limiter {
+	l = l.withDefaults()
+	return &limiter{requests: make(chan struct{}, l.MaxRequests), waiting: make(chan struct{}, l.MaxWaiting)}
+}
 
 // unbounded reports whether a path is served whatever the load: the
 // liveness, readiness and metrics endpoints, which orchestrators and
@@ -103,13 +106,10 @@ func unbounded(path string) bool {
 
 // limitRequests returns the middleware that serves at most
 // Limits.MaxRequests requests at once (GET /healthz, /readyz and /metrics
-// not counted): past it, 503 problem with Retry-After. It also gives
-// placeOrder the bound of waiting requests (see takeWaitPlace).
+// not counted): past it, 503 problem with Retry-After.
 func (a *api) limitRequests() gin.HandlerFunc {
-	l := a.Limits.withDefaults()
-	lim := &limiter{requests: make(chan struct{}, l.MaxRequests), waiting: make(chan struct{}, l.MaxWaiting)}
+	lim := a.limiter
 	return func(c *gin.Context) {
-		c.Set(limiterKey, lim)
 		if unbounded(c.Request.URL.Path) {
 			return
 		}
@@ -117,7 +117,7 @@ func (a *api) limitRequests() gin.HandlerFunc {
 		case lim.requests <- struct{}{}:
 		default:
 			a.fail(c, errs.E(errs.Unavailable,
-				"the server is busy: it already serves its limit of %d requests at once; retry after the Retry-After delay", l.MaxRequests))
+				"the server is busy: it already serves its limit of %d requests at once; retry after the Retry-After delay", cap(lim.requests)))
 			return
 		}
 		defer func() { <-lim.requests }()
@@ -130,11 +130,7 @@ func (a *api) limitRequests() gin.HandlerFunc {
 // When every place is taken it answers 503 problem with Retry-After and
 // returns false: the caller stops, having changed nothing.
 func (a *api) takeWaitPlace(c *gin.Context) (release func(), ok bool) {
-	v, _ := c.Get(limiterKey)
-	lim, _ := v.(*limiter)
-	if lim == nil { // a router without the middleware: no bound
-		return func() {}, true
-	}
+	lim := a.limiter
 	select {
 	case lim.waiting <- struct{}{}:
 		return func() { <-lim.waiting }, true
