@@ -69,11 +69,7 @@ func CheckAdmission(tb testing.TB, tg Target, maxInFlight int) Result {
 	mug := e.Product("mug", 100, 1000)
 	ada := e.Customer("ada", 1_000_000)
 	refusedBefore := e.metric(refusedMetric)
-	f := Faults{}
-	for _, s := range services {
-		f[s] = Fault{LatencyMS: admissionLatency.Milliseconds()}
-	}
-	e.SetFaults(f)
+	e.SetFaults(everyService(Fault{LatencyMS: admissionLatency.Milliseconds()}))
 
 	burst := make([]posted, admissionBurstPerPlace*maxInFlight)
 	start := make(chan struct{})

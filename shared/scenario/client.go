@@ -156,12 +156,15 @@ type Faults map[string]Fault
 var services = []string{"inventory", "payment", "shipping"}
 
 // noFaults is the setting that turns every fault off.
-func noFaults() Faults {
-	f := make(Faults, len(services))
+func noFaults() Faults { return everyService(Fault{}) }
+
+// everyService returns the setting that gives every service the fault f.
+func everyService(f Fault) Faults {
+	out := make(Faults, len(services))
 	for _, s := range services {
-		f[s] = Fault{}
+		out[s] = f
 	}
-	return f
+	return out
 }
 
 // response is an HTTP answer, read in full.

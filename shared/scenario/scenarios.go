@@ -492,11 +492,7 @@ func transientFaults(rate float64) func(testing.TB, *Env) Result {
 		mug := e.Product("mug", 300, 100)
 		tee := e.Product("tee", 700, 100)
 		ada := e.Customer("ada", 1_000_000)
-		f := Faults{}
-		for _, s := range services {
-			f[s] = Fault{ErrorRate: rate}
-		}
-		e.SetFaults(f)
+		e.SetFaults(everyService(Fault{ErrorRate: rate}))
 		names := make([]string, transientOrders)
 		reqs := make([]OrderRequest, transientOrders)
 		for k := range transientOrders {

@@ -60,11 +60,7 @@ func CheckWaitBound(tb testing.TB, tg Target, maxWaiting int) Result {
 	e := newEnv(tb, tg, "wait_bound")
 	mug := e.Product("mug", 100, 1000)
 	ada := e.Customer("ada", 1_000_000)
-	f := Faults{}
-	for _, s := range services {
-		f[s] = Fault{LatencyMS: waitBoundLatency.Milliseconds()}
-	}
-	e.SetFaults(f)
+	e.SetFaults(everyService(Fault{LatencyMS: waitBoundLatency.Milliseconds()}))
 
 	wait := waitQuery(tg)
 	waiters := make([]posted, waitBoundWaitersPerPlace*maxWaiting)
