@@ -282,6 +282,9 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 	consumerMetrics := consumer.NewMetrics(cfg.Registry)
 
 	for _, role := range s.node.Roles() {
+		if role == hosted.RoleNotifications {
+			continue // TODO consumer
+		}
 		db := s.node.DBs[role]
 		svc := events.Service(role)
 		p := &hostedService{service: svc, db: db, outbox: outbox.New(cfg.Now)}
@@ -421,6 +424,9 @@ func (s *Stack) buildHTTP() {
 	}
 	if s.node.Payment != nil {
 		d.Accounts = s.node.Payment
+	}
+	if s.node.Notifications != nil {
+		d.Notifications = s.node.Notifications
 	}
 	if s.cfg.FaultInjection {
 		d.Faults = s.node.Faults

@@ -327,6 +327,9 @@ func (s *Stack) apiDeps() httpapi.Deps {
 	if s.node.Payment != nil {
 		d.Accounts = s.node.Payment
 	}
+	if s.node.Notifications != nil {
+		d.Notifications = s.node.Notifications
+	}
 	if s.cfg.FaultInjection {
 		d.Faults = s.node.Faults
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 	"github.com/ordersaga/ordersaga/shared/inventory"
+	"github.com/ordersaga/ordersaga/shared/notifications"
 	"github.com/ordersaga/ordersaga/shared/orders"
 	"github.com/ordersaga/ordersaga/shared/participant"
 	"github.com/ordersaga/ordersaga/shared/payment"
@@ -32,16 +33,19 @@ import (
 // Role is a service a process can host.
 type Role string
 
-// The roles. Orders is the order service: the REST API and the order store.
+// The roles. Orders is the order service: the REST API and the order
+// store. Notifications is the customer-notification service: it carries
+// out no step, it observes how orders end (see shared/notifications).
 const (
-	RoleOrders    Role = "orders"
-	RoleInventory Role = "inventory"
-	RolePayment   Role = "payment"
-	RoleShipping  Role = "shipping"
+	RoleOrders        Role = "orders"
+	RoleInventory     Role = "inventory"
+	RolePayment       Role = "payment"
+	RoleShipping      Role = "shipping"
+	RoleNotifications Role = "notifications"
 )
 
 // AllRoles returns every role of the default saga: the order service,
-// then each step's service in saga order.
+// each step's service in saga order, then the notification service.
 func AllRoles() []Role { return RolesOf(saga.Default()) }
 
 // Config says which services a process hosts and where their databases are.
@@ -85,9 +89,11 @@ type Services struct {
 	// by step.
 	Participants participant.Set
 	Orders       *orders.Store
-	Inventory    *inventory.Service
-	Payment      *payment.Service
-	Shipping     *shipping.Service
+	// Notifications is the notification service's store, when hosted.
+	Notifications *notifications.Store
+	Inventory     *inventory.Service
+	Payment       *payment.Service
+	Shipping      *shipping.Service
 	// DBs holds the open database of each hosted role.
 	DBs map[Role]*sqldb.DB
 	// Faults holds the fault injector of each hosted service
@@ -161,16 +167,19 @@ func Open(ctx context.Context, cfg Config, now func() time.Time) (_ *Services, e
 		// Each injector draws from its own stream of the seed, so one
 		// service's calls do not shift another's choices.
 		in := faults.New(string(r), cfg.FaultSeed+uint64(i))
-		n.Faults[string(r)] = in
-		p := svc.build(n, db, in, cfg, now)
-		n.Participants[p.Step()] = p
+		if r != RoleNotifications { // no step: nothing to inject faults into
+			n.Faults[string(r)] = in
+		}
+		if p := svc.build(n, db, in, cfg, now); p != nil {
+			n.Participants[p.Step()] = p
+		}
 	}
 	return n, nil
 }
 
 // builtin is a built-in service: its database's migrations and how to
-// build it on that database (the order service has no build: it carries
-// out no step).
+// build it on that database (the order service has no build, and the
+// notification service's builds no participant: they carry out no step).
 type builtin struct {
 	migrations func() sqldb.Migrations
 	build      func(n *Services, db *sqldb.DB, f *faults.Injector, cfg Config, now func() time.Time) participant.Participant
@@ -193,6 +202,10 @@ func builtinServices() map[Role]builtin {
 		RoleShipping: {shipping.Migrations, func(n *Services, db *sqldb.DB, f *faults.Injector, cfg Config, now func() time.Time) participant.Participant {
 			n.Shipping = shipping.New(db, shipping.Config{Countries: cfg.Countries}, f, now)
 			return n.Shipping
+		}},
+		RoleNotifications: {notifications.Migrations, func(n *Services, db *sqldb.DB, _ *faults.Injector, _ Config, now func() time.Time) participant.Participant {
+			n.Notifications = notifications.NewStore(db, now)
+			return nil
 		}},
 	}
 }
@@ -225,13 +238,25 @@ func hostedRoles(g *saga.Saga, cfg Config) ([]Role, error) {
 }
 
 // RolesOf returns the roles of a saga's deployment: the order service,
-// then the service of each step in saga order.
+// the service of each step in saga order, then the notification service.
 func RolesOf(g *saga.Saga) []Role {
 	roles := []Role{RoleOrders}
 	for _, name := range g.Names() {
 		roles = append(roles, Role(name))
 	}
-	return roles
+	return append(roles, RoleNotifications)
+}
+
+// StepRoles returns the roles of rs that carry out a step of a saga: all
+// but the order and notification services.
+func StepRoles(rs []Role) []Role {
+	var out []Role
+	for _, r := range rs {
+		if r != RoleOrders && r != RoleNotifications {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Roles returns the roles hosted: the order service first (when

@@ -180,6 +180,7 @@ func authRoutes() []authRoute {
 		{route: "PUT /v1/products/:sku", path: "/v1/products/mug", body: `{"name": "Mug", "price_cents": 1, "stock": 9}`,
 			access: operator, ok: http.StatusOK},
 		{route: "GET /v1/customers/:id", path: "/v1/customers/c-1", access: caller, ok: http.StatusOK, owned: true},
+		{route: "GET /v1/customers/:id/notifications", path: "/v1/customers/c-1/notifications", access: caller, ok: http.StatusOK, owned: true},
 		{route: "PUT /v1/customers/:id", path: "/v1/customers/c-1", body: `{"name": "Ada", "credit_cents": 999999}`,
 			access: operator, ok: http.StatusOK},
 		{route: "POST /v1/orders", path: "/v1/orders", body: placeRequest("o-new"), access: caller, ok: http.StatusAccepted, forOther: true},

@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"cmp"
 	"context"
+	"github.com/ordersaga/ordersaga/shared/notifications"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +60,28 @@ func (w *world) Calls() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.calls)
+}
+
+// notes is the world seen as the notification service: a final order
+// of the customer's is a notification.
+type notes struct{ *world }
+
+func (n notes) List(_ context.Context, f notifications.Filter) (notifications.Page, error) {
+	if err := n.record("ListNotifications"); err != nil {
+		return notifications.Page{}, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var page notifications.Page
+	for _, id := range slices.Sorted(maps.Keys(n.orders)) {
+		st := n.orders[id].State()
+		if st.CustomerID != f.CustomerID || !st.Status.Final() {
+			continue
+		}
+		page.Notifications = append(page.Notifications, notifications.Notification{OrderID: st.OrderID, CustomerID: st.CustomerID,
+			Status: st.Status, Message: "order " + st.OrderID + " ended", EndedAt: st.UpdatedAt})
+	}
+	return page, nil
 }
 
 // catalog is the world seen as a Catalog.

@@ -50,16 +50,17 @@ func newHarness(tb testing.TB, opts ...func(*httpapi.Deps)) *harness {
 	}
 	var n atomic.Int64
 	d := httpapi.Deps{
-		Variant:  "test",
-		Catalog:  catalog{w},
-		Accounts: accounts{w},
-		Orders:   store{w},
-		Intake:   flow{w},
-		Faults:   fs,
-		Registry: reg,
-		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:      func() time.Time { return t0 },
-		NewID:    func() string { return fmt.Sprintf("gen-%d", n.Add(1)) },
+		Variant:       "test",
+		Catalog:       catalog{w},
+		Accounts:      accounts{w},
+		Notifications: notes{w},
+		Orders:        store{w},
+		Intake:        flow{w},
+		Faults:        fs,
+		Registry:      reg,
+		Logger:        slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:           func() time.Time { return t0 },
+		NewID:         func() string { return fmt.Sprintf("gen-%d", n.Add(1)) },
 	}
 	for _, o := range opts {
 		o(&d)

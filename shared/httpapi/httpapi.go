@@ -94,20 +94,24 @@ type Check struct {
 
 // Deps is what the API serves from.
 type Deps struct {
-	Variant  string               // "orchestrated" | "choreographed"
-	Catalog  Catalog              // nil: product endpoints answer 503 problem
-	Accounts Accounts             // nil: customer endpoints answer 503 problem
-	Orders   Orders               // nil: order endpoints answer 503 problem
-	Intake   Intake               // nil: order endpoints answer 503 problem
-	Timeline Timeline             // nil: GET /v1/orders/{order_id}/timeline answers 503 problem
-	Retries  Retries              // nil: orders are shown without their steps' retries
-	Faults   faults.Set           // nil: /v1/admin/faults answers 404 (fault injection disabled); else it also asks Upstreams
-	Ready    []Check              // /readyz runs them all (with a short timeout) → 200 or 503 with which failed
-	Registry *prometheus.Registry // /metrics serves it (promhttp); nil → a new registry
-	Logger   *slog.Logger         // nil: logs are discarded
-	Now      func() time.Time     // nil: time.Now
-	NewID    func() string        // order ids when the client sends none; nil → a UUID (github.com/google/uuid)
-	Steps    []domain.StepName    // the steps of a new order: the saga's (nil → saga.Default().Names())
+	Variant  string   // "orchestrated" | "choreographed"
+	Catalog  Catalog  // nil: product endpoints answer 503 problem
+	Accounts Accounts // nil: customer endpoints answer 503 problem
+	Orders   Orders   // nil: order endpoints answer 503 problem
+	Intake   Intake   // nil: order endpoints answer 503 problem
+	Timeline Timeline // nil: GET /v1/orders/{order_id}/timeline answers 503 problem
+	// Notifications is the notification service (nil: GET
+	// /v1/customers/{id}/notifications is forwarded to Upstreams, or
+	// answers 503 problem).
+	Notifications Notifications
+	Retries       Retries              // nil: orders are shown without their steps' retries
+	Faults        faults.Set           // nil: /v1/admin/faults answers 404 (fault injection disabled); else it also asks Upstreams
+	Ready         []Check              // /readyz runs them all (with a short timeout) → 200 or 503 with which failed
+	Registry      *prometheus.Registry // /metrics serves it (promhttp); nil → a new registry
+	Logger        *slog.Logger         // nil: logs are discarded
+	Now           func() time.Time     // nil: time.Now
+	NewID         func() string        // order ids when the client sends none; nil → a UUID (github.com/google/uuid)
+	Steps         []domain.StepName    // the steps of a new order: the saga's (nil → saga.Default().Names())
 
 	// TracerProvider gives each request a server span (see
 	// traceRequests); nil: no tracing.
@@ -195,6 +199,7 @@ func newRouter(d Deps) *gin.Engine {
 	r.PUT("/v1/products/:sku", a.authenticate, a.operatorOnly("set products"), a.needCatalog, a.putProduct)
 	r.GET("/v1/customers/:id", a.authenticate, a.ownCustomer, a.needAccounts, a.getCustomer)
 	r.PUT("/v1/customers/:id", a.authenticate, a.operatorOnly("set customer accounts"), a.needAccounts, a.putCustomer)
+	r.GET("/v1/customers/:id/notifications", a.authenticate, a.ownCustomer, a.needNotifications, a.listNotifications)
 
 	r.POST("/v1/orders", a.authenticate, a.needOrders, a.placeOrder)
 	r.GET("/v1/orders", a.authenticate, a.needOrders, a.listOrders)

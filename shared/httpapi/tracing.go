@@ -71,6 +71,8 @@ func routeService(route string) string {
 		return "orders"
 	case strings.HasPrefix(route, "/v1/products"):
 		return "inventory"
+	case strings.HasPrefix(route, "/v1/customers/") && strings.HasSuffix(route, "/notifications"):
+		return "notifications"
 	case strings.HasPrefix(route, "/v1/customers"):
 		return "payment"
 	}

@@ -79,7 +79,7 @@ func (u *upstream) last(t *testing.T) *http.Request {
 func orderProcess(t *testing.T, services map[string]*url.URL, opts ...func(*httpapi.Deps)) *harness {
 	t.Helper()
 	return newHarness(t, append([]func(*httpapi.Deps){func(d *httpapi.Deps) {
-		d.Catalog, d.Accounts = nil, nil
+		d.Catalog, d.Accounts, d.Notifications = nil, nil, nil
 		d.Faults = faults.Set{}
 		d.Upstreams = httpapi.Upstreams{Services: services}
 	}}, opts...)...)
@@ -123,9 +123,9 @@ func TestUpstreams_CatalogAndCustomers_AnsweredByTheOwningProcessWithCredentialA
 	}
 }
 
-func TestUpstreams_EveryCatalogAndCustomerRoute_GoesToItsOwner(t *testing.T) {
-	inv, pay := newUpstream(t), newUpstream(t)
-	h := orderProcess(t, map[string]*url.URL{"inventory": inv.url(t), "payment": pay.url(t)})
+func TestUpstreams_EveryCatalogCustomerAndNotificationRoute_GoesToItsOwner(t *testing.T) {
+	inv, pay, notes := newUpstream(t), newUpstream(t), newUpstream(t)
+	h := orderProcess(t, map[string]*url.URL{"inventory": inv.url(t), "payment": pay.url(t), "notifications": notes.url(t)})
 	engine, ok := h.h.(*gin.Engine)
 	if !ok {
 		t.Fatalf("the API is a %T", h.h)
@@ -136,6 +136,8 @@ func TestUpstreams_EveryCatalogAndCustomerRoute_GoesToItsOwner(t *testing.T) {
 		switch {
 		case strings.HasPrefix(r.Path, "/v1/products"):
 			owner = inv
+		case strings.HasSuffix(r.Path, "/notifications"):
+			owner = notes
 		case strings.HasPrefix(r.Path, "/v1/customers"):
 			owner = pay
 		default:
@@ -149,7 +151,7 @@ func TestUpstreams_EveryCatalogAndCustomerRoute_GoesToItsOwner(t *testing.T) {
 		h.do(r.Method, path, body)
 		want[owner] = append(want[owner], r.Method+" "+path)
 	}
-	for u, name := range map[*upstream]string{inv: "inventory", pay: "payment"} {
+	for u, name := range map[*upstream]string{inv: "inventory", pay: "payment", notes: "notifications"} {
 		got, w := u.requests(), want[u]
 		slices.Sort(got)
 		slices.Sort(w)

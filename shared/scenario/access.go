@@ -154,7 +154,8 @@ type accessRun struct {
 //   - PUT /v1/products/{sku}, PUT /v1/customers/{id}, GET and PUT
 //     /v1/admin/faults answer 403 problem+json to a customer, 200 to an
 //     operator.
-//   - GET /v1/customers/{id}, GET /v1/orders/{id} and its timeline answer
+//   - GET /v1/customers/{id} and its notifications, GET /v1/orders/{id}
+//     and its timeline answer
 //     404 problem+json to another customer (as for an unknown id), 200 to
 //     the customer and an operator; POST /v1/orders/{id}/cancel of a
 //     completed order 404 to another customer, 409 to the customer and an
@@ -452,6 +453,8 @@ func (a *accessRun) cases() []accessCase {
 					a.expectID(tb, r, "id", a.owner)
 				}
 			}},
+		{name: "GET /v1/customers/{id}/notifications", method: http.MethodGet, path: "/v1/customers/" + owner + "/notifications",
+			other: http.StatusNotFound, own: ok, operator: ok},
 
 		{name: "POST /v1/orders", method: http.MethodPost, path: "/v1/orders",
 			other: http.StatusForbidden, own: http.StatusAccepted, operator: http.StatusAccepted, write: true,
