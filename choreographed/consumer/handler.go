@@ -259,3 +259,21 @@ func setOutcome(ctx context.Context, o Outcome) {
 		*p = o
 	}
 }
+
+// ReadVersions reads each event as r says before it is handled (see
+// events.Reader): the handler gets the event at the version r reads it
+// as, so an event newer than the consumer reads but readable by it has
+// what it does not know ignored. An event r cannot read fails with an
+// error wrapping events.ErrUnsupportedVersion, which no retry fixes: it
+// is dead-lettered, to be replayed once the consumer reads its version.
+func ReadVersions(r events.Reader) TxMiddleware {
+	return func(next TxHandler) TxHandler {
+		return func(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error {
+			read, err := r.Read(e)
+			if err != nil {
+				return err
+			}
+			return next(ctx, tx, read)
+		}
+	}
+}
