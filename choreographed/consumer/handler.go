@@ -6,12 +6,13 @@
 //
 // Handlers are composed from small middleware:
 //
-//	DeadLetter(Retry(Recover(Transactional(db, routes, Dedup(...)))))
+//	DeadLetter(Retry(Recover(Transactional(db, routes, ReadVersions(...), Dedup(...)))))
 //
 // Transactional applies a whole batch in one database transaction (the
 // events' effects, their inbox claims and the events they emit through the
-// outbox commit together); Dedup skips events already handled (package
-// inbox); Recover turns a panic into an error; Retry re-runs failed work
+// outbox commit together); ReadVersions reads each event at the schema
+// version the consumer reads, refusing one it cannot; Dedup skips events
+// already handled (package inbox); Recover turns a panic into an error; Retry re-runs failed work
 // with backoff, message by message, a bounded number of times; DeadLetter
 // sends what still fails, and what cannot be decoded, to the dead-letter
 // topic so the partition moves on.
