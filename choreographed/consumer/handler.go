@@ -6,12 +6,13 @@
 //
 // Handlers are composed from small middleware:
 //
-//	DeadLetter(Retry(Recover(Transactional(db, routes, Dedup(...)))))
+//	DeadLetter(Retry(Recover(Transactional(db, routes, ReadVersions(...), Dedup(...)))))
 //
 // Transactional applies a whole batch in one database transaction (the
 // events' effects, their inbox claims and the events they emit through the
-// outbox commit together); Dedup skips events already handled (package
-// inbox); Recover turns a panic into an error; Retry re-runs failed work
+// outbox commit together); ReadVersions reads each event at the schema
+// version the consumer reads, refusing one it cannot; Dedup skips events
+// already handled (package inbox); Recover turns a panic into an error; Retry re-runs failed work
 // with backoff, message by message, a bounded number of times; DeadLetter
 // sends what still fails, and what cannot be decoded, to the dead-letter
 // topic so the partition moves on.
@@ -257,5 +258,23 @@ func withOutcome(ctx context.Context, o *Outcome) context.Context {
 func setOutcome(ctx context.Context, o Outcome) {
 	if p, ok := ctx.Value(outcomeKey{}).(*Outcome); ok {
 		*p = o
+	}
+}
+
+// ReadVersions reads each event as r says before it is handled (see
+// events.Reader): the handler gets the event at the version r reads it
+// as, so an event newer than the consumer reads but readable by it has
+// what it does not know ignored. An event r cannot read fails with an
+// error wrapping events.ErrUnsupportedVersion, which no retry fixes: it
+// is dead-lettered, to be replayed once the consumer reads its version.
+func ReadVersions(r events.Reader) TxMiddleware {
+	return func(next TxHandler) TxHandler {
+		return func(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error {
+			read, err := r.Read(e)
+			if err != nil {
+				return err
+			}
+			return next(ctx, tx, read)
+		}
 	}
 }

@@ -65,6 +65,7 @@
 //	  "event_id": "0190d6c4-...",        UUIDv7, unique per event; redeliveries keep it
 //	  "type": "InventoryReserved",
 //	  "schema_version": 1,               version of the payload's shape for the type
+//	  "min_reader_version": 1,           oldest reader version that can read it (absent: schema_version)
 //	  "order_id": "o-1",                 also the Kafka key
 //	  "producer": "inventory",
 //	  "occurred_at": "2026-01-01T00:00:00.123Z",
@@ -79,7 +80,7 @@
 //
 //	OrderPlaced           {customer_id, items: [{sku, quantity}], ship_to: {name, line1, line2?, city, postal_code, country}}
 //	OrderCancelRequested  {}
-//	OrderCompleted        {tracking_number, total_cents}
+//	OrderCompleted v2     {tracking_number, total_cents, customer_id, completed_at}   (v1: {tracking_number, total_cents})
 //	OrderFailed           {reason}
 //	OrderCancelled        {}
 //	every step event      {customer_id?, items?, ship_to?, pricing?: {items: [{sku, quantity, price_cents}], total_cents},
@@ -97,20 +98,67 @@
 //
 // # Versions
 //
-// Readers ignore payload fields they do not know, so adding an optional
-// field keeps schema_version. A change old readers cannot ignore bumps the
-// type's version; a consumer dead-letters an event newer than it reads
-// (replay it once the consumer is upgraded). Unknown event types are
+// Every type has versions 1, 2, …; this software knows each type up to
+// its newest (Type.SchemaVersion: OrderCompleted 2, every other type 1):
+//
+//	type            version  min reader  change
+//	OrderCompleted  1        1           {tracking_number, total_cents}
+//	OrderCompleted  2        1           adds customer_id and completed_at
+//
+// The rule:
+//
+//   - A version says what a reader can count on. A field every event of
+//     the type carries from now on, which readers may rely on, makes a new
+//     version; a field that may or may not be there (optional: readers
+//     must cope with its absence anyway) does not, and keeps the version.
+//     OrderCompleted v2 is a version because a v2 reader counts on
+//     customer_id and completed_at (a consumer of finished orders need not
+//     have seen OrderPlaced); a v1 event never has them.
+//   - Every envelope says the oldest reader version that can read it
+//     (min_reader_version, header schema-min-reader; Type.MinReader). A
+//     version that only adds fields is readable by the readers of the
+//     version before (min reader lower than the version): they ignore what
+//     they do not know. A change old readers cannot ignore (a renamed,
+//     removed or re-typed field, a new meaning) has min reader = version.
+//     An envelope without min_reader_version is readable from its own
+//     version only.
+//   - A producer writes each type at a configured version (Versions, the
+//     stack's WriteVersions, the -event-versions flag), its newest by
+//     default; it keeps the code to write each older version
+//     (NewVersion).
+//   - A consumer reads every version from 1 up to its newest (the stack's
+//     ReadVersions, the newest by default; see Reader), and a newer one
+//     whose min reader is at most its newest, read as its newest. One
+//     place per payload type upcasts what was read as an older version to
+//     the newest (OrderCompletedData: completed_at from the envelope's
+//     occurred_at, customer_id marked missing), so handlers see one shape.
+//   - An event a consumer cannot read fails with ErrUnsupportedVersion and
+//     is dead-lettered, never retried; replay it (`ordersaga dlq replay`)
+//     once the consumer is upgraded.
+//
+// So an additive version rolls out in either order, with orders in
+// flight: upgrade the consumers first (they read old and new), or the
+// producers first (old consumers read the new events as the old
+// version). A change with min reader = version must reach its consumers
+// first, or hold its producers at the old version (-event-versions
+// Type=old) until they have; whatever an old consumer got meanwhile is in
+// the dead-letter topic. Software built before this rule reads no
+// min_reader_version and refuses any version above 1: when such a
+// consumer still runs, hold the producers at OrderCompleted=1 until it is
+// upgraded.
+//
+// Readers ignore payload fields they do not know. Unknown event types are
 // skipped by consumers that do not react to them.
 //
 // # Headers
 //
-//	content-type     application/json
-//	event-type       the envelope's type
-//	event-id         the envelope's event_id
-//	schema-version   the envelope's schema_version
-//	traceparent      W3C trace context: every event of a chain shares the
-//	tracestate       trace of the request that started it
+//	content-type       application/json
+//	event-type         the envelope's type
+//	event-id           the envelope's event_id
+//	schema-version     the envelope's schema_version
+//	schema-min-reader  the envelope's min_reader_version
+//	traceparent        W3C trace context: every event of a chain shares the
+//	tracestate         trace of the request that started it
 //
 // A dead letter keeps the original key, value and headers and adds
 // dlq-reason, dlq-original-topic, dlq-original-partition,

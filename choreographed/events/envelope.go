@@ -21,8 +21,8 @@ var (
 	// ErrMalformed: the bytes are not an envelope, or its payload does not
 	// fit its type.
 	ErrMalformed = errors.New("malformed event")
-	// ErrUnsupportedVersion: the event's schema version is newer than this
-	// software reads.
+	// ErrUnsupportedVersion: the event's schema version is newer than the
+	// reader reads, and readers of its version cannot read it (see Reader).
 	ErrUnsupportedVersion = errors.New("unsupported event schema version")
 )
 
@@ -34,8 +34,10 @@ const (
 	HeaderEventType     = "event-type"
 	HeaderEventID       = "event-id"
 	HeaderSchemaVersion = "schema-version"
-	HeaderTraceParent   = "traceparent"
-	HeaderTraceState    = "tracestate"
+	// HeaderSchemaMinReader is the envelope's min_reader_version.
+	HeaderSchemaMinReader = "schema-min-reader"
+	HeaderTraceParent     = "traceparent"
+	HeaderTraceState      = "tracestate"
 
 	// Dead-letter headers, added when a consumer gives up on a message.
 	HeaderDLQReason            = "dlq-reason"
@@ -71,6 +73,10 @@ type Envelope struct {
 	Type    Type   `json:"type"`
 	// SchemaVersion is the version of the payload's shape for Type.
 	SchemaVersion int `json:"schema_version"`
+	// MinReaderVersion is the oldest reader version of Type that can read
+	// the event (see Type.MinReader): below SchemaVersion when the version
+	// only adds to the one before. 0 (absent) means SchemaVersion.
+	MinReaderVersion int `json:"min_reader_version,omitempty"`
 	// OrderID is the order the event is about; it is also the Kafka key.
 	OrderID    string    `json:"order_id"`
 	Producer   Service   `json:"producer"`
@@ -83,17 +89,60 @@ type Envelope struct {
 	// cancel chain.
 	CorrelationID string          `json:"correlation_id"`
 	Data          json.RawMessage `json:"data"`
+
+	// readAs is the version a Reader reads the payload as; 0 until one
+	// did (As then reads it as this software's newest).
+	readAs int
 }
 
-// New builds the envelope of a new event about an order. cause is the event
-// being handled when this one is emitted, nil when a client request caused
-// it; the new event inherits its correlation id.
+// minReader returns the oldest reader version that can read e.
+func (e *Envelope) minReader() int {
+	if e.MinReaderVersion > 0 {
+		return e.MinReaderVersion
+	}
+	return e.SchemaVersion
+}
+
+// ReadVersion returns the version As and AsStep decode the payload as:
+// the one a Reader chose (see Reader.Read), else the event's own version
+// or, when newer than this software reads, this software's newest.
+func (e *Envelope) ReadVersion() int {
+	if e.readAs > 0 {
+		return e.readAs
+	}
+	return min(e.SchemaVersion, e.Type.SchemaVersion())
+}
+
+// New builds the envelope of a new event about an order, at the newest
+// version of its type. cause is the event being handled when this one is
+// emitted, nil when a client request caused it; the new event inherits its
+// correlation id.
 func New(p Payload, orderID string, cause *Envelope, at time.Time) (*Envelope, error) {
+	return NewVersion(p, 0, orderID, cause, at)
+}
+
+// NewVersion is New writing the payload as version v of its type (0: the
+// newest), for a rollout in which some consumers do not read the newest
+// yet (see Versions). The envelope says the oldest reader version that
+// can read it (Type.MinReader).
+func NewVersion(p Payload, v int, orderID string, cause *Envelope, at time.Time) (*Envelope, error) {
 	t, producer := p.EventType(), p.EventProducer()
 	if t == "" || producer == "" {
 		return nil, fmt.Errorf("new event: payload %T names no type or producer", p)
 	}
-	data, err := json.Marshal(p)
+	newest := t.SchemaVersion()
+	if v == 0 {
+		v = newest
+	}
+	var body any = p
+	if v != newest {
+		d, ok := p.(downcaster)
+		if !ok || v < FirstVersion || v > newest {
+			return nil, fmt.Errorf("new event: %s has no version %d to write (versions %d to %d)", t, v, FirstVersion, newest)
+		}
+		body = d.writeAs(v)
+	}
+	data, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s payload: %w", t, err)
 	}
@@ -102,13 +151,14 @@ func New(p Payload, orderID string, cause *Envelope, at time.Time) (*Envelope, e
 		return nil, fmt.Errorf("new %s event id: %w", t, err)
 	}
 	e := &Envelope{
-		EventID:       id.String(),
-		Type:          t,
-		SchemaVersion: t.SchemaVersion(),
-		OrderID:       orderID,
-		Producer:      producer,
-		OccurredAt:    at.UTC(),
-		Data:          data,
+		EventID:          id.String(),
+		Type:             t,
+		SchemaVersion:    v,
+		MinReaderVersion: t.MinReader(v),
+		OrderID:          orderID,
+		Producer:         producer,
+		OccurredAt:       at.UTC(),
+		Data:             data,
 	}
 	if cause != nil {
 		e.CausationID = cause.EventID
@@ -138,6 +188,7 @@ func (e *Envelope) Message(ctx context.Context, topics Topics) (kafka.Message, e
 		{Key: HeaderEventType, Value: []byte(e.Type)},
 		{Key: HeaderEventID, Value: []byte(e.EventID)},
 		{Key: HeaderSchemaVersion, Value: []byte(strconv.Itoa(e.SchemaVersion))},
+		{Key: HeaderSchemaMinReader, Value: []byte(strconv.Itoa(e.minReader()))},
 	}
 	headers = InjectTrace(ctx, headers)
 	return kafka.Message{Topic: topic, Key: []byte(e.OrderID), Value: value, Headers: headers}, nil
@@ -159,8 +210,10 @@ func Decode(value []byte) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: no event_id", ErrMalformed)
 	case e.Type == "":
 		return nil, fmt.Errorf("%w: event %s has no type", ErrMalformed, e.EventID)
-	case e.SchemaVersion < 1:
+	case e.SchemaVersion < FirstVersion:
 		return nil, fmt.Errorf("%w: event %s has schema_version %d", ErrMalformed, e.EventID, e.SchemaVersion)
+	case e.MinReaderVersion < 0 || e.MinReaderVersion > e.SchemaVersion:
+		return nil, fmt.Errorf("%w: event %s of schema_version %d has min_reader_version %d", ErrMalformed, e.EventID, e.SchemaVersion, e.MinReaderVersion)
 	case !domain.ValidID(e.OrderID):
 		return nil, fmt.Errorf("%w: event %s has a bad order_id %q", ErrMalformed, e.EventID, e.OrderID)
 	case e.OccurredAt.IsZero():
@@ -172,8 +225,10 @@ func Decode(value []byte) (*Envelope, error) {
 }
 
 // As decodes the payload of e as T, checking that e is of T's type and of a
-// schema version this software reads. Errors wrap ErrMalformed or
-// ErrUnsupportedVersion.
+// schema version the reader reads (see Reader; without one, the versions
+// this software knows). A payload read as an older version than T's
+// newest is upcast to it: T fills what it can and marks what is missing.
+// Errors wrap ErrMalformed or ErrUnsupportedVersion.
 func As[T Payload](e *Envelope) (T, error) {
 	var p T
 	if e.Type != p.EventType() {
@@ -183,13 +238,21 @@ func As[T Payload](e *Envelope) (T, error) {
 	return p, err
 }
 
-// decode decodes the payload into p, checking the schema version.
+// decode decodes the payload into p, checking the schema version, and
+// upcasts it when read as an older version than the newest.
 func (e *Envelope) decode(p any) error {
-	if v := e.Type.SchemaVersion(); e.SchemaVersion > v {
-		return fmt.Errorf("%w: event %s is %s v%d; this software reads up to v%d", ErrUnsupportedVersion, e.EventID, e.Type, e.SchemaVersion, v)
+	if e.readAs == 0 {
+		read, err := Reader{}.Read(e)
+		if err != nil {
+			return err
+		}
+		e = read
 	}
 	if err := json.Unmarshal(e.Data, p); err != nil {
 		return fmt.Errorf("%w: %s payload of event %s: %v", ErrMalformed, e.Type, e.EventID, err)
+	}
+	if u, ok := p.(upcaster); ok && e.readAs < e.Type.SchemaVersion() {
+		u.upcastFrom(e.readAs, e)
 	}
 	return nil
 }

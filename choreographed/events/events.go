@@ -71,12 +71,6 @@ const (
 	ShipmentCancelled Type = "ShipmentCancelled"
 )
 
-// SchemaVersion returns the version of t's payload this software writes
-// and the newest it reads. A change that old readers cannot ignore (a
-// renamed, removed or re-typed field) bumps it; adding an optional field
-// does not.
-func (t Type) SchemaVersion() int { return 1 }
-
 // DefaultTopicPrefix is the prefix of the topic names when none is set.
 const DefaultTopicPrefix = "ordersaga"
 

@@ -223,6 +223,7 @@ func TestAs_RefusesANewerSchemaVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.SchemaVersion = events.OrderPlaced.SchemaVersion() + 1
+	e.MinReaderVersion = e.SchemaVersion // a change this software's readers cannot read
 	if _, err := events.As[events.OrderPlacedData](e); !errors.Is(err, events.ErrUnsupportedVersion) {
 		t.Fatalf("err = %v, want ErrUnsupportedVersion", err)
 	}

@@ -1,6 +1,8 @@
 package events
 
 import (
+	"time"
+
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/saga"
 )
@@ -62,10 +64,49 @@ type OrderPlacedData struct {
 type OrderCancelRequestedData struct{ orderEvent }
 
 // OrderCompletedData: every step is done; the order is completed.
+//
+// Version 2 adds the customer and the time the order completed, so an
+// observer of finished orders needs no OrderPlaced to know whose order it
+// was. It is a version of its own (see doc.go, "Versions") because a v2
+// reader may count on them: every v2 event carries both. It only adds to
+// v1, so v1 readers read it (Type.MinReader is 1). A v1 event read by a
+// v2 reader is upcast: CompletedAt is the event's occurred_at (when the
+// order service emitted it, at most a moment after the order completed)
+// and Missing names customer_id, which stays empty.
 type OrderCompletedData struct {
 	orderEvent
 	TrackingNumber string       `json:"tracking_number"`
 	TotalCents     domain.Cents `json:"total_cents"`
+	// CustomerID (v2) is the customer who placed the order.
+	CustomerID string `json:"customer_id,omitempty"`
+	// CompletedAt (v2) is when the order completed.
+	CompletedAt time.Time `json:"completed_at,omitzero"`
+
+	// Missing names the fields, by their JSON names, the event did not
+	// carry and reading could not fill: set when it was read as a version
+	// older than the newest.
+	Missing []string `json:"-"`
+}
+
+// orderCompletedV1 is version 1 of OrderCompletedData.
+type orderCompletedV1 struct {
+	TrackingNumber string       `json:"tracking_number"`
+	TotalCents     domain.Cents `json:"total_cents"`
+}
+
+// writeAs implements downcaster: version 1 has no customer_id and no
+// completed_at.
+func (p OrderCompletedData) writeAs(int) any {
+	return orderCompletedV1{TrackingNumber: p.TrackingNumber, TotalCents: p.TotalCents}
+}
+
+// upcastFrom implements upcaster: read as version 1, the payload has
+// neither the customer nor the completion time; the time is taken from the
+// envelope, the customer is missing.
+func (p *OrderCompletedData) upcastFrom(_ int, e *Envelope) {
+	p.CustomerID = ""
+	p.CompletedAt = e.OccurredAt
+	p.Missing = []string{"customer_id"}
 }
 
 // OrderFailedData: a step refused and the steps before it are compensated.

@@ -210,7 +210,8 @@ func (r *Reactions) decide(o *domain.Order, at time.Time) (events.Payload, error
 		if s.TotalCents != nil {
 			total = *s.TotalCents
 		}
-		return events.OrderCompletedData{TrackingNumber: s.TrackingNumber, TotalCents: total}, nil
+		return events.OrderCompletedData{TrackingNumber: s.TrackingNumber, TotalCents: total,
+			CustomerID: s.CustomerID, CompletedAt: at.UTC()}, nil
 	}
 	return nil, nil
 }

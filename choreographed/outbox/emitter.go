@@ -17,6 +17,9 @@ type Emitter struct {
 	Outbox *Outbox
 	Topics events.Topics
 	Now    func() time.Time
+	// Versions are the schema versions the events are written in: a type
+	// it does not name at its newest (see events.Versions).
+	Versions events.Versions
 	// OnEmit, when set, is called with each event Emit adds, inside the
 	// same transaction; its error fails the Emit. The order service records
 	// the events it publishes in its order timeline with it.
@@ -33,7 +36,7 @@ func (em Emitter) Emit(ctx context.Context, tx *sqldb.Tx, orderID string, cause 
 	}
 	msgs := make([]kafka.Message, 0, len(ps))
 	for _, p := range ps {
-		e, err := events.New(p, orderID, cause, now())
+		e, err := events.NewVersion(p, em.Versions.Of(p.EventType()), orderID, cause, now())
 		if err != nil {
 			return fmt.Errorf("emitting for order %s: %w", orderID, err)
 		}

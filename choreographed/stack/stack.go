@@ -99,6 +99,19 @@ type Config struct {
 	// which a step's action is given up is the saga's
 	// (Hosted.Policy.StepDeadline).
 	RedeliveryDelays []time.Duration
+	// WriteVersions are the schema versions the hosted services write
+	// their events in; a type it does not name is written at its newest
+	// (see events.Versions). Holding a type at an older version lets its
+	// producers be upgraded before every consumer reads the newest (see
+	// the events package's doc, "Versions").
+	WriteVersions events.Versions
+	// ReadVersions are the newest schema versions the hosted services'
+	// consumers read; a type it does not name is read up to its newest. A
+	// consumer reads every older version too, and a newer one its
+	// min_reader_version allows; it dead-letters the others (see
+	// events.Reader). Set below the newest, it behaves as a consumer
+	// built before that version.
+	ReadVersions events.Versions
 	// InboxRetention is how long consumers remember handled events (7 days).
 	InboxRetention time.Duration
 	Logger         *slog.Logger
@@ -274,6 +287,9 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 	}
 	s.node.Instrument(sagaMetrics)
 	table := events.NewTable(s.node.Saga)
+	if err := errors.Join(cfg.WriteVersions.Check(table), cfg.ReadVersions.Check(table)); err != nil {
+		return nil, fmt.Errorf("choreographed stack: %w", err)
+	}
 	if err := broker.EnsureTopics(ctx, cfg.Brokers, topics.AllOf(s.node.Saga), cfg.Topics); err != nil {
 		return nil, fmt.Errorf("choreographed stack: %w", err)
 	}
@@ -288,7 +304,7 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 		db := s.node.DBs[role]
 		svc := events.Service(role)
 		p := &hostedService{service: svc, db: db, outbox: outbox.New(cfg.Now)}
-		emit := outbox.Emitter{Outbox: p.outbox, Topics: topics, Now: cfg.Now}
+		emit := outbox.Emitter{Outbox: p.outbox, Topics: topics, Now: cfg.Now, Versions: cfg.WriteVersions}
 		var r reactor
 		if role == hosted.RoleOrders {
 			s.timeline = chorders.NewTimeline(table, s.node.Orders, cfg.Now)
@@ -341,7 +357,7 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 // group reads the topics of the services it follows, and applies their
 // events with the chain
 //
-//	[Config.Middleware] → DeadLetter → Park → Retry → Recover → Transactional([Trace →] Dedup → log → reaction)
+//	[Config.Middleware] → DeadLetter → Park → Retry → Recover → Transactional([Trace →] ReadVersions → Dedup → log → reaction)
 //
 // The redeliverer reads the service's redelivery topics, where Park left
 // what failed, and hands each event back to the same chain when it falls
@@ -367,7 +383,7 @@ func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*
 		consumer.Retry(s.cfg.Retry, s.log.With("group", group)),
 		consumer.Recover(),
 	)
-	txMws := []consumer.TxMiddleware{consumer.Dedup(group, s.cfg.Now), s.logEvents(group)}
+	txMws := []consumer.TxMiddleware{consumer.ReadVersions(events.Reader{Newest: s.cfg.ReadVersions}), consumer.Dedup(group, s.cfg.Now), s.logEvents(group)}
 	if s.cfg.TracerProvider != nil {
 		txMws = append([]consumer.TxMiddleware{consumer.Trace(s.cfg.TracerProvider, string(p.service))}, txMws...)
 	}
@@ -398,7 +414,7 @@ func (s *Stack) logEvents(group string) consumer.TxMiddleware {
 	return func(next consumer.TxHandler) consumer.TxHandler {
 		return func(ctx context.Context, tx *sqldb.Tx, e *events.Envelope) error {
 			// The log handler adds the trace_id and span_id of ctx.
-			s.log.DebugContext(ctx, "applying event", "group", group, "event_type", e.Type, "event_id", e.EventID,
+			s.log.DebugContext(ctx, "applying event", "group", group, "event_type", e.Type, "schema_version", e.SchemaVersion, "event_id", e.EventID,
 				"order_id", e.OrderID)
 			return next(ctx, tx, e)
 		}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/deploy/internal/apiflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
@@ -100,6 +101,10 @@ type Config struct {
 	KafkaBrokers []string
 	TopicPrefix  string
 	GroupPrefix  string
+	// EventVersions are the schema versions the process writes its events
+	// in, each Type=version (choreographed; see events.ParseVersions and
+	// WriteVersions); a type not named is written at its newest.
+	EventVersions []string
 
 	// FaultInjection serves /v1/admin/faults over the hosted services, to
 	// operators. Off unless asked.
@@ -295,6 +300,8 @@ func (c *Config) vars(roleDSNs map[hosted.Role]*string, secret *string) []envfla
 			envflag.Var{Name: "kafka-brokers", Usage: "Kafka bootstrap `brokers`, comma-separated host:port", Value: envflag.List(&c.KafkaBrokers)},
 			envflag.Var{Name: "topic-prefix", Usage: "`prefix` of the topic names (<prefix>.<service>, <prefix>.deadletter)", Value: envflag.String(&c.TopicPrefix)},
 			envflag.Var{Name: "group-prefix", Usage: "`prefix` of the consumer group names (<prefix>.<service>); the topic prefix when empty", Value: envflag.String(&c.GroupPrefix)},
+			envflag.Var{Name: "event-versions", Usage: "schema `versions` the process writes its events in, comma-separated Type=version, for a rolling upgrade " +
+				"(OrderCompleted=1 until every consumer reads v2); a type not named is written at its newest", Value: envflag.List(&c.EventVersions)},
 		)
 	}
 	return append(vars,
@@ -498,6 +505,9 @@ func (c Config) Validate() error {
 		if c.GroupPrefix != "" && !validName(c.GroupPrefix) {
 			bad("group prefix %q is not letters, digits, '.', '_' and '-'", c.GroupPrefix)
 		}
+		if _, err := c.WriteVersions(); err != nil {
+			errList = append(errList, err)
+		}
 	default:
 		bad("unknown variant %q", c.Variant)
 	}
@@ -514,6 +524,19 @@ func (c Config) Validate() error {
 	}
 	errList = append(errList, c.upstreamProblems()...)
 	return errors.Join(errList...)
+}
+
+// WriteVersions returns the schema versions the process writes its events
+// in (-event-versions), checked against the default saga's event types.
+func (c Config) WriteVersions() (events.Versions, error) {
+	vs, err := events.ParseVersions(c.EventVersions)
+	if err == nil {
+		err = vs.Check(events.NewTable(nil))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("-event-versions: %w", err)
+	}
+	return vs, nil
 }
 
 // isDSN reports whether s is a database address sqldb.Open takes.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
 	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
@@ -191,6 +192,9 @@ func TestLoadConfig_BadSettings_NameEachProblem(t *testing.T) {
 		{"bad temporal address", process.Orchestrated, map[string]string{"ORDERSAGA_TEMPORAL_ADDRESS": "temporal"}, []string{"orders", "-data-dir", "/d"}, []string{"temporal address"}},
 		{"no brokers", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-kafka-brokers", ""}, []string{"no kafka brokers"}},
 		{"bad topic prefix", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-topic-prefix", "a b"}, []string{"topic prefix"}},
+		{"unknown event version", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-event-versions", "OrderCompleted=3"}, []string{"-event-versions", "OrderCompleted has no version 3"}},
+		{"unknown event type", process.Choreographed, map[string]string{"ORDERSAGA_EVENT_VERSIONS": "OrderComplete=1"}, []string{"orders", "-data-dir", "/d"}, []string{"OrderComplete is not an event type"}},
+		{"event version not Type=version", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-event-versions", "OrderCompleted"}, []string{"not Type=version"}},
 		{"bad country", process.Choreographed, nil, []string{"shipping", "-data-dir", "/d", "-shipping-countries", "Germany"}, []string{"shipping country"}},
 		{"bad env value", process.Choreographed, map[string]string{"ORDERSAGA_FAULT_INJECTION": "maybe"}, []string{"orders", "-data-dir", "/d"}, []string{"ORDERSAGA_FAULT_INJECTION"}},
 		{"flag of the other variant", process.Orchestrated, nil, []string{"orders", "-data-dir", "/d", "-kafka-brokers", "k:9092"}, []string{"kafka-brokers"}},
@@ -239,7 +243,7 @@ func TestLoadConfig_Usage_NamesTheEnvironmentVariableOfEveryFlag(t *testing.T) {
 		}
 		variantFlags := map[process.Variant][]string{
 			process.Orchestrated:  {"temporal-address", "temporal-namespace"},
-			process.Choreographed: {"kafka-brokers", "topic-prefix", "group-prefix"},
+			process.Choreographed: {"kafka-brokers", "topic-prefix", "group-prefix", "event-versions"},
 		}
 		for _, want := range variantFlags[v] {
 			if !names[want] {
@@ -329,5 +333,23 @@ func TestLoadConfig_LimitsAndOperationsAddress_DefaultsFlagsAndProblems(t *testi
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one mentioning %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+func TestLoadConfig_EventVersions_WrittenAtTheNewestUnlessNamed(t *testing.T) {
+	cfg, err := load(process.Choreographed, nil, "orders", "-data-dir", "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := cfg.WriteVersions()
+	if err != nil || vs.Of(events.OrderCompleted) != events.OrderCompleted.SchemaVersion() {
+		t.Fatalf("default: OrderCompleted written as v%d (%v), want the newest", vs.Of(events.OrderCompleted), err)
+	}
+	cfg, err = load(process.Choreographed, map[string]string{"ORDERSAGA_EVENT_VERSIONS": "OrderCompleted=1"}, "orders", "-data-dir", "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs, err = cfg.WriteVersions(); err != nil || vs.Of(events.OrderCompleted) != 1 || vs.Of(events.OrderPlaced) != 1 {
+		t.Fatalf("OrderCompleted=1: %v, %v", vs, err)
 	}
 }

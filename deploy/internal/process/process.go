@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
+	"github.com/ordersaga/ordersaga/choreographed/events"
 	chstack "github.com/ordersaga/ordersaga/choreographed/stack"
 	"github.com/ordersaga/ordersaga/deploy/internal/apiflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
@@ -115,11 +116,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 	case Orchestrated:
 		err = p.buildOrchestrated(ctx, nodeCfg, reg)
 	case Choreographed:
+		var versions events.Versions
+		if versions, err = cfg.WriteVersions(); err != nil {
+			return nil, err
+		}
 		p.stack, err = chstack.New(ctx, chstack.Config{
 			Hosted:         nodeCfg,
 			Brokers:        cfg.KafkaBrokers,
 			TopicPrefix:    cfg.TopicPrefix,
 			GroupPrefix:    cfg.GroupPrefix,
+			WriteVersions:  versions,
 			HTTPAddr:       cfg.HTTPAddr,
 			FaultInjection: cfg.FaultInjection,
 			Auth:           cfg.Auth,
