@@ -90,6 +90,11 @@ type Config struct {
 	// TracerProvider traces the REST API's requests and each order's saga
 	// through Temporal (see package tracing); nil traces nothing.
 	TracerProvider trace.TracerProvider
+	// Interceptors are added to the Temporal client's, after the tracing
+	// one; one that is also an interceptor.WorkerInterceptor intercepts the
+	// process's workflows and activities too (for instrumentation, or for
+	// tests that lose activity replies).
+	Interceptors []interceptor.ClientInterceptor
 	// Registry collects the stack's metrics, the API's and the saga's (a
 	// new registry with the Go and process collectors when nil).
 	Registry *prometheus.Registry
@@ -222,6 +227,7 @@ func build(ctx context.Context, cfg Config, n *hosted.Services, ownsHosted bool)
 		}
 		interceptors = append(interceptors, ti)
 	}
+	interceptors = append(interceptors, cfg.Interceptors...)
 	s.client, err = client.DialContext(ctx, client.Options{
 		HostPort:     cfg.TemporalHostPort,
 		Namespace:    cfg.Namespace,
