@@ -53,6 +53,28 @@ const CommitInterval = 100 * time.Millisecond
 // after a backoff, stalling its messages.
 const ReaderMaxWait = 1500 * time.Millisecond
 
+// The timing of a consumer group member. A member sends a heartbeat every
+// HeartbeatInterval; the broker drops a member it has not heard from for
+// the session timeout (a process that crashed, or froze) and rebalances the
+// group, waiting up to RebalanceTimeout for the other members to join
+// again; they then read the dropped member's partitions from its last
+// committed offsets. So the session timeout is how long the events of a
+// crashed process's partitions wait before another process of the same
+// service takes them over (about 10 s with DefaultSessionTimeout;
+// kafka-go's own default is 30 s, the Java client's 45 s). A process sets
+// it with -kafka-session-timeout; Kafka brokers accept 6 s to 30 min unless
+// configured otherwise (group.min.session.timeout.ms,
+// group.max.session.timeout.ms).
+const (
+	HeartbeatInterval     = time.Second
+	DefaultSessionTimeout = 10 * time.Second
+	RebalanceTimeout      = 10 * time.Second
+)
+
+// MinSessionTimeout is the shortest session timeout a member may ask for:
+// three heartbeats, so that one late heartbeat does not drop it.
+const MinSessionTimeout = 3 * HeartbeatInterval
+
 // Writer publishes messages synchronously. It is safe for concurrent use.
 type Writer struct {
 	w *kafka.Writer
@@ -91,9 +113,14 @@ func (w *Writer) Close() error { return w.w.Close() }
 // ReaderConfig returns the settings of a consumer group member reading
 // topics: offsets committed in the background (CommitMessages records them,
 // the reader commits them every CommitInterval and when it closes or the
-// group rebalances), a new group starts at the oldest message, and fetches
-// return as soon as a message is there.
-func ReaderConfig(addrs []string, group string, topics []string, log *slog.Logger) kafka.ReaderConfig {
+// group rebalances), a new group starts at the oldest message, fetches
+// return as soon as a message is there, and the group's timing is
+// HeartbeatInterval, sessionTimeout (DefaultSessionTimeout when 0) and
+// RebalanceTimeout.
+func ReaderConfig(addrs []string, group string, topics []string, sessionTimeout time.Duration, log *slog.Logger) kafka.ReaderConfig {
+	if sessionTimeout <= 0 {
+		sessionTimeout = DefaultSessionTimeout
+	}
 	return kafka.ReaderConfig{
 		Brokers:               addrs,
 		GroupID:               group,
@@ -104,9 +131,9 @@ func ReaderConfig(addrs []string, group string, topics []string, log *slog.Logge
 		MinBytes:              1,
 		MaxBytes:              10 << 20,
 		MaxWait:               ReaderMaxWait,
-		HeartbeatInterval:     time.Second,
-		SessionTimeout:        10 * time.Second,
-		RebalanceTimeout:      10 * time.Second,
+		HeartbeatInterval:     HeartbeatInterval,
+		SessionTimeout:        sessionTimeout,
+		RebalanceTimeout:      RebalanceTimeout,
 		JoinGroupBackoff:      500 * time.Millisecond,
 		WatchPartitionChanges: true,
 		ReadBackoffMin:        50 * time.Millisecond,

@@ -26,8 +26,12 @@ type Config struct {
 	// batch is what the reader already fetched when the previous one was
 	// done, so under low load each message goes alone, at once.
 	MaxBatch int
-	Logger   *slog.Logger
-	Metrics  *Metrics // nil: no metrics
+	// SessionTimeout is how long the broker waits for a heartbeat of this
+	// member before it gives the member's partitions to the others
+	// (broker.DefaultSessionTimeout when 0).
+	SessionTimeout time.Duration
+	Logger         *slog.Logger
+	Metrics        *Metrics // nil: no metrics
 }
 
 // Consumer is one member of a service's consumer group.
@@ -51,7 +55,7 @@ func New(cfg Config, h Handler) (*Consumer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := cfg.Logger.With("component", "consumer", "group", cfg.Group)
-	rc := broker.ReaderConfig(cfg.Brokers, cfg.Group, cfg.Topics, log)
+	rc := broker.ReaderConfig(cfg.Brokers, cfg.Group, cfg.Topics, cfg.SessionTimeout, log)
 	if err := rc.Validate(); err != nil {
 		return nil, fmt.Errorf("new consumer %s: %w", cfg.Group, err)
 	}

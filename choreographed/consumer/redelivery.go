@@ -196,9 +196,12 @@ type RedelivererConfig struct {
 	// StepDeadline is how long a step's action may keep failing before it
 	// is handed over in give-up mode (saga.Policy.StepDeadline).
 	StepDeadline time.Duration
-	Now          func() time.Time
-	Logger       *slog.Logger
-	Metrics      *Metrics // nil: no metrics
+	// SessionTimeout is the redeliverer's group member's, as
+	// Config.SessionTimeout.
+	SessionTimeout time.Duration
+	Now            func() time.Time
+	Logger         *slog.Logger
+	Metrics        *Metrics // nil: no metrics
 }
 
 // Redeliverer hands the messages parked on a service's redelivery topics
@@ -224,7 +227,7 @@ func NewRedeliverer(cfg RedelivererConfig, h Handler) (*Redeliverer, error) {
 	}
 	group := cfg.Group + ".redelivery"
 	log := cfg.Logger.With("component", "redeliverer", "group", group)
-	rc := broker.ReaderConfig(cfg.Brokers, group, cfg.Topics, log)
+	rc := broker.ReaderConfig(cfg.Brokers, group, cfg.Topics, cfg.SessionTimeout, log)
 	if err := rc.Validate(); err != nil {
 		return nil, fmt.Errorf("new redeliverer %s: %w", group, err)
 	}

@@ -41,8 +41,9 @@ const retriesPruneInterval = 2 * time.Second
 
 // NewRetries returns the watcher of the redelivery topics of topics'
 // services for the saga of table t and the orders of store, reading in its
-// own consumer group.
-func NewRetries(t *events.Table, store *orders.Store, brokers []string, topics events.Topics, group string, log *slog.Logger) (*Retries, error) {
+// own consumer group with the session timeout given (see
+// broker.ReaderConfig).
+func NewRetries(t *events.Table, store *orders.Store, brokers []string, topics events.Topics, group string, sessionTimeout time.Duration, log *slog.Logger) (*Retries, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -52,7 +53,7 @@ func NewRetries(t *events.Table, store *orders.Store, brokers []string, topics e
 			watched = append(watched, topics.Redelivery(s, level))
 		}
 	}
-	rc := broker.ReaderConfig(brokers, group, watched, log)
+	rc := broker.ReaderConfig(brokers, group, watched, sessionTimeout, log)
 	if err := rc.Validate(); err != nil {
 		return nil, fmt.Errorf("watching retries: %w", err)
 	}

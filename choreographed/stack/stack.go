@@ -88,6 +88,12 @@ type Config struct {
 	// MaxBatch bounds the events a consumer applies in one transaction
 	// (consumer.DefaultMaxBatch).
 	MaxBatch int
+	// SessionTimeout is how long the broker waits for a heartbeat of one of
+	// the stack's consumer group members before it gives that member's
+	// partitions to the group's other members: how long the events of a
+	// crashed process wait for another process of the same service
+	// (broker.DefaultSessionTimeout when 0).
+	SessionTimeout time.Duration
 	// PollInterval is the relays' fallback poll (outbox.DefaultPollInterval).
 	PollInterval time.Duration
 	// Retry bounds the quick in-process retries of a failing event before
@@ -310,7 +316,7 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 			s.timeline = chorders.NewTimeline(table, s.node.Orders, cfg.Now)
 			emit = s.timeline.Recording(emit)
 			r = chorders.New(table, s.node.Orders, emit, s.timeline)
-			if s.retries, err = chorders.NewRetries(table, s.node.Orders, cfg.Brokers, topics, cfg.GroupPrefix+".orders.retries", s.log); err != nil {
+			if s.retries, err = chorders.NewRetries(table, s.node.Orders, cfg.Brokers, topics, cfg.GroupPrefix+".orders.retries", cfg.SessionTimeout, s.log); err != nil {
 				return nil, fmt.Errorf("choreographed stack: %w", err)
 			}
 			if err := sagametrics.RegisterRetrying(cfg.Registry, Variant, s.retries.Count); err != nil {
@@ -390,7 +396,7 @@ func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*
 	h := consumer.Chain(consumer.Transactional(p.db, r.Routes(), txMws...), mws...)
 	c, err := consumer.New(consumer.Config{
 		Brokers: s.cfg.Brokers, Group: group, Topics: topics,
-		MaxBatch: s.cfg.MaxBatch, Logger: s.log, Metrics: m,
+		MaxBatch: s.cfg.MaxBatch, SessionTimeout: s.cfg.SessionTimeout, Logger: s.log, Metrics: m,
 	}, h)
 	if err != nil {
 		return nil, nil, err
@@ -401,7 +407,7 @@ func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*
 	}
 	rd, err := consumer.NewRedeliverer(consumer.RedelivererConfig{
 		Brokers: s.cfg.Brokers, Group: group, Topics: redelivery,
-		StepDeadline: s.node.Policy.StepDeadline, Now: s.cfg.Now, Logger: s.log, Metrics: m,
+		StepDeadline: s.node.Policy.StepDeadline, SessionTimeout: s.cfg.SessionTimeout, Now: s.cfg.Now, Logger: s.log, Metrics: m,
 	}, h)
 	if err != nil {
 		return nil, nil, err

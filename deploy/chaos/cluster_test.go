@@ -43,6 +43,8 @@ type cluster struct {
 	infra     infra
 	procs     map[hosted.Role]*proctest.Proc
 	api       string // the router's base URL
+	// args are given to every process on top of its own.
+	args []string
 }
 
 // infra is the broker or the Temporal server the processes share, run in
@@ -67,15 +69,16 @@ type infra interface {
 
 // startCluster migrates the databases of variant v with `ordersaga
 // migrate`, starts the infrastructure and the four processes of the
-// variant, each on its own HTTP port, and waits until every process is
-// ready. Everything stops when tb's test ends.
-func startCluster(tb testing.TB, v process.Variant, in infra) *cluster {
+// variant, each on its own HTTP port and with args on top of its own
+// arguments, and waits until every process is ready. Everything stops when
+// tb's test ends.
+func startCluster(tb testing.TB, v process.Variant, in infra, args ...string) *cluster {
 	tb.Helper()
 	bin := ordersaga.Path(tb)
 	in.start(tb)
 	tb.Cleanup(in.stop)
 	c := &cluster{variant: v, owner: tb, dataDir: tb.TempDir(), paymentDB: sqltest.DSN(tb, sqldb.Postgres),
-		infra: in, procs: map[hosted.Role]*proctest.Proc{}}
+		infra: in, procs: map[hosted.Role]*proctest.Proc{}, args: args}
 	proctest.Run(tb, bin, nil, "migrate", "-variant", string(v), "-data-dir", c.dataDir)
 	proctest.Run(tb, bin, nil, "migrate", "-variant", string(v), "-payment-db", c.paymentDB)
 	var specs []proctest.Spec
@@ -94,7 +97,7 @@ func startCluster(tb testing.TB, v process.Variant, in infra) *cluster {
 
 // spec says how to start the process of role r: the variant's command, the
 // role, the shared data folder (each role its own SQLite file in it), the
-// infrastructure's address and a free HTTP port.
+// infrastructure's address, a free HTTP port and the cluster's args.
 func (c *cluster) spec(bin string, r hosted.Role) proctest.Spec {
 	addr := proctest.FreeAddr(c.owner)
 	args := []string{string(c.variant), string(r), "-data-dir", c.dataDir, "-http-addr", addr}
@@ -107,6 +110,7 @@ func (c *cluster) spec(bin string, r hosted.Role) proctest.Spec {
 	case process.Choreographed:
 		args = append(args, "-kafka-brokers", c.infra.address(), "-topic-prefix", topicPrefix)
 	}
+	args = append(args, c.args...)
 	return proctest.Spec{Name: string(c.variant) + " " + string(r), Binary: bin, Args: args, Addr: addr}
 }
 

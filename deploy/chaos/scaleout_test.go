@@ -63,12 +63,12 @@ import (
 // The bounds follow from the configuration:
 //
 //   - choreographed: the broker drops the killed member once its session
-//     timeout has passed since its last heartbeat (kafka-go
-//     ReaderConfig.SessionTimeout, 10 s, in choreographed/broker), then
-//     rebalances the group, which may take up to the rebalance timeout (10
-//     s); the survivor then reads the killed member's partitions from their
-//     last committed offsets. Bound: session timeout + rebalance timeout +
-//     settleWithin.
+//     timeout has passed since its last heartbeat (-kafka-session-timeout,
+//     chbroker.DefaultSessionTimeout 10 s; the test runs with it, then with
+//     shortSessionTimeout), then rebalances the group, which may take up to
+//     chbroker.RebalanceTimeout (10 s); the survivor then reads the killed
+//     member's partitions from their last committed offsets. Bound: session
+//     timeout + rebalance timeout + settleWithin.
 //   - orchestrated: a payment activity the killed worker had started is
 //     retried once its attempt's StartToClose timeout
 //     (workflow.AttemptTimeout, 10 s) has passed, after at most the retry
@@ -92,24 +92,33 @@ const (
 	// failoverOrders orders are placed by the fail-over burst: more than
 	// a plain burst, so that orders still arrive after the kill.
 	failoverOrders = 2 * burstOrders
+	// shortSessionTimeout is the session timeout of the choreographed
+	// test's second run: Kafka's default lowest (group.min.session.timeout.ms).
+	shortSessionTimeout = 6 * time.Second
 )
 
 func TestChoreographed_TwoPaymentProcessesShareTheWorkOneKilledMidBurst_SurvivorTakesOverWithinBound(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
-	rc := chbroker.ReaderConfig([]string{"127.0.0.1:0"}, "payment", []string{"payment"}, nil)
-	k := newBroker(t)
-	runScaleOut(t, startCluster(t, process.Choreographed, k), takeover{
-		bound:     rc.SessionTimeout + rc.RebalanceTimeout + settleWithin,
-		boundText: fmt.Sprintf("session timeout %v + rebalance timeout %v + %v", rc.SessionTimeout, rc.RebalanceTimeout, settleWithin),
-		detection: rc.SessionTimeout,
-		shared: func(tb testing.TB) string {
-			return waitGroupShared(tb, k.address(), topicPrefix+"."+string(hosted.RolePayment), 2)
-		},
-		tookOver: func(tb testing.TB) string {
-			return waitGroupShared(tb, k.address(), topicPrefix+"."+string(hosted.RolePayment), 1)
-		},
-	})
+	// The default session timeout, then a shorter one (-kafka-session-timeout):
+	// the take-over follows it.
+	for _, session := range []time.Duration{chbroker.DefaultSessionTimeout, shortSessionTimeout} {
+		t.Run("session_timeout_"+session.String(), func(t *testing.T) {
+			var args []string
+			if session != chbroker.DefaultSessionTimeout {
+				args = []string{"-kafka-session-timeout", session.String()}
+			}
+			k := newBroker(t)
+			group := topicPrefix + "." + string(hosted.RolePayment)
+			runScaleOut(t, startCluster(t, process.Choreographed, k, args...), takeover{
+				bound:     session + chbroker.RebalanceTimeout + settleWithin,
+				boundText: fmt.Sprintf("session timeout %v + rebalance timeout %v + %v", session, chbroker.RebalanceTimeout, settleWithin),
+				detection: session,
+				shared:    func(tb testing.TB) string { return waitGroupShared(tb, k.address(), group, 2) },
+				tookOver:  func(tb testing.TB) string { return waitGroupShared(tb, k.address(), group, 1) },
+			})
+		})
+	}
 }
 
 func TestOrchestrated_TwoPaymentProcessesShareTheWorkOneKilledMidBurst_SurvivorTakesOverWithinBound(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	chbroker "github.com/ordersaga/ordersaga/choreographed/broker"
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/deploy/internal/apiflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/dblayout"
@@ -105,6 +106,12 @@ type Config struct {
 	// in, each Type=version (choreographed; see events.ParseVersions and
 	// WriteVersions); a type not named is written at its newest.
 	EventVersions []string
+	// KafkaSessionTimeout is how long the broker waits for a heartbeat of
+	// one of the process's consumer group members before it hands that
+	// member's partitions to the group's other members (choreographed; see
+	// choreographed/broker): how long the events of a crashed process wait
+	// for another process of the same service.
+	KafkaSessionTimeout time.Duration
 
 	// FaultInjection serves /v1/admin/faults over the hosted services, to
 	// operators. Off unless asked.
@@ -150,17 +157,18 @@ type Config struct {
 // be given) and no roles (they must be named).
 func DefaultConfig(v Variant) Config {
 	return Config{
-		Variant:           v,
-		TemporalAddress:   temporaldev.DefaultFrontendAddress,
-		TemporalNamespace: temporaldev.DefaultNamespace,
-		ReconcileMinAge:   orstack.DefaultReconcileMinAge,
-		StepDeadline:      saga.DefaultStepDeadline,
-		KafkaBrokers:      []string{kafkadev.DefaultAddress},
-		TopicPrefix:       DefaultTopicPrefix,
-		LogLevel:          slog.LevelInfo,
-		OtelExporter:      telemetry.ExporterNone,
-		OtelSampleRatio:   1,
-		Limits:            httpapi.DefaultLimits(),
+		Variant:             v,
+		TemporalAddress:     temporaldev.DefaultFrontendAddress,
+		TemporalNamespace:   temporaldev.DefaultNamespace,
+		ReconcileMinAge:     orstack.DefaultReconcileMinAge,
+		StepDeadline:        saga.DefaultStepDeadline,
+		KafkaBrokers:        []string{kafkadev.DefaultAddress},
+		KafkaSessionTimeout: chbroker.DefaultSessionTimeout,
+		TopicPrefix:         DefaultTopicPrefix,
+		LogLevel:            slog.LevelInfo,
+		OtelExporter:        telemetry.ExporterNone,
+		OtelSampleRatio:     1,
+		Limits:              httpapi.DefaultLimits(),
 	}
 }
 
@@ -302,6 +310,9 @@ func (c *Config) vars(roleDSNs map[hosted.Role]*string, secret *string) []envfla
 			envflag.Var{Name: "group-prefix", Usage: "`prefix` of the consumer group names (<prefix>.<service>); the topic prefix when empty", Value: envflag.String(&c.GroupPrefix)},
 			envflag.Var{Name: "event-versions", Usage: "schema `versions` the process writes its events in, comma-separated Type=version, for a rolling upgrade " +
 				"(OrderCompleted=1 until every consumer reads v2); a type not named is written at its newest", Value: envflag.List(&c.EventVersions)},
+			envflag.Var{Name: "kafka-session-timeout", Usage: "`duration` the broker waits for a heartbeat (sent every second) from one of the process's consumer group members " +
+				"before it hands that member's partitions to the service's other processes: how long the events held by a crashed process wait " +
+				"(at least " + chbroker.MinSessionTimeout.String() + "; a Kafka broker accepts 6s to 30m unless configured otherwise)", Value: envflag.Duration(&c.KafkaSessionTimeout)},
 		)
 	}
 	return append(vars,
@@ -507,6 +518,9 @@ func (c Config) Validate() error {
 		}
 		if _, err := c.WriteVersions(); err != nil {
 			errList = append(errList, err)
+		}
+		if c.KafkaSessionTimeout < chbroker.MinSessionTimeout {
+			bad("kafka session timeout %v is below %v (three heartbeats)", c.KafkaSessionTimeout, chbroker.MinSessionTimeout)
 		}
 	default:
 		bad("unknown variant %q", c.Variant)

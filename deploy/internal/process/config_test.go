@@ -195,6 +195,8 @@ func TestLoadConfig_BadSettings_NameEachProblem(t *testing.T) {
 		{"unknown event version", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-event-versions", "OrderCompleted=3"}, []string{"-event-versions", "OrderCompleted has no version 3"}},
 		{"unknown event type", process.Choreographed, map[string]string{"ORDERSAGA_EVENT_VERSIONS": "OrderComplete=1"}, []string{"orders", "-data-dir", "/d"}, []string{"OrderComplete is not an event type"}},
 		{"event version not Type=version", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-event-versions", "OrderCompleted"}, []string{"not Type=version"}},
+		{"kafka session timeout under three heartbeats", process.Choreographed, nil, []string{"payment", "-data-dir", "/d", "-kafka-session-timeout", "2s"},
+			[]string{"kafka session timeout 2s", "3s"}},
 		{"bad country", process.Choreographed, nil, []string{"shipping", "-data-dir", "/d", "-shipping-countries", "Germany"}, []string{"shipping country"}},
 		{"bad env value", process.Choreographed, map[string]string{"ORDERSAGA_FAULT_INJECTION": "maybe"}, []string{"orders", "-data-dir", "/d"}, []string{"ORDERSAGA_FAULT_INJECTION"}},
 		{"flag of the other variant", process.Orchestrated, nil, []string{"orders", "-data-dir", "/d", "-kafka-brokers", "k:9092"}, []string{"kafka-brokers"}},
@@ -243,7 +245,7 @@ func TestLoadConfig_Usage_NamesTheEnvironmentVariableOfEveryFlag(t *testing.T) {
 		}
 		variantFlags := map[process.Variant][]string{
 			process.Orchestrated:  {"temporal-address", "temporal-namespace"},
-			process.Choreographed: {"kafka-brokers", "topic-prefix", "group-prefix", "event-versions"},
+			process.Choreographed: {"kafka-brokers", "topic-prefix", "group-prefix", "event-versions", "kafka-session-timeout"},
 		}
 		for _, want := range variantFlags[v] {
 			if !names[want] {
@@ -351,5 +353,28 @@ func TestLoadConfig_EventVersions_WrittenAtTheNewestUnlessNamed(t *testing.T) {
 	}
 	if vs, err = cfg.WriteVersions(); err != nil || vs.Of(events.OrderCompleted) != 1 || vs.Of(events.OrderPlaced) != 1 {
 		t.Fatalf("OrderCompleted=1: %v, %v", vs, err)
+	}
+}
+
+func TestLoadConfig_KafkaSessionTimeout_DefaultEnvironmentAndFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want time.Duration
+	}{
+		{"default", nil, nil, 10 * time.Second},
+		{"environment", map[string]string{"ORDERSAGA_KAFKA_SESSION_TIMEOUT": "6s"}, nil, 6 * time.Second},
+		{"flag over environment", map[string]string{"ORDERSAGA_KAFKA_SESSION_TIMEOUT": "6s"}, []string{"-kafka-session-timeout", "45s"}, 45 * time.Second},
+	}
+	for _, tc := range tests {
+		cfg, err := load(process.Choreographed, tc.env, append([]string{"payment", "-data-dir", "/d"}, tc.args...)...)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if cfg.KafkaSessionTimeout != tc.want {
+			t.Errorf("%s: session timeout %v, want %v", tc.name, cfg.KafkaSessionTimeout, tc.want)
+		}
 	}
 }

@@ -126,6 +126,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Process, err err
 			TopicPrefix:    cfg.TopicPrefix,
 			GroupPrefix:    cfg.GroupPrefix,
 			WriteVersions:  versions,
+			SessionTimeout: cfg.KafkaSessionTimeout,
 			HTTPAddr:       cfg.HTTPAddr,
 			FaultInjection: cfg.FaultInjection,
 			Auth:           cfg.Auth,
