@@ -22,4 +22,12 @@
 // invariants must hold: no order lost, no unit of stock or cent of credit
 // taken twice or left held. The processes' databases are migrated first
 // with `ordersaga migrate`, as a deployment does.
+//
+// The scale-out tests run the payment service as two processes on one
+// database (one consumer group, or one task queue, shared between them):
+// both must run payment steps of an undisturbed burst; then one is killed
+// with SIGKILL in the middle of a burst and not restarted, and the other
+// must finish every order within a take-over bound derived from the
+// setting that notices the crash (the consumer group's session timeout,
+// the activities' attempt timeout).
 package chaos

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/segmentio/kafka-go"
 
@@ -154,6 +155,9 @@ type scaleMeasure struct {
 	// each payment process made during the burst; -1 when it could not be
 	// read (the killed process, after the kill).
 	runs [2]float64
+	// duplicates are the events the other services' consumers received
+	// again and skipped during the burst (choreographed; see duplicates).
+	duplicates float64
 	// inFlight orders were in flight at the kill (-1: no kill).
 	inFlight int
 	// drain and gap are the take-over times (see the package's scale-out
@@ -195,6 +199,7 @@ func shareBurst(t *testing.T, c *cluster, pays [2]*proctest.Proc, n int, mustSha
 	tg := scenario.Target{Name: string(c.variant), BaseURL: c.api, FinalWithin: finalBound, Concurrency: burstClients, Keys: proctest.Keys(t)}
 	scenario.RunScenario(t, tg, scenario.Scenario{Name: "scale_" + m.phase, Run: func(tb testing.TB, e *scenario.Env) scenario.Result {
 		before := [2]paymentRuns{mustRuns(tb, pays[0]), mustRuns(tb, pays[1])}
+		dupsBefore := duplicates(tb, c)
 		p := newPlan(e, n)
 		prefix := strings.TrimSuffix(e.ID("x"), "x")
 		b := startBurst(e, c.procs[hosted.RoleOrders].URL, p)
@@ -217,6 +222,7 @@ func shareBurst(t *testing.T, c *cluster, pays [2]*proctest.Proc, n int, mustSha
 			tb.Errorf("the payment processes ran %v payment actions, want at least %d (one per order that reaches payment)", actions, want)
 		}
 		m.slowest = res.MaxTook()
+		m.duplicates = duplicates(tb, c) - dupsBefore
 		return res
 	}})
 	return m
@@ -232,6 +238,7 @@ func failover(t *testing.T, c *cluster, pays [2]*proctest.Proc, to takeover) sca
 	tg := scenario.Target{Name: string(c.variant), BaseURL: c.api, FinalWithin: finalBound, Concurrency: burstClients, Keys: proctest.Keys(t)}
 	scenario.RunScenario(t, tg, scenario.Scenario{Name: "scale_failover", Run: func(tb testing.TB, e *scenario.Env) scenario.Result {
 		before := [2]paymentRuns{mustRuns(tb, survivor), mustRuns(tb, victim)}
+		dupsBefore := duplicates(tb, c)
 		p := newPlan(e, failoverOrders)
 		prefix := strings.TrimSuffix(e.ID("x"), "x")
 		b := startBurst(e, c.procs[hosted.RoleOrders].URL, p)
@@ -258,6 +265,7 @@ func failover(t *testing.T, c *cluster, pays [2]*proctest.Proc, to takeover) sca
 
 		m.runs = [2]float64{mustRuns(tb, survivor).minus(before[0]).total(), victimRuns.total()}
 		m.slowest = res.MaxTook()
+		m.duplicates = duplicates(tb, c) - dupsBefore
 		var inFlight []string
 		for name, ps := range b.posts {
 			if ps.accepted.Before(killed) && !finalAtKill[res.Orders[name].ID] {
@@ -373,28 +381,43 @@ func (r paymentRuns) minus(o paymentRuns) paymentRuns {
 	return paymentRuns{do: r.do - o.do, undo: r.undo - o.undo}
 }
 
-// readRuns reads the payment step runs of the process at base from its
-// /metrics.
-func readRuns(base string) (paymentRuns, error) {
+// scrape reads the metrics of the process at base from its /metrics.
+func scrape(base string) (map[string]*dto.MetricFamily, error) {
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(base + "/metrics")
 	if err != nil {
-		return paymentRuns{}, fmt.Errorf("GET %s/metrics: %w", base, err)
+		return nil, fmt.Errorf("GET %s/metrics: %w", base, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return paymentRuns{}, fmt.Errorf("GET %s/metrics: %s", base, resp.Status)
+		return nil, fmt.Errorf("GET %s/metrics: %s", base, resp.Status)
 	}
 	var parser expfmt.TextParser
 	mfs, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return paymentRuns{}, fmt.Errorf("GET %s/metrics: parsing: %w", base, err)
+		return nil, fmt.Errorf("GET %s/metrics: parsing: %w", base, err)
+	}
+	return mfs, nil
+}
+
+// labelsOf returns the labels of m by name.
+func labelsOf(m *dto.Metric) map[string]string {
+	labels := map[string]string{}
+	for _, l := range m.GetLabel() {
+		labels[l.GetName()] = l.GetValue()
+	}
+	return labels
+}
+
+// readRuns reads the payment step runs of the process at base from its
+// /metrics.
+func readRuns(base string) (paymentRuns, error) {
+	mfs, err := scrape(base)
+	if err != nil {
+		return paymentRuns{}, err
 	}
 	var r paymentRuns
 	for _, m := range mfs["ordersaga_saga_step_duration_seconds"].GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
+		labels := labelsOf(m)
 		if labels["step"] != string(domain.StepPayment) || labels["outcome"] == "error" {
 			continue
 		}
@@ -407,6 +430,29 @@ func readRuns(base string) (paymentRuns, error) {
 		}
 	}
 	return r, nil
+}
+
+// duplicates sums the events the consumers of the processes other than
+// payment's received again and skipped (ordersaga_consumer_messages_total,
+// outcome duplicate; the choreographed variant's only).
+func duplicates(tb testing.TB, c *cluster) float64 {
+	tb.Helper()
+	var n float64
+	for r, p := range c.procs {
+		if r == hosted.RolePayment {
+			continue
+		}
+		mfs, err := scrape(p.URL)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, m := range mfs["ordersaga_consumer_messages_total"].GetMetric() {
+			if labelsOf(m)["outcome"] == "duplicate" {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
 
 // mustRuns is readRuns failing tb on an error.
@@ -540,7 +586,7 @@ func describeAssignment(g kafka.DescribeGroupsResponseGroup) (string, int) {
 func scaleTable(ms []scaleMeasure) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "burst\torders\tpayment runs (first/second process)\tin flight at kill\tdrain (kill to in-flight final)\tlongest payment gap after kill\tslowest order")
+	fmt.Fprintln(w, "burst\torders\tpayment runs (first/second process)\tduplicates skipped\tin flight at kill\tdrain (kill to in-flight final)\tlongest payment gap after kill\tslowest order")
 	for _, m := range ms {
 		second := fmt.Sprint(m.runs[1])
 		inFlight, drain, gap := "-", "-", "-"
@@ -550,7 +596,7 @@ func scaleTable(ms []scaleMeasure) string {
 			drain = m.drain.Round(time.Millisecond).String()
 			gap = m.gap.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(w, "%s\t%d\t%v/%s\t%s\t%s\t%s\t%v\n", m.phase, m.orders, m.runs[0], second, inFlight, drain, gap, m.slowest.Round(time.Millisecond))
+		fmt.Fprintf(w, "%s\t%d\t%v/%s\t%v\t%s\t%s\t%s\t%v\n", m.phase, m.orders, m.runs[0], second, m.duplicates, inFlight, drain, gap, m.slowest.Round(time.Millisecond))
 	}
 	_ = w.Flush() // writes to a strings.Builder, which cannot fail
 	return b.String()
