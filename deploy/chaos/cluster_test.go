@@ -68,11 +68,18 @@ type infra interface {
 }
 
 // startCluster migrates the databases of variant v with `ordersaga
-// migrate`, starts the infrastructure and the four processes of the
-// variant, each on its own HTTP port and with args on top of its own
-// arguments, and waits until every process is ready. Everything stops when
+// migrate`, starts the infrastructure and a process of the variant for
+// each role, and waits until every process is ready. Everything stops when
 // tb's test ends.
-func startCluster(tb testing.TB, v process.Variant, in infra, args ...string) *cluster {
+func startCluster(tb testing.TB, v process.Variant, in infra) *cluster {
+	tb.Helper()
+	return startClusterOf(tb, v, in, hosted.AllRoles())
+}
+
+// startClusterOf is startCluster with a process for each of roles only
+// (orders, inventory and payment among them), each on its own HTTP port
+// and with args on top of its own arguments.
+func startClusterOf(tb testing.TB, v process.Variant, in infra, roles []hosted.Role, args ...string) *cluster {
 	tb.Helper()
 	bin := ordersaga.Path(tb)
 	in.start(tb)
@@ -82,11 +89,11 @@ func startCluster(tb testing.TB, v process.Variant, in infra, args ...string) *c
 	proctest.Run(tb, bin, nil, "migrate", "-variant", string(v), "-data-dir", c.dataDir)
 	proctest.Run(tb, bin, nil, "migrate", "-variant", string(v), "-payment-db", c.paymentDB)
 	var specs []proctest.Spec
-	for _, r := range hosted.AllRoles() {
+	for _, r := range roles {
 		specs = append(specs, c.spec(bin, r))
 	}
 	for i, p := range proctest.StartAll(tb, specs...) {
-		c.procs[hosted.AllRoles()[i]] = p
+		c.procs[roles[i]] = p
 	}
 	c.api = startRouter(tb, map[string]string{
 		"/v1/products":  c.procs[hosted.RoleInventory].URL,

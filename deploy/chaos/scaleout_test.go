@@ -111,7 +111,7 @@ func TestChoreographed_TwoPaymentProcessesShareTheWorkOneKilledMidBurst_Survivor
 			}
 			k := newBroker(t)
 			group := topicPrefix + "." + string(hosted.RolePayment)
-			runScaleOut(t, startCluster(t, process.Choreographed, k, args...), takeover{
+			runScaleOut(t, startClusterOf(t, process.Choreographed, k, sagaRoles(), args...), takeover{
 				bound:     session + chbroker.RebalanceTimeout + settleWithin,
 				boundText: fmt.Sprintf("session timeout %v + rebalance timeout %v + %v", session, chbroker.RebalanceTimeout, settleWithin),
 				detection: session,
@@ -125,11 +125,18 @@ func TestChoreographed_TwoPaymentProcessesShareTheWorkOneKilledMidBurst_Survivor
 func TestOrchestrated_TwoPaymentProcessesShareTheWorkOneKilledMidBurst_SurvivorTakesOverWithinBound(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
-	runScaleOut(t, startCluster(t, process.Orchestrated, newTemporal(t)), takeover{
+	runScaleOut(t, startClusterOf(t, process.Orchestrated, newTemporal(t), sagaRoles()), takeover{
 		bound:     workflow.AttemptTimeout + workflow.RetryMaxInterval + settleWithin,
 		boundText: fmt.Sprintf("activity attempt timeout %v + longest retry backoff %v + %v", workflow.AttemptTimeout, workflow.RetryMaxInterval, settleWithin),
 		detection: workflow.AttemptTimeout,
 	})
+}
+
+// sagaRoles are the roles of the scale-out tests' processes: the order
+// service and the services of the saga's steps, which every order goes
+// through.
+func sagaRoles() []hosted.Role {
+	return append([]hosted.Role{hosted.RoleOrders}, hosted.StepRoles(hosted.AllRoles())...)
 }
 
 // takeover is what a variant's scale-out test expects of a fail-over.
@@ -156,7 +163,8 @@ type scaleMeasure struct {
 	// read (the killed process, after the kill).
 	runs [2]float64
 	// duplicates are the events the other services' consumers received
-	// again and skipped during the burst (choreographed; see duplicates).
+	// again and skipped during the burst (choreographed; -1 for none: see
+	// duplicates).
 	duplicates float64
 	// inFlight orders were in flight at the kill (-1: no kill).
 	inFlight int
@@ -222,7 +230,7 @@ func shareBurst(t *testing.T, c *cluster, pays [2]*proctest.Proc, n int, mustSha
 			tb.Errorf("the payment processes ran %v payment actions, want at least %d (one per order that reaches payment)", actions, want)
 		}
 		m.slowest = res.MaxTook()
-		m.duplicates = duplicates(tb, c) - dupsBefore
+		m.duplicates = delta(duplicates(tb, c), dupsBefore)
 		return res
 	}})
 	return m
@@ -265,7 +273,7 @@ func failover(t *testing.T, c *cluster, pays [2]*proctest.Proc, to takeover) sca
 
 		m.runs = [2]float64{mustRuns(tb, survivor).minus(before[0]).total(), victimRuns.total()}
 		m.slowest = res.MaxTook()
-		m.duplicates = duplicates(tb, c) - dupsBefore
+		m.duplicates = delta(duplicates(tb, c), dupsBefore)
 		var inFlight []string
 		for name, ps := range b.posts {
 			if ps.accepted.Before(killed) && !finalAtKill[res.Orders[name].ID] {
@@ -309,6 +317,14 @@ func failover(t *testing.T, c *cluster, pays [2]*proctest.Proc, to takeover) sca
 		return res
 	}})
 	return m
+}
+
+// delta returns after - before, or -1 when either is (not measured).
+func delta(after, before float64) float64 {
+	if after < 0 || before < 0 {
+		return -1
+	}
+	return after - before
 }
 
 // reachPayment counts the orders of p whose payment step runs: all but
@@ -434,10 +450,11 @@ func readRuns(base string) (paymentRuns, error) {
 
 // duplicates sums the events the consumers of the processes other than
 // payment's received again and skipped (ordersaga_consumer_messages_total,
-// outcome duplicate; the choreographed variant's only).
+// outcome duplicate); -1 when no process has consumers (the orchestrated
+// variant).
 func duplicates(tb testing.TB, c *cluster) float64 {
 	tb.Helper()
-	var n float64
+	n, found := 0.0, false
 	for r, p := range c.procs {
 		if r == hosted.RolePayment {
 			continue
@@ -446,11 +463,16 @@ func duplicates(tb testing.TB, c *cluster) float64 {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		for _, m := range mfs["ordersaga_consumer_messages_total"].GetMetric() {
+		mf, ok := mfs["ordersaga_consumer_messages_total"]
+		found = found || ok
+		for _, m := range mf.GetMetric() {
 			if labelsOf(m)["outcome"] == "duplicate" {
 				n += m.GetCounter().GetValue()
 			}
 		}
+	}
+	if !found {
+		return -1
 	}
 	return n
 }
@@ -588,7 +610,10 @@ func scaleTable(ms []scaleMeasure) string {
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "burst\torders\tpayment runs (first/second process)\tduplicates skipped\tin flight at kill\tdrain (kill to in-flight final)\tlongest payment gap after kill\tslowest order")
 	for _, m := range ms {
-		second := fmt.Sprint(m.runs[1])
+		second, dups := fmt.Sprint(m.runs[1]), "-"
+		if m.duplicates >= 0 {
+			dups = fmt.Sprint(m.duplicates)
+		}
 		inFlight, drain, gap := "-", "-", "-"
 		if m.inFlight >= 0 {
 			second += " (until the kill)"
@@ -596,7 +621,7 @@ func scaleTable(ms []scaleMeasure) string {
 			drain = m.drain.Round(time.Millisecond).String()
 			gap = m.gap.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(w, "%s\t%d\t%v/%s\t%v\t%s\t%s\t%s\t%v\n", m.phase, m.orders, m.runs[0], second, m.duplicates, inFlight, drain, gap, m.slowest.Round(time.Millisecond))
+		fmt.Fprintf(w, "%s\t%d\t%v/%s\t%s\t%s\t%s\t%s\t%v\n", m.phase, m.orders, m.runs[0], second, dups, inFlight, drain, gap, m.slowest.Round(time.Millisecond))
 	}
 	_ = w.Flush() // writes to a strings.Builder, which cannot fail
 	return b.String()
