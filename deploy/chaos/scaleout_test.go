@@ -26,7 +26,8 @@ import (
 )
 
 // The scale-out tests run the payment service as two processes of the
-// binary on one payment database, beside one process of each other role.
+// binary on one payment database, beside one process of the order service
+// and of each other step's service.
 //
 // How the two share the work: in the choreographed variant both are
 // members of the payment consumer group, and the broker splits the
@@ -38,7 +39,10 @@ import (
 //
 // Each test first places an undisturbed burst and requires both processes
 // to have run payment steps (ordersaga_saga_step_duration_seconds of the
-// payment step on each process's own /metrics). Then, in the middle of a
+// payment step on each process's own /metrics); the choreographed one also
+// waits, before it, until the broker shows the group stable with both
+// members holding partitions, and after the kill until it shows the
+// survivor holding them all. Then, in the middle of a
 // second burst, it slows the second process's payment service down
 // (fault injection: victimLatency a run, for strandWindow), so that it is
 // surely in the middle of payment steps, and kills it with SIGKILL; it is
