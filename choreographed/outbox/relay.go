@@ -2,7 +2,9 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -45,8 +47,18 @@ type RelayConfig struct {
 	Metrics *Metrics
 }
 
-// Relay publishes one database's outbox. Run one relay per database: two
-// would publish the same rows twice (harmless for consumers, but wasteful).
+// Relay publishes one database's outbox.
+//
+// Several processes of one service share its database (a service scaled
+// out), and so its outbox. On PostgreSQL only one of their relays
+// publishes at a time: the one holding the outbox lock, a session-level
+// advisory lock taken on a connection of its own (one of the pool's); the others stand by and
+// try to take it every poll interval, so when the publishing process dies
+// (its session ends and the lock with it) another takes over within a poll
+// interval. A relay that loses its connection stops publishing until it
+// holds the lock again; in the moment before it notices, a new holder may
+// publish the same rows too, which the consumers' inboxes skip. On SQLite,
+// a file one process uses, the relay always publishes.
 //
 // Deleting the rows of a batch the broker acknowledged runs while the relay
 // reads and publishes the next batch, which skips those rows: the commit of
@@ -89,6 +101,71 @@ func NewRelay(cfg RelayConfig) *Relay {
 // publish is retried with backoff; it never loses a row. Run returns nil
 // when ctx ends.
 func (r *Relay) Run(ctx context.Context) error {
+	if r.cfg.DB.Dialect() != sqldb.Postgres {
+		return r.publish(ctx, nil)
+	}
+	for {
+		lock, err := r.lead(ctx)
+		if err != nil {
+			return nil // ctx ended
+		}
+		err = r.publish(ctx, lock)
+		_ = lock.Close() // ends the session's lock, if the session is still there
+		if ctx.Err() != nil {
+			return err
+		}
+		r.cfg.Logger.Warn("lost the outbox lock's connection; standing by until it holds the lock again")
+	}
+}
+
+// errLostLock says the connection holding the outbox lock failed.
+var errLostLock = errors.New("the connection holding the outbox lock failed")
+
+// outboxLockKey is the key of the advisory lock a relay holds while it
+// publishes a PostgreSQL outbox (each service's outbox is in a database of
+// its own).
+const outboxLockKey int64 = 0x6f7574626f78 // "outbox"
+
+// lead returns a connection holding the outbox lock, trying every poll
+// interval until it gets it; an error only when ctx ends.
+func (r *Relay) lead(ctx context.Context) (*sql.Conn, error) {
+	standingBy := false
+	for {
+		conn, err := r.cfg.DB.Conn(ctx)
+		if err == nil {
+			var held bool
+			if err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, outboxLockKey).Scan(&held); err == nil && held {
+				if standingBy {
+					r.cfg.Logger.Info("holds the outbox lock: publishing")
+				}
+				return conn, nil
+			}
+			_ = conn.Close()
+		}
+		if err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Warn("taking the outbox lock failed; retrying", "error", err)
+		} else if !standingBy && ctx.Err() == nil {
+			r.cfg.Logger.Info("another process's relay publishes this outbox; standing by")
+			standingBy = true
+		}
+		if !sleep(ctx, r.cfg.PollInterval) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// publish publishes until ctx ends, or, when lock is not nil, until the
+// connection holding the outbox lock fails (checked every poll interval
+// and after every failed publish).
+func (r *Relay) publish(ctx context.Context, lock *sql.Conn) error {
+	alive := func() bool {
+		if lock == nil {
+			return true
+		}
+		pctx, cancel := context.WithTimeout(ctx, r.cfg.PollInterval+5*time.Second)
+		defer cancel()
+		return lock.PingContext(pctx) == nil || ctx.Err() != nil
+	}
 	poll := time.NewTicker(r.cfg.PollInterval)
 	defer poll.Stop()
 	defer func() {
@@ -109,6 +186,9 @@ func (r *Relay) Run(ctx context.Context) error {
 			if !sleep(ctx, backoff) {
 				return nil
 			}
+			if !alive() {
+				return errLostLock
+			}
 			continue
 		}
 		backoff = 0
@@ -117,6 +197,9 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case <-r.cfg.Outbox.wake:
 		case <-poll.C:
+			if !alive() {
+				return errLostLock
+			}
 		}
 	}
 }
