@@ -360,7 +360,7 @@ func mentionedVariables(cmds []commandDoc) map[string][]string {
 // nonFlagRows are rows of the generated tables for settings of a command
 // that are no flag.
 func nonFlagRows() map[string][]string {
-	roles := "| `<role>[,<role>…]` (arguments) | `ORDERSAGA_ROLES` | (none) | the roles hosted when no argument names them: orders, inventory, payment, shipping or all |"
+	roles := "| `<role>[,<role>…]` (arguments) | `ORDERSAGA_ROLES` | (none) | the roles hosted when no argument names them: " + strings.Join(roleNames(), ", ") + " or all |"
 	return map[string][]string{
 		"orchestrated":  {roles},
 		"choreographed": {roles},

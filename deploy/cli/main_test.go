@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // processSecret is the signing secret the service processes of these
@@ -172,7 +173,8 @@ func TestMigrate_DataDir_MigratesEveryDatabaseOfBothVariants(t *testing.T) {
 		t.Fatalf("migrate: exit %d; stderr:\n%s", code, stderr)
 	}
 	for _, v := range []string{"orchestrated", "choreographed"} {
-		for _, r := range []string{"orders", "inventory", "payment", "shipping"} {
+		for _, role := range hosted.AllRoles() {
+			r := string(role)
 			want := v + "/" + r + `\s+` + r + ` version [1-9]`
 			if v == "choreographed" {
 				want += `, outbox version [1-9], inbox version [1-9]`

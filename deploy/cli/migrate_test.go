@@ -69,6 +69,10 @@ func TestServiceProcess_DatabasesNotMigrated_RefusedUntilMigrateRan(t *testing.T
 			want = []string{"customers", "payments", "outbox", "processed_events"}
 		case hosted.RoleShipping:
 			want = []string{"shipments", "outbox", "processed_events"}
+		case hosted.RoleNotifications:
+			want = []string{"notifications", "order_customers", "outbox", "processed_events"}
+		default:
+			t.Fatalf("no tables expected of role %s", r)
 		}
 		checkTables(t, ctx, "sqlite:"+filepath.Join(dir, "choreographed", string(r)+".db"), want)
 	}

@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/ordersaga/ordersaga/deploy/internal/envflag"
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // servicesCommand runs some of variant v's services as a process of their
@@ -16,7 +18,7 @@ import (
 func servicesCommand(v process.Variant) Command {
 	return Command{
 		Name:    string(v),
-		Summary: "run " + string(v) + " services as a process of their own: " + rolesUsage,
+		Summary: "run " + string(v) + " services as a process of their own: " + rolesUsage(),
 		args:    "<role>[,<role>...]",
 		env:     []string{process.RolesEnv, process.ServiceNameEnv},
 		bind: func(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (runner, error) {
@@ -25,14 +27,24 @@ func servicesCommand(v process.Variant) Command {
 	}
 }
 
-// rolesUsage is how a role list is written.
-const rolesUsage = "orders,inventory,payment,shipping or all"
+// rolesUsage is how a role list is written: "orders,inventory,… or all".
+func rolesUsage() string { return strings.Join(roleNames(), ",") + " or " + process.RolesAll }
+
+// roleNames returns the names of every role, in hosted.AllRoles' order.
+func roleNames() []string {
+	var names []string
+	for _, r := range hosted.AllRoles() {
+		names = append(names, string(r))
+	}
+	return names
+}
 
 // bindServices registers the flags of a process of variant v.
 func bindServices(v process.Variant, fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (runner, error) {
 	fs.Usage = usageFunc(fs, fs.Name()+" <role>[,<role>...] [flags]",
-		fmt.Sprintf("Runs the named services of the %s variant in this process (roles: orders, inventory,", v),
-		fmt.Sprintf("payment, shipping, or all; also $%s). A process hosting orders serves the REST API;", process.RolesEnv),
+		fmt.Sprintf("Runs the named services of the %s variant in this process", v),
+		fmt.Sprintf("(roles: %s, or all; also $%s).", strings.Join(roleNames(), ", "), process.RolesEnv),
+		"A process hosting orders serves the REST API;",
 		"every process serves /healthz, /readyz and /metrics (and, with -ops-addr, on a port of their own).",
 		"The API verifies bearer tokens with -auth-secret or -auth-secret-file, which the process needs to start:",
 		"`ordersaga secret` makes a secret, `ordersaga token` issues tokens. SIGINT or SIGTERM stops it cleanly.")

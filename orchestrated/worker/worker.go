@@ -78,7 +78,9 @@ func New(c client.Client, n *hosted.Services, opts Options) (*Workers, error) {
 			sw.RegisterActivityWithOptions(a.Complete, activity.RegisterOptions{Name: workflow.ActivityName(step.Completion)})
 		}
 	}
-	if len(w.list) == 0 {
+	// The notification service alone needs no worker to be a process of
+	// its own: it serves its endpoint.
+	if len(w.list) == 0 && n.Notifications == nil {
 		return nil, errors.New("building workers: the node hosts no role")
 	}
 	return w, nil

@@ -1,5 +1,5 @@
 // Package process runs any subset of one saga variant's services (the
-// roles orders, inventory, payment and shipping) as an operating-system
+// roles orders, inventory, payment, shipping and notifications) as an operating-system
 // process of its own: its configuration, loaded from flags and the
 // environment, and the variant's stack for those roles, with an HTTP server
 // answering /healthz, /readyz and /metrics whatever the roles, so a
@@ -200,8 +200,8 @@ func (c Config) Tracing() telemetry.Config {
 // variant's API address of the all-in-one run (8081 orchestrated, 8082
 // choreographed) when it hosts the orders role; otherwise a port of its
 // first role (inventory 8181/8182, payment 8281/8282, shipping
-// 8381/8382), so that the processes of a split run on one host do not
-// collide.
+// 8381/8382, notifications 8481/8482), so that the processes of a split
+// run on one host do not collide.
 func DefaultHTTPAddr(v Variant, roles []hosted.Role) string {
 	port := 8081 // the orders role's, and a process's without roles
 	for _, r := range hosted.AllRoles() {
@@ -227,6 +227,8 @@ func orchestratedPort(r hosted.Role) int {
 		return 8281
 	case hosted.RoleShipping:
 		return 8381
+	case hosted.RoleNotifications:
+		return 8481
 	}
 	return 8081
 }

@@ -80,6 +80,8 @@ func TestLoadConfig_Defaults_DependOnVariantAndRoles(t *testing.T) {
 		{process.Orchestrated, "inventory", "127.0.0.1:8181"},
 		{process.Choreographed, "payment,shipping", "127.0.0.1:8282"},
 		{process.Choreographed, "shipping", "127.0.0.1:8382"},
+		{process.Orchestrated, "notifications", "127.0.0.1:8481"},
+		{process.Choreographed, "notifications", "127.0.0.1:8482"},
 	}
 	for _, tc := range tests {
 		cfg, err := load(tc.variant, map[string]string{"ORDERSAGA_DATA_DIR": "/data"}, tc.roles)
@@ -185,6 +187,8 @@ func TestLoadConfig_BadSettings_NameEachProblem(t *testing.T) {
 		{"unknown role", process.Choreographed, nil, []string{"orders,billing", "-data-dir", "/d"}, []string{`unknown role "billing"`}},
 		{"no database", process.Orchestrated, nil, []string{"payment,shipping", "-payment-db", "sqlite:/p.db"},
 			[]string{"no database for the shipping role", "-shipping-db", "$ORDERSAGA_SHIPPING_DB", "-data-dir", "-postgres-url"}},
+		{"no notifications database", process.Choreographed, nil, []string{"orders,notifications", "-orders-db", "sqlite:/o.db"},
+			[]string{"no database for the notifications role", "-notifications-db", "$ORDERSAGA_NOTIFICATIONS_DB"}},
 		{"bad database address", process.Orchestrated, nil, []string{"orders", "-orders-db", "mysql://u:hidden@h/db"}, []string{"orders database address"}},
 		{"bad postgres URL", process.Choreographed, nil, []string{"orders", "-postgres-url", "http://u:hidden@h"}, []string{"postgres URL"}},
 		{"bad database prefix", process.Choreographed, nil, []string{"orders", "-data-dir", "/d", "-postgres-db-prefix", "Bad-Prefix"}, []string{"prefix"}},
@@ -238,7 +242,7 @@ func TestLoadConfig_Usage_NamesTheEnvironmentVariableOfEveryFlag(t *testing.T) {
 				t.Errorf("%s: usage of -%s does not name %s", v, f.Name, env)
 			}
 		})
-		for _, want := range []string{"orders-db", "inventory-db", "payment-db", "shipping-db", "data-dir", "postgres-url", "postgres-db-prefix", "http-addr", "fault-injection", "shipping-countries", "log-level"} {
+		for _, want := range []string{"orders-db", "inventory-db", "payment-db", "shipping-db", "notifications-db", "notifications-url", "data-dir", "postgres-url", "postgres-db-prefix", "http-addr", "fault-injection", "shipping-countries", "log-level"} {
 			if !names[want] {
 				t.Errorf("%s lacks -%s", v, want)
 			}

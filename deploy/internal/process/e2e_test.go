@@ -144,11 +144,11 @@ func TestChoreographed_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessSto
 	}
 	proctest.Run(t, bin, dbEnv, "migrate", "-variant", "choreographed")
 	var specs []proctest.Spec
-	ops := map[hosted.Role]string{}
+	ops, addrs := map[hosted.Role]string{}, freeAddrs(t)
 	for _, r := range hosted.AllRoles() {
-		addr := proctest.FreeAddr(t)
+		addr := addrs[r]
 		ops[r] = proctest.FreeAddr(t)
-		specs = append(specs, proctest.Spec{
+		spec := proctest.Spec{
 			Name:   "choreographed " + string(r),
 			Binary: bin,
 			// The database, tracing and the operations listener by
@@ -157,7 +157,11 @@ func TestChoreographed_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessSto
 			Env: []string{"ORDERSAGA_" + strings.ToUpper(string(r)) + "_DB=" + dbs[r],
 				"ORDERSAGA_OTEL_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_ENDPOINT=http://" + traces.Addr(), "ORDERSAGA_OPS_ADDR=" + ops[r]},
 			Addr: addr,
-		})
+		}
+		if r == hosted.RoleOrders { // forwards the notification service's endpoint (by environment)
+			spec.Env = append(spec.Env, "ORDERSAGA_NOTIFICATIONS_URL=http://"+addrs[hosted.RoleNotifications])
+		}
+		specs = append(specs, spec)
 	}
 	procs := proctest.StartAll(t, specs...)
 	checkOpsListeners(t, ops)
@@ -172,11 +176,11 @@ func TestOrchestrated_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessStop
 	traces := telemetrytest.StartCollector(t)
 	proctest.Run(t, bin, nil, "migrate", "-variant", "orchestrated", "-data-dir", dataDir)
 	var specs []proctest.Spec
-	ops := map[hosted.Role]string{}
+	ops, addrs := map[hosted.Role]string{}, freeAddrs(t)
 	for _, r := range hosted.AllRoles() {
-		addr := proctest.FreeAddr(t)
+		addr := addrs[r]
 		ops[r] = proctest.FreeAddr(t)
-		specs = append(specs, proctest.Spec{
+		spec := proctest.Spec{
 			Name:   "orchestrated " + string(r),
 			Binary: bin,
 			// The settings by flags, the HTTP address by environment.
@@ -184,11 +188,25 @@ func TestOrchestrated_EachServiceItsOwnProcess_OrdersEndRightAndEveryProcessStop
 				"-otel-exporter", "otlp", "-otel-endpoint", traces.Addr(), "-ops-addr", ops[r]},
 			Env:  []string{"ORDERSAGA_HTTP_ADDR=" + addr},
 			Addr: addr,
-		})
+		}
+		if r == hosted.RoleOrders { // forwards the notification service's endpoint (by flag)
+			spec.Args = append(spec.Args, "-notifications-url", "http://"+addrs[hosted.RoleNotifications])
+		}
+		specs = append(specs, spec)
 	}
 	procs := proctest.StartAll(t, specs...)
 	checkOpsListeners(t, ops)
 	checkTrace(t, traces, exercise(t, byRole(procs)), process.Orchestrated)
+}
+
+// freeAddrs returns a free local address for each role's process.
+func freeAddrs(t *testing.T) map[hosted.Role]string {
+	t.Helper()
+	addrs := map[hosted.Role]string{}
+	for _, r := range hosted.AllRoles() {
+		addrs[r] = proctest.FreeAddr(t)
+	}
+	return addrs
 }
 
 // checkOpsListeners checks that each process's operations listener
@@ -285,6 +303,8 @@ func exercise(t *testing.T, procs map[hosted.Role]*proctest.Proc) (completed str
 		t.Errorf("order %s ended %s (%s), want failed (payment_declined)", declinedID, declined.Status, declined.FailureReason)
 	}
 
+	checkNotificationsEndpoint(t, procs, rich, tokens[rich], tokens[poor])
+
 	// The services that own the data agree: the completed order's units
 	// left, the declined order's came back; only the completed order was
 	// charged.
@@ -317,6 +337,31 @@ func exercise(t *testing.T, procs map[hosted.Role]*proctest.Proc) (completed str
 		}
 	}
 	return okID
+}
+
+// checkNotificationsEndpoint checks GET /v1/customers/{id}/notifications
+// on the notification service's process and, forwarded there, on the
+// orders process: the customer's own list answers 200 with a
+// "notifications" array, another customer's token 404, no token 401.
+func checkNotificationsEndpoint(t *testing.T, procs map[hosted.Role]*proctest.Proc, customer, own, other string) {
+	t.Helper()
+	path := "/v1/customers/" + customer + "/notifications"
+	for _, r := range []hosted.Role{hosted.RoleNotifications, hosted.RoleOrders} {
+		base := procs[r].URL
+		status, body := call(t, own, http.MethodGet, base+path, nil)
+		var page struct {
+			Notifications []json.RawMessage `json:"notifications"`
+		}
+		if status != http.StatusOK || json.Unmarshal([]byte(body), &page) != nil || page.Notifications == nil {
+			t.Errorf("GET %s on the %s process: %d %s, want 200 with a notifications array", path, r, status, body)
+		}
+		if status, body := call(t, other, http.MethodGet, base+path, nil); status != http.StatusNotFound {
+			t.Errorf("GET %s on the %s process as another customer: %d %s, want 404", path, r, status, body)
+		}
+		if status, body := call(t, "", http.MethodGet, base+path, nil); status != http.StatusUnauthorized {
+			t.Errorf("GET %s on the %s process without a token: %d %s, want 401", path, r, status, body)
+		}
+	}
 }
 
 // checkTrace checks the spans the processes sent to the collector by the

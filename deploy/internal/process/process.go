@@ -224,6 +224,9 @@ func (p *Process) buildOrchestrated(ctx context.Context, nodeCfg hosted.Config, 
 	if n.Payment != nil {
 		d.Accounts = n.Payment
 	}
+	if n.Notifications != nil {
+		d.Notifications = n.Notifications
+	}
 	if p.cfg.FaultInjection {
 		d.Faults = n.Faults
 	}

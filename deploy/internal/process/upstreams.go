@@ -34,10 +34,14 @@ func upstreamVars(roleURLs map[hosted.Role]*string) []envflag.Var {
 	var vars []envflag.Var
 	for _, r := range UpstreamRoles() {
 		roleURLs[r] = new(string)
+		what := "that service's REST endpoints and its part of /v1/admin/faults"
+		if len(hosted.StepRoles([]hosted.Role{r})) == 0 {
+			what = "that service's REST endpoints" // no step, no fault injector
+		}
 		vars = append(vars, envflag.Var{
 			Name: UpstreamFlag(r),
 			Usage: fmt.Sprintf("base `URL` (http://host:port) of the process hosting the %s service: a process hosting orders but not %s "+
-				"forwards that service's REST endpoints and its part of /v1/admin/faults there, so it serves the whole API", r, r),
+				"forwards %s there, so it serves the whole API", r, r, what),
 			Value: envflag.String(roleURLs[r]),
 		})
 	}

@@ -11,15 +11,17 @@ func TestLoadConfig_UpstreamURLs_FromFlagsAndEnvironment_ForTheOrdersProcess(t *
 	cfg, err := load(process.Choreographed, map[string]string{
 		"ORDERSAGA_DATA_DIR":    "/data",
 		"ORDERSAGA_PAYMENT_URL": "http://choreographed-payment:8080",
-	}, "orders", "-inventory-url", "http://127.0.0.1:8182/", "-shipping-url", "https://shipping.internal")
+	}, "orders", "-inventory-url", "http://127.0.0.1:8182/", "-shipping-url", "https://shipping.internal",
+		"-notifications-url", "http://choreographed-notifications:8080")
 	if err != nil {
 		t.Fatal(err)
 	}
 	up := cfg.Upstreams()
 	want := map[string]string{
-		"inventory": "http://127.0.0.1:8182",
-		"payment":   "http://choreographed-payment:8080",
-		"shipping":  "https://shipping.internal",
+		"inventory":     "http://127.0.0.1:8182",
+		"payment":       "http://choreographed-payment:8080",
+		"shipping":      "https://shipping.internal",
+		"notifications": "http://choreographed-notifications:8080",
 	}
 	if len(up.Services) != len(want) {
 		t.Fatalf("upstreams %v, want %v", up.Services, want)
@@ -43,6 +45,8 @@ func TestLoadConfig_UpstreamURLs_ThatCannotWork_AreRefused(t *testing.T) {
 	}{
 		{"not the orders process", "inventory", []string{"-payment-url", "http://p:8080"}, "-payment-url is for a process hosting orders"},
 		{"a role hosted here", "orders,inventory", []string{"-inventory-url", "http://i:8080"}, "which this process hosts itself"},
+		{"the notification service hosted here", "orders,notifications", []string{"-notifications-url", "http://n:8080"}, "which this process hosts itself"},
+		{"notifications not the orders process", "notifications", []string{"-notifications-url", "http://n:8080"}, "-notifications-url is for a process hosting orders"},
 		{"no scheme", "orders", []string{"-inventory-url", "inventory:8080"}, "is not http://host:port"},
 		{"another scheme", "orders", []string{"-shipping-url", "ftp://s"}, "is not http://host:port"},
 		{"a path", "orders", []string{"-payment-url", "http://p:8080/v1"}, "give http://host:port alone"},
