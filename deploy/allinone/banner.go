@@ -12,8 +12,8 @@ const demoOrder = `{"customer_id":"ada","items":[{"sku":"mug","quantity":2}],"sh
 // Banner describes the running stack for a person: where each part
 // answers, where the data is, an operator token and a token of the demo
 // customer, and ready-to-paste commands that place an order on each API as
-// that customer, read the customer's orders, and list every order as the
-// operator.
+// that customer, read the customer's orders and, on each API, its
+// notifications, and list every order as the operator.
 func (s *Stack) Banner() string {
 	var b strings.Builder
 	line := func(label, value string) { fmt.Fprintf(&b, "  %-24s %s\n", label, value) }
@@ -60,6 +60,10 @@ func (s *Stack) Banner() string {
 		api := s.variants[0].url
 		fmt.Fprintf(&b, "\nRead %s's orders (a customer sees its own alone; /v1/orders/<order_id> reads one):\n", cr.CustomerID)
 		fmt.Fprintf(&b, "  curl -s '%s/v1/orders?limit=5' -H 'Authorization: Bearer %s'\n", api, cr.Customer)
+		fmt.Fprintf(&b, "\nRead what %s was told when its orders ended (one notification per ended order, each variant its own):\n", cr.CustomerID)
+		for _, r := range s.variants {
+			fmt.Fprintf(&b, "  curl -s '%s/v1/customers/%s/notifications?limit=5' -H 'Authorization: Bearer %s'\n", r.url, cr.CustomerID, cr.Customer)
+		}
 		b.WriteString("\nAs the operator, list every customer's orders (catalog, customers and /v1/admin/* are the operator's too):\n")
 		fmt.Fprintf(&b, "  curl -s '%s/v1/orders?limit=5' -H 'Authorization: Bearer %s'\n", api, cr.Operator)
 	}

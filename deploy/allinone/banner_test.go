@@ -176,7 +176,8 @@ func (c curlCommand) bearer() string {
 // Authorization header is refused with 401 (problem+json, WWW-Authenticate:
 // Bearer); the customer's read lists that order and only the customer's
 // orders; the operator's list answers 200 with every order, the other
-// customer's included.
+// customer's included; on each API the customer's notifications read
+// answers 200 with a list, and 401 without its token.
 func TestBanner_PrintedCommands_WorkAsPrinted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole all-in-one stack")
@@ -185,18 +186,21 @@ func TestBanner_PrintedCommands_WorkAsPrinted(t *testing.T) {
 	cr := s.Credentials()
 	banner := s.Banner()
 	cmds := bannerCurls(t, banner)
-	var posts, reads []curlCommand
+	var posts, reads, notes []curlCommand
 	for _, c := range cmds {
 		switch {
 		case c.method == http.MethodPost && strings.Contains(c.url, "/v1/orders"):
 			posts = append(posts, c)
 		case c.method == http.MethodGet && strings.Contains(c.url, "/v1/orders"):
 			reads = append(reads, c)
+		case c.method == http.MethodGet && strings.Contains(c.url, "/notifications"):
+			notes = append(notes, c)
 		}
 	}
-	if len(posts) != 2 || len(reads) != 2 {
-		t.Fatalf("the banner prints %d order placements and %d reads, want one placement per API and a customer's and an operator's read:\n%s",
-			len(posts), len(reads), banner)
+	if len(posts) != 2 || len(reads) != 2 || len(notes) != 2 {
+		t.Fatalf("the banner prints %d order placements, %d order reads and %d notification reads, "+
+			"want one placement and one notification read per API and a customer's and an operator's order read:\n%s",
+			len(posts), len(reads), len(notes), banner)
 	}
 	// Another customer's order, which the customer's read must not list.
 	other := call(t, cr.Operator, http.MethodPost, s.APIURL(allinone.Orchestrated)+"/v1/orders", strings.Replace(demoOrderOf(t, posts[0]), `"ada"`, `"bob"`, 1), nil)
@@ -260,6 +264,34 @@ func TestBanner_PrintedCommands_WorkAsPrinted(t *testing.T) {
 		default:
 			t.Errorf("the banner's GET %s carries neither printed token", c.url)
 		}
+	}
+	checkNotificationReads(t, notes, cr)
+}
+
+// checkNotificationReads runs the banner's notification reads: each is the
+// demo customer's own, on a different API, and answers 200 with a list;
+// without its token 401.
+func checkNotificationReads(t *testing.T, notes []curlCommand, cr allinone.Credentials) {
+	t.Helper()
+	apis := map[string]bool{}
+	for _, c := range notes {
+		apis[strings.Split(c.url, "/v1/")[0]] = true
+		if c.bearer() != cr.Customer || !strings.Contains(c.url, "/v1/customers/"+cr.CustomerID+"/notifications") {
+			t.Errorf("the notification read %s is not the demo customer's own with its token", c.url)
+		}
+		status, _, body := c.send(t, false)
+		var page struct {
+			Notifications []json.RawMessage `json:"notifications"`
+		}
+		if status != http.StatusOK || json.Unmarshal(body, &page) != nil || page.Notifications == nil {
+			t.Errorf("the banner's GET %s: %d %s, want 200 with a notifications list", c.url, status, body)
+		}
+		if status, _, body := c.send(t, true); status != http.StatusUnauthorized {
+			t.Errorf("the banner's GET %s without its token: %d %s, want 401", c.url, status, body)
+		}
+	}
+	if len(apis) != len(notes) {
+		t.Errorf("the notification reads go to %d APIs, want one per API: %v", len(apis), notes)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/ordersaga/ordersaga/deploy/internal/demodata"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 	"github.com/ordersaga/ordersaga/shared/telemetry"
@@ -252,7 +253,8 @@ func TestStack_AllEmbedded_ServesBothAPIsAndRestartKeepsDataWithoutReseeding(t *
 	if got := products(t, again.APIURL(allinone.Choreographed))["mug"].Available; got != wantMug.Stock {
 		t.Errorf("choreographed mug stock after restart %d, want the seeded %d", got, wantMug.Stock)
 	}
-	for _, f := range []string{"orchestrated/orders.db", "orchestrated/inventory.db", "choreographed/payment.db", "temporal/temporal.db"} {
+	for _, f := range []string{"orchestrated/orders.db", "orchestrated/inventory.db", "choreographed/payment.db", "orchestrated/notifications.db",
+		"choreographed/notifications.db", "temporal/temporal.db"} {
 		if _, err := os.Stat(dir + "/" + f); err != nil {
 			t.Errorf("data file %s: %v", f, err)
 		}
@@ -274,8 +276,8 @@ func TestStack_ExternalInfrastructureAndPostgres_UsesThemAndEmbedsNothing(t *tes
 		}
 		defer admin.Close()
 		for _, v := range []string{allinone.Orchestrated, allinone.Choreographed} {
-			for _, r := range []string{"orders", "inventory", "payment", "shipping"} {
-				if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+prefix+v+"_"+r+" WITH (FORCE)"); err != nil {
+			for _, r := range hosted.AllRoles() {
+				if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+prefix+v+"_"+string(r)+" WITH (FORCE)"); err != nil {
 					t.Errorf("dropping test database: %v", err)
 				}
 			}
@@ -331,6 +333,20 @@ func TestStack_ExternalInfrastructureAndPostgres_UsesThemAndEmbedsNothing(t *tes
 	defer db.Close()
 	if db.Dialect() != sqldb.Postgres {
 		t.Fatalf("dialect %s", db.Dialect())
+	}
+	// The notification service's too, migrated by the run.
+	for _, v := range []string{allinone.Orchestrated, allinone.Choreographed} {
+		u.Path = "/" + prefix + v + "_notifications"
+		ndb, err := sqldb.Open(ctx, u.String())
+		if err != nil {
+			t.Fatalf("opening the %s notifications database: %v", v, err)
+		}
+		var table *string
+		err = ndb.QueryRowContext(ctx, `SELECT to_regclass('notifications')::text`).Scan(&table)
+		ndb.Close()
+		if err != nil || table == nil {
+			t.Errorf("the %s notifications database has no notifications table (%v)", v, err)
+		}
 	}
 	if entries, _ := os.ReadDir(cfg.DataDir + "/" + allinone.Orchestrated); len(entries) != 0 {
 		t.Errorf("SQLite files written with PostgreSQL configured: %v", entries)

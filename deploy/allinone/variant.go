@@ -73,7 +73,7 @@ type Env struct {
 // APIDeps returns the REST API's dependencies served straight from the
 // hosted services, without an intake: a variant adds its Intake.
 func (e Env) APIDeps() httpapi.Deps {
-	return httpapi.Deps{
+	d := httpapi.Deps{
 		Variant:  e.Name,
 		Catalog:  e.Hosted.Inventory,
 		Accounts: e.Hosted.Payment,
@@ -88,6 +88,10 @@ func (e Env) APIDeps() httpapi.Deps {
 
 		TracerProvider: e.TracerProvider,
 	}
+	if e.Hosted.Notifications != nil { // an interface holding a nil pointer would not read as absent
+		d.Notifications = e.Hosted.Notifications
+	}
+	return d
 }
 
 // Builder builds a variant once the infrastructure runs. ctx bounds the
@@ -95,7 +99,7 @@ func (e Env) APIDeps() httpapi.Deps {
 type Builder func(ctx context.Context, env Env) (Variant, error)
 
 // APIOnly builds a variant that serves the REST API from the hosted services alone:
-// health, readiness, metrics, catalog, customers and fault settings. Its
+// health, readiness, metrics, catalog, customers, notifications and fault settings. Its
 // order endpoints answer 503: it stands in for a variant that is not
 // plugged in.
 func APIOnly(_ context.Context, env Env) (Variant, error) {

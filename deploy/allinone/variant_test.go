@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/allinone"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // fakeVariant records how the stack drives a variant.
@@ -79,7 +80,8 @@ func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *te
 	t.Cleanup(func() { _ = s.Close() })
 
 	env := fake.env
-	if env.Name != allinone.Orchestrated || env.Hosted == nil || env.Hosted.Inventory == nil || env.Registry == nil || env.Logger == nil || env.Now == nil {
+	if env.Name != allinone.Orchestrated || env.Hosted == nil || env.Hosted.Inventory == nil || env.Hosted.Notifications == nil ||
+		env.Registry == nil || env.Logger == nil || env.Now == nil {
 		t.Fatalf("incomplete env: %+v", env)
 	}
 	if env.TemporalAddress != "127.0.0.1:1" || env.TemporalNamespace != "default" || len(env.KafkaBrokers) != 1 || env.KafkaBrokers[0] != "127.0.0.1:2" {
@@ -88,7 +90,7 @@ func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *te
 	if env.Faults == nil || env.Faults["payment"] == nil {
 		t.Errorf("env faults %v with fault injection on", env.Faults)
 	}
-	if len(env.HostedConfig.Databases) != 4 {
+	if len(env.HostedConfig.Databases) != len(hosted.AllRoles()) {
 		t.Errorf("env node config %+v", env.HostedConfig)
 	}
 	// The demo data is there before the variant is built.
@@ -106,6 +108,10 @@ func TestStack_PluggedVariant_GetsEnvServesItsHandlerAndStopsBeforeItsNode(t *te
 	}
 	if code := call(t, "", http.MethodGet, s.APIURL(allinone.Choreographed)+"/healthz", "", nil); code != http.StatusOK {
 		t.Errorf("choreographed (APIOnly) /healthz: %d", code)
+	}
+	cr := s.Credentials()
+	if code := call(t, cr.Customer, http.MethodGet, s.APIURL(allinone.Choreographed)+"/v1/customers/"+cr.CustomerID+"/notifications", "", nil); code != http.StatusOK {
+		t.Errorf("choreographed (APIOnly) GET the demo customer's notifications: %d, want 200", code)
 	}
 	if banner := s.Banner(); !regexpMatch(`orchestrated API\s+http://\S+\n`, banner) {
 		t.Errorf("the plugged variant is still described as a placeholder:\n%s", banner)
