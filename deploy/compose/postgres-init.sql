@@ -9,11 +9,13 @@ CREATE DATABASE orchestrated_orders;
 CREATE DATABASE orchestrated_inventory;
 CREATE DATABASE orchestrated_payment;
 CREATE DATABASE orchestrated_shipping;
+CREATE DATABASE orchestrated_notifications;
 
 CREATE DATABASE choreographed_orders;
 CREATE DATABASE choreographed_inventory;
 CREATE DATABASE choreographed_payment;
 CREATE DATABASE choreographed_shipping;
+CREATE DATABASE choreographed_notifications;
 
 CREATE DATABASE temporal;
 CREATE DATABASE temporal_visibility;

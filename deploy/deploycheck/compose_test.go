@@ -110,9 +110,21 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 		},
 		{
 			name: "migrate without every database",
-			old:  "      ORDERSAGA_SHIPPING_DB: postgres://postgres@postgres:5432/choreographed_shipping?sslmode=disable\n\n",
-			new:  "\n",
+			old:  "      ORDERSAGA_SHIPPING_DB: postgres://postgres@postgres:5432/choreographed_shipping?sslmode=disable\n      ORDERSAGA_NOTIFICATIONS_DB",
+			new:  "      ORDERSAGA_NOTIFICATIONS_DB",
 			want: []string{"service migrate-choreographed", "ORDERSAGA_SHIPPING_DB not set"},
+		},
+		{
+			name: "migrate without the notification service's database",
+			old:  "      ORDERSAGA_NOTIFICATIONS_DB: postgres://postgres@postgres:5432/orchestrated_notifications?sslmode=disable\n\n",
+			new:  "\n",
+			want: []string{"service migrate-orchestrated", "ORDERSAGA_NOTIFICATIONS_DB not set"},
+		},
+		{
+			name: "notification database the init script does not create",
+			old:  "postgres:5432/choreographed_notifications?sslmode=disable\n      OTEL_SERVICE_NAME",
+			new:  "postgres:5432/choreographed_notification?sslmode=disable\n      OTEL_SERVICE_NAME",
+			want: []string{"service choreographed-notifications", `database "choreographed_notification" on postgres, which its init scripts do not create`},
 		},
 		{
 			name: "migrate without its variant",
@@ -143,6 +155,18 @@ func TestCheckCompose_ReportsEachBreakage(t *testing.T) {
 			old:  "      ORDERSAGA_SHIPPING_URL: http://choreographed-shipping:8080\n",
 			new:  "",
 			want: []string{"service choreographed-orders hosts orders but not shipping, and sets no ORDERSAGA_SHIPPING_URL"},
+		},
+		{
+			name: "orders process without the notification service's URL",
+			old:  "      ORDERSAGA_NOTIFICATIONS_URL: http://orchestrated-notifications:8080\n",
+			new:  "",
+			want: []string{"service orchestrated-orders hosts orders but not notifications, and sets no ORDERSAGA_NOTIFICATIONS_URL"},
+		},
+		{
+			name: "notification URL of a step's process",
+			old:  "ORDERSAGA_NOTIFICATIONS_URL: http://choreographed-notifications:8080",
+			new:  "ORDERSAGA_NOTIFICATIONS_URL: http://choreographed-shipping:8080",
+			want: []string{"service choreographed-orders", "ORDERSAGA_NOTIFICATIONS_URL", "hosts [shipping], not notifications"},
 		},
 		{
 			name: "URL of no service",

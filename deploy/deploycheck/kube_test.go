@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 const (
@@ -62,8 +64,11 @@ func TestBuildKustomization_MakesEveryService(t *testing.T) {
 				policies++
 			}
 		}
-		if deployments != 8 || services != 8 || jobs != 2 || ingresses != 2 || policies != 5 {
-			t.Errorf("%s: %d Deployments, %d Services, %d Jobs, %d Ingresses, %d NetworkPolicies; want 8, 8, 2, 2 and 5", dir, deployments, services, jobs, ingresses, policies)
+		// A Deployment and a Service per role and variant.
+		perRole := 2 * len(hosted.AllRoles())
+		if deployments != perRole || services != perRole || jobs != 2 || ingresses != 2 || policies != 5 {
+			t.Errorf("%s: %d Deployments, %d Services, %d Jobs, %d Ingresses, %d NetworkPolicies; want %d, %d, 2, 2 and 5",
+				dir, deployments, services, jobs, ingresses, policies, perRole, perRole)
 		}
 	}
 }
@@ -137,6 +142,11 @@ func TestCheckManifests_ReportsEachBreakage(t *testing.T) {
 		{"orders process without a service's URL", base, "Deployment", "choreographed-orders",
 			"        - name: ORDERSAGA_PAYMENT_URL\n          value: http://choreographed-payment:8080\n", "",
 			[]string{"Deployment choreographed-orders", "hosts orders but not payment, and sets no ORDERSAGA_PAYMENT_URL"}},
+		{"orders process without the notification service's URL", base, "Deployment", "choreographed-orders",
+			"        - name: ORDERSAGA_NOTIFICATIONS_URL\n          value: http://choreographed-notifications:8080\n", "",
+			[]string{"Deployment choreographed-orders", "hosts orders but not notifications, and sets no ORDERSAGA_NOTIFICATIONS_URL"}},
+		{"notification URL of a step's Service", local, "Deployment", "orchestrated-orders", "http://orchestrated-notifications:8080", "http://orchestrated-payment:8080",
+			[]string{"Deployment orchestrated-orders", "ORDERSAGA_NOTIFICATIONS_URL", "hosts [payment], not notifications"}},
 		{"URL of no Service", base, "Deployment", "orchestrated-orders", "http://orchestrated-inventory:8080", "http://orchestrated-inventry:8080",
 			[]string{"Deployment orchestrated-orders", "ORDERSAGA_INVENTORY_URL http://orchestrated-inventry:8080 leads to host orchestrated-inventry, which is no Service"}},
 		{"URL on a port the Service lacks", local, "Deployment", "choreographed-orders", "http://choreographed-shipping:8080", "http://choreographed-shipping.ordersaga.svc:9090",
@@ -210,6 +220,9 @@ func TestCheckManifests_ReportsEachBreakage(t *testing.T) {
 		{"API of a service not from the pods forwarding to it", base, "NetworkPolicy", "orchestrated-services-from-orders",
 			"          app.kubernetes.io/component: orchestrated-orders\n", "          app.kubernetes.io/component: choreographed-orders\n",
 			[]string{"Deployment orchestrated-orders forwards to Deployment orchestrated-inventory, but no NetworkPolicy lets its pods reach port 8080"}},
+		{"API of the notification service not from the orders pods", local, "NetworkPolicy", "orchestrated-services-from-orders",
+			"      - orchestrated-notifications\n", "",
+			[]string{"Deployment orchestrated-orders forwards to Deployment orchestrated-notifications, but no NetworkPolicy lets its pods reach port 8080"}},
 		{"health and metrics not from the monitoring namespace", base, "NetworkPolicy", "ordersaga-ops-from-monitoring",
 			"    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: monitoring\n", "    - namespaceSelector: {}\n",
 			[]string{"Deployment choreographed-shipping: NetworkPolicy ordersaga-ops-from-monitoring lets every pod of every namespace reach its health and metrics port 9090"}},
