@@ -11,6 +11,11 @@ import (
 	"github.com/ordersaga/ordersaga/shared/notifications"
 )
 
+// notificationService names the notification service in Upstreams. It
+// carries out no saga step, so it has no fault injector: /v1/admin/faults
+// never asks its process.
+const notificationService = "notifications"
+
 // Notifications is the notification service's store, as the API uses it.
 type Notifications interface {
 	// List returns a page of one customer's notifications, newest first.

@@ -72,7 +72,7 @@ func routeService(route string) string {
 	case strings.HasPrefix(route, "/v1/products"):
 		return "inventory"
 	case strings.HasPrefix(route, "/v1/customers/") && strings.HasSuffix(route, "/notifications"):
-		return "notifications"
+		return notificationService
 	case strings.HasPrefix(route, "/v1/customers"):
 		return "payment"
 	}

@@ -48,8 +48,8 @@ const DefaultUpstreamTimeout = 10 * time.Second
 // problem (retry); an answer /v1/admin/faults cannot use is a 502 problem.
 type Upstreams struct {
 	// Services maps a service that carries out a saga step (inventory,
-	// payment, shipping) to the base URL of the process hosting it
-	// (http://host:port).
+	// payment, shipping), or the notification service, to the base URL of
+	// the process hosting it (http://host:port).
 	Services map[string]*url.URL
 	// Timeout bounds each forwarded request (DefaultUpstreamTimeout when 0).
 	Timeout time.Duration
@@ -99,7 +99,7 @@ func newUpstreams(u Upstreams, hosted func(service string) bool) upstreams {
 	}
 	byBase := map[string]*faultPeer{}
 	for _, name := range slices.Sorted(maps.Keys(up.services)) {
-		if hosted(name) {
+		if hosted(name) || name == notificationService { // the notification service has no fault injector
 			continue
 		}
 		base := up.services[name]

@@ -269,6 +269,34 @@ func TestUpstreams_Faults_MergesEveryProcessAndSendsEachOnlyItsPart(t *testing.T
 	}
 }
 
+// TestUpstreams_Faults_TheNotificationProcessIsNeverAsked: the notification
+// service has no fault injector, so /v1/admin/faults neither asks its
+// process (which may well run without fault injection) nor takes a
+// setting for it.
+func TestUpstreams_Faults_TheNotificationProcessIsNeverAsked(t *testing.T) {
+	steps := newUpstream(t)
+	notes := newUpstream(t, func(d *httpapi.Deps) { d.Faults = nil })
+	h := orderProcess(t, map[string]*url.URL{"inventory": steps.url(t), "payment": steps.url(t), "shipping": steps.url(t), "notifications": notes.url(t)})
+
+	assertJSON(t, h.do(http.MethodGet, "/v1/admin/faults", ""), http.StatusOK, `{
+		"inventory": {"error_rate": 0, "latency_ms": 0},
+		"payment": {"error_rate": 0, "latency_ms": 0},
+		"shipping": {"error_rate": 0, "latency_ms": 0}}`)
+	assertJSON(t, h.do(http.MethodPut, "/v1/admin/faults", `{"shipping": {"error_rate": 0.5}}`), http.StatusOK, `{
+		"inventory": {"error_rate": 0, "latency_ms": 0},
+		"payment": {"error_rate": 0, "latency_ms": 0},
+		"shipping": {"error_rate": 0.5, "latency_ms": 0}}`)
+	assertProblem(t, h.do(http.MethodPut, "/v1/admin/faults", `{"notifications": {"error_rate": 0.5}}`), http.StatusBadRequest, "notifications")
+	if got := notes.requests(); len(got) != 0 {
+		t.Errorf("the notification process was asked %q", got)
+	}
+	// Its endpoint is still forwarded there.
+	h.do(http.MethodGet, "/v1/customers/ada/notifications", "")
+	if got := notes.requests(); !slices.Equal(got, []string{"GET /v1/customers/ada/notifications"}) {
+		t.Errorf("the notification process got %q, want the forwarded list", got)
+	}
+}
+
 func TestUpstreams_Faults_AFailingProcess_Answers503Or502NamingIt(t *testing.T) {
 	inv := newUpstream(t)
 	down := newUpstream(t)
