@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// burstOrders is the size of the suite's burst here: four processes, the
+// burstOrders is the size of the suite's burst here: five processes, the
 // embedded server and the test share the machine with every other test
 // package, and the burst's point (many orders at once through the
 // forwarding process) holds at this size.
@@ -49,10 +49,10 @@ func TestChoreographed_OneProcessPerService_TheWholeAPIAtTheOrdersAddress_Passes
 }
 
 // skipShort skips a split test in -short mode: each runs the whole suite
-// on four processes.
+// on a process per role.
 func skipShort(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the split tests run the scenario suite on four processes")
+		t.Skip("the split tests run the scenario suite on a process per role")
 	}
 }
 
@@ -84,6 +84,7 @@ func runSplit(t *testing.T, s *split) {
 	}
 	t.Run("service_processes_verify_tokens", func(t *testing.T) { checkServiceProcessesVerify(t, s) })
 	t.Run("faults_reach_each_process", func(t *testing.T) { checkFaultsReachEachProcess(t, s) })
+	t.Run("notifications_at_the_orders_address", func(t *testing.T) { checkNotificationsForwarded(t, s) })
 	t.Run("a_service_down", func(t *testing.T) { checkServiceDown(t, s) })
 }
 
@@ -146,9 +147,40 @@ func checkFaultsReachEachProcess(t *testing.T, s *split) {
 	}
 }
 
+// checkNotificationsForwarded checks that GET
+// /v1/customers/{id}/notifications at the orders address is answered by
+// the notification service's process: 200 with a list for the customer
+// (as on that process itself) and for an operator, 404 for another
+// customer, 401 without a token. (Whether the list holds the customer's
+// ended orders is the scenario suite's notification check.)
+func checkNotificationsForwarded(t *testing.T, s *split) {
+	const customer = "split-notes"
+	path := "/v1/customers/" + customer + "/notifications"
+	own := proctest.Token(t, auth.RoleCustomer, customer)
+	for _, base := range []string{s.api(), s.procs[hosted.RoleNotifications].URL} {
+		for _, token := range []string{own, proctest.Token(t, auth.RoleOperator, "split-test")} {
+			resp, body := doAs(t, token, http.MethodGet, base+path+"?limit=5", "")
+			var page struct {
+				Notifications []json.RawMessage `json:"notifications"`
+			}
+			if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &page) != nil || page.Notifications == nil {
+				t.Errorf("GET %s%s: %s %s, want 200 with a notifications list", base, path, resp.Status, body)
+			}
+		}
+	}
+	if resp, body := doAs(t, proctest.Token(t, auth.RoleCustomer, "someone-else"), http.MethodGet, s.api()+path, ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET %s as another customer: %s %s, want 404", path, resp.Status, body)
+	}
+	if resp, body := doAs(t, "", http.MethodGet, s.api()+path, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET %s without a token: %s %s, want 401", path, resp.Status, body)
+	}
+}
+
 // checkServiceDown stops the payment process and checks that the orders
 // process answers its endpoints, and the fault settings, with a 503
-// problem naming it, while orders are still listed.
+// problem naming it, while orders are still listed; then it stops the
+// notification service's process, and the orders process answers the
+// notifications with a 503 problem naming that service.
 func checkServiceDown(t *testing.T, s *split) {
 	if err := s.procs[hosted.RolePayment].Stop(); err != nil {
 		t.Fatalf("stopping the payment process: %v", err)
@@ -168,6 +200,15 @@ func checkServiceDown(t *testing.T, s *split) {
 	}
 	if resp, body := get(t, s.api()+"/v1/orders?limit=1"); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /v1/orders with the payment process down: %s %s", resp.Status, body)
+	}
+
+	if err := s.procs[hosted.RoleNotifications].Stop(); err != nil {
+		t.Fatalf("stopping the notifications process: %v", err)
+	}
+	resp, body := get(t, s.api()+"/v1/customers/ada/notifications")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Content-Type") != "application/problem+json" ||
+		!strings.Contains(string(body), "notifications service") {
+		t.Errorf("GET /v1/customers/ada/notifications with the notifications process down: %s %s %s", resp.Status, resp.Header.Get("Content-Type"), body)
 	}
 }
 
