@@ -3,8 +3,8 @@
 // broker retains: it empties the projection and applies, with the code the
 // live consumer runs, every retained event of the topics it derives from,
 // read from the first offset of each partition up to its high-water mark
-// by a plain reader per partition (not the live consumer group, whose
-// offsets it leaves alone).
+// by a plain kafka-go reader per partition (not the live consumer group,
+// whose offsets it leaves alone), a few partitions at once.
 //
 // How a rebuild coexists with the live consumer, which keeps running:
 //
@@ -49,8 +49,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
-	"github.com/ordersaga/ordersaga/choreographed/broker"
 	"github.com/ordersaga/ordersaga/choreographed/consumer"
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
@@ -155,11 +155,9 @@ func Run(ctx context.Context, cfg Config, p Projection) (Report, error) {
 	if len(rep.Truncated) > 0 && !cfg.AllowPartial {
 		return rep, fmt.Errorf("rebuilding %s: %w: retention deleted the oldest events of %s", p.Name, ErrPartial, strings.Join(rep.Truncated, ", "))
 	}
-	var head []retained
-	for _, s := range spans {
-		if head, err = r.read(ctx, s, head); err != nil {
-			return rep, err
-		}
+	head, err := r.readAll(ctx, spans)
+	if err != nil {
+		return rep, err
 	}
 	rep.ReadTook = time.Since(start)
 	cfg.Logger.Info("rebuild: events read", "projection", p.Name, "events", len(head), "messages", r.messages, "took", rep.ReadTook)
@@ -181,12 +179,11 @@ func Run(ctx context.Context, cfg Config, p Projection) (Report, error) {
 		if err != nil {
 			return err
 		}
-		all := slices.Clone(head)
-		for _, s := range tail {
-			if all, err = tr.read(ctx, s, all); err != nil {
-				return err
-			}
+		more, err := tr.readAll(ctx, tail)
+		if err != nil {
+			return err
 		}
+		all := append(slices.Clone(head), more...)
 		final.Read, final.Ignored = tr.messages, tr.ignored
 		for _, ev := range all {
 			if err := p.Apply(ctx, tx, ev.event, ev.at); err != nil {
@@ -308,14 +305,50 @@ func (r *reader) offsets(ctx context.Context, topics []string, after []span) ([]
 	return out, nil
 }
 
-// read appends the events of span s the projection follows to out.
-func (r *reader) read(ctx context.Context, s span, out []retained) (_ []retained, err error) {
+// parallelReads bounds the partitions read at once.
+const parallelReads = 8
+
+// readerMaxWait bounds a partition reader's fetch: closing a reader waits
+// for its fetch in flight, which waits that long when the partition has
+// nothing more.
+const readerMaxWait = 100 * time.Millisecond
+
+// readAll returns the events the projection follows of spans, partition
+// after partition, each in offset order; it reads up to parallelReads
+// partitions at once.
+func (r *reader) readAll(ctx context.Context, spans []span) ([]retained, error) {
+	parts := make([][]retained, len(spans))
+	counts := make([][2]int, len(spans))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallelReads)
+	for i, s := range spans {
+		g.Go(func() error {
+			var err error
+			parts[i], counts[i], err = r.read(gctx, s)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []retained
+	for i := range spans {
+		out = append(out, parts[i]...)
+		r.messages += counts[i][0]
+		r.ignored += counts[i][1]
+	}
+	return out, nil
+}
+
+// read returns the events of span s the projection follows, and how many
+// messages it read and did not apply, with a reader of its own.
+func (r *reader) read(ctx context.Context, s span) (out []retained, counts [2]int, err error) {
 	if s.first >= s.end {
-		return out, nil
+		return nil, counts, nil
 	}
 	kr := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: r.brokers, Topic: s.topic, Partition: s.partition,
-		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: broker.ReaderMaxWait,
+		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: readerMaxWait,
 	})
 	defer func() {
 		if cerr := kr.Close(); cerr != nil && err == nil {
@@ -323,27 +356,27 @@ func (r *reader) read(ctx context.Context, s span, out []retained) (_ []retained
 		}
 	}()
 	if err := kr.SetOffset(s.first); err != nil {
-		return nil, fmt.Errorf("rebuild: seeking %s/%d to %d: %w", s.topic, s.partition, s.first, err)
+		return nil, counts, fmt.Errorf("rebuild: seeking %s/%d to %d: %w", s.topic, s.partition, s.first, err)
 	}
 	for {
 		rctx, cancel := context.WithTimeout(ctx, r.timeout)
 		m, err := kr.ReadMessage(rctx)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("rebuild: reading %s/%d at offset %d of %d: %w", s.topic, s.partition, kr.Offset(), s.end, err)
+			return nil, counts, fmt.Errorf("rebuild: reading %s/%d at offset %d of %d: %w", s.topic, s.partition, kr.Offset(), s.end, err)
 		}
 		if m.Offset >= s.end {
-			return out, nil // past the mark (the last offsets held no message)
+			return out, counts, nil // past the mark (the last offsets held no message)
 		}
-		r.messages++
+		counts[0]++
 		e, derr := events.Decode(m.Value)
 		if derr != nil || !r.follows(e.Type) {
-			r.ignored++
+			counts[1]++
 		} else {
 			out = append(out, retained{event: e, at: m.Time, ref: fmt.Sprintf("%s/%d@%d", m.Topic, m.Partition, m.Offset)})
 		}
 		if m.Offset >= s.end-1 {
-			return out, nil
+			return out, counts, nil
 		}
 	}
 }
