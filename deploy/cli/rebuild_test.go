@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +22,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/consumer"
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	chstack "github.com/ordersaga/ordersaga/choreographed/stack"
+	"github.com/ordersaga/ordersaga/deploy/allinone"
 	"github.com/ordersaga/ordersaga/deploy/kafkadev"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/hosted"
@@ -462,5 +466,172 @@ func TestChoreographedRebuild_EveryOutcome_RebuiltRowsEqualTheLiveOnes(t *testin
 				}
 			}
 		})
+	}
+}
+
+func TestChoreographedRebuild_CommandLine_NamesItsProjectionAndItsDatabase(t *testing.T) {
+	empty := t.TempDir()
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{[]string{"choreographed", "rebuild"}, 2, "", "name one projection: notifications or timeline"},
+		{[]string{"choreographed", "rebuild", "orders"}, 2, "", `unknown projection "orders"`},
+		{[]string{"choreographed", "rebuild", "notifications", "timeline"}, 2, "", "name one projection"},
+		{[]string{"choreographed", "rebuild", "-h"}, 0, "", "Projections:"},
+		{[]string{"choreographed", "rebuild", "timeline", "-data-dir", empty}, 1, "", "no orders database at " + filepath.Join(empty, "choreographed", "orders.db")},
+		{[]string{"help"}, 0, "choreographed rebuild", ""},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			env, stdout, stderr := testEnv(nil)
+			if got := Execute(context.Background(), env, tc.args); got != tc.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", got, tc.code, stderr)
+			}
+			if !strings.Contains(stdout.String(), tc.inStdout) || !strings.Contains(stderr.String(), tc.inStderr) {
+				t.Errorf("stdout %q, stderr %q; want %q and %q in them", stdout, stderr, tc.inStdout, tc.inStderr)
+			}
+		})
+	}
+	var paths []string
+	for _, l := range Leaves(Commands()) {
+		paths = append(paths, l.Path)
+	}
+	if !slices.Contains(paths, "choreographed") || !slices.Contains(paths, "choreographed rebuild") {
+		t.Errorf("the commands that run are %v, want choreographed and choreographed rebuild among them", paths)
+	}
+}
+
+// allInOneOrder places an order on the choreographed API of an
+// all-in-one stack and returns its final status.
+func allInOneOrder(t *testing.T, s *allinone.Stack, id, customer string) domain.Status {
+	t.Helper()
+	base := s.APIURL(allinone.Choreographed)
+	body := fmt.Sprintf(`{"order_id":%q,"customer_id":%q,"items":[{"sku":"mug","quantity":1}],`+
+		`"ship_to":{"name":"Ada","line1":"1 Main St","city":"Berlin","postal_code":"10115","country":"DE"}}`, id, customer)
+	if code, b := apiCall(t, s, http.MethodPost, base+"/v1/orders", body); code != http.StatusAccepted {
+		t.Fatalf("POST /v1/orders %s: %d %s", id, code, b)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		code, b := apiCall(t, s, http.MethodGet, base+"/v1/orders/"+id, "")
+		var o struct {
+			Status domain.Status `json:"status"`
+		}
+		if code != http.StatusOK || json.Unmarshal(b, &o) != nil {
+			t.Fatalf("GET /v1/orders/%s: %d %s", id, code, b)
+		}
+		if o.Status.Final() {
+			return o.Status
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %s is %s after a minute", id, o.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// apiCall sends a request with the stack's operator token and returns the
+// status and body.
+func apiCall(t *testing.T, s *allinone.Stack, method, url, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+s.Credentials().Operator)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// TestChoreographedRebuild_AfterAnAllInOneRestart_SeesTheOrdersOfBefore:
+// the all-in-one run keeps the embedded broker's log in its data dir
+// (<data-dir>/kafka), so after a restart a rebuild with the command's
+// defaults for that layout still reads the events of the orders placed
+// before it: their notifications and timelines come back. (The
+// orchestrated variant serves its API alone here: the test is about the
+// choreographed one.)
+func TestChoreographedRebuild_AfterAnAllInOneRestart_SeesTheOrdersOfBefore(t *testing.T) {
+	dir := t.TempDir()
+	cfg := allinone.DefaultConfig()
+	cfg.DataDir = dir
+	cfg.OrchestratedAddr, cfg.ChoreographedAddr, cfg.KafkaListen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.TemporalAddress = "127.0.0.1:1"
+	cfg.KafkaPartitions = 2
+	start := func() *allinone.Stack {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s, err := allinone.Start(ctx, cfg, allinone.Options{Choreographed: allinone.ChoreographedBuilder, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	u := fmt.Sprint(time.Now().UnixNano())
+	before := map[string]domain.Status{}
+	s := start()
+	for i, customer := range []string{"ada", "ada", "bob"} { // bob's credit pays for no mug
+		id := fmt.Sprintf("before%d-%s", i, u)
+		before[id] = allInOneOrder(t, s, id, customer)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(filepath.Join(dir, "kafka")); err != nil || len(entries) == 0 {
+		t.Fatalf("the broker's log folder %s: %v, %d entries", filepath.Join(dir, "kafka"), err, len(entries))
+	}
+
+	again := start()
+	after := "after-" + u
+	if st := allInOneOrder(t, again, after, "ada"); st != domain.StatusCompleted {
+		t.Fatalf("order placed after the restart is %s", st)
+	}
+	for _, p := range []string{"notifications", "timeline"} {
+		out := runRebuild(t, []string{"choreographed", "rebuild", p, "-data-dir", dir, "-kafka-brokers", again.KafkaBrokers()[0]})
+		t.Logf("rebuild %s after the restart:\n%s", p, out)
+	}
+
+	base := again.APIURL(allinone.Choreographed)
+	noted := map[string]string{}
+	for _, customer := range []string{"ada", "bob"} {
+		code, b := apiCall(t, again, http.MethodGet, base+"/v1/customers/"+customer+"/notifications?limit=200", "")
+		var page struct {
+			Notifications []struct {
+				OrderID string `json:"order_id"`
+				Status  string `json:"status"`
+			} `json:"notifications"`
+		}
+		if code != http.StatusOK || json.Unmarshal(b, &page) != nil {
+			t.Fatalf("notifications of %s: %d %s", customer, code, b)
+		}
+		for _, n := range page.Notifications {
+			noted[n.OrderID] = n.Status
+		}
+	}
+	for id, st := range before {
+		if noted[id] != string(st) {
+			t.Errorf("order %s placed before the restart ended %s; its rebuilt notification says %q", id, st, noted[id])
+		}
+		code, b := apiCall(t, again, http.MethodGet, base+"/v1/orders/"+id+"/timeline", "")
+		if code != http.StatusOK || !strings.Contains(string(b), `"order_placed"`) || !strings.Contains(string(b), `"order_final"`) {
+			t.Errorf("rebuilt timeline of order %s placed before the restart: %d %s", id, code, b)
+		}
+	}
+	if noted[after] != string(domain.StatusCompleted) {
+		t.Errorf("the order placed after the restart has notification %q", noted[after])
 	}
 }
