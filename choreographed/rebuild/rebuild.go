@@ -89,6 +89,11 @@ type Config struct {
 	Topics  events.Topics
 	// AllowPartial commits a rebuild that misses events (see ErrPartial).
 	AllowPartial bool
+	// ReadVersions are the newest schema versions read, as the live
+	// consumers' (stack.Config.ReadVersions); empty reads every version
+	// this binary knows. Each event is read through events.Reader before
+	// it is applied, as the live consumers' ReadVersions middleware does.
+	ReadVersions events.Versions
 	// ReadTimeout bounds the wait for the next message of a partition that
 	// has not reached its high-water mark (30 s when zero).
 	ReadTimeout time.Duration
@@ -185,8 +190,13 @@ func Run(ctx context.Context, cfg Config, p Projection) (Report, error) {
 		}
 		all := append(slices.Clone(head), more...)
 		final.Read, final.Ignored = tr.messages, tr.ignored
+		reader := events.Reader{Newest: cfg.ReadVersions}
 		for _, ev := range all {
-			if err := p.Apply(ctx, tx, ev.event, ev.at); err != nil {
+			e, err := reader.Read(ev.event)
+			if err == nil {
+				err = p.Apply(ctx, tx, e, ev.at)
+			}
+			if err != nil {
 				if !consumer.IsPermanent(err) {
 					return fmt.Errorf("rebuilding %s: applying %s: %w", p.Name, ev.ref, err)
 				}
