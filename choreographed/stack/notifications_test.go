@@ -14,7 +14,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/ordersaga/ordersaga/choreographed/consumer"
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/choreographed/stack"
@@ -24,6 +23,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/inventory"
 	"github.com/ordersaga/ordersaga/shared/payment"
 	"github.com/ordersaga/ordersaga/shared/saga"
+	"github.com/ordersaga/ordersaga/shared/scenario"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 	"github.com/ordersaga/ordersaga/shared/sqldb/sqltest"
 )
@@ -116,42 +116,6 @@ func endings() []outcome {
 	}
 }
 
-// placeEveryOutcome places an order of each outcome through a (the API
-// of a stack whose consumers hs can hold, hosting every step on n) and
-// returns the notification each must end with once final: completed,
-// out_of_stock, payment_declined, shipping_unavailable, and cancelled (the
-// shipping service held at the order's PaymentCompleted until the cancel
-// request is in).
-func placeEveryOutcome(t *testing.T, a api, n *hosted.Services, hs *holds) []wantNote {
-	t.Helper()
-	s := newOutcomeShop(t, n, n)
-	var wants []wantNote
-	for i, o := range endings() {
-		req := o.request(s, fmt.Sprintf("o%d-%s", i, s.u))
-		a.place(t, req)
-		wants = append(wants, wantNote{orderID: req.OrderID, customer: req.CustomerID, status: o.status, reason: o.reason})
-	}
-	cancel := endings()[0].request(s, "cancel-"+s.u)
-	h := hs.add(t, events.Shipping, events.PaymentCompleted, cancel.OrderID, false)
-	a.place(t, cancel)
-	h.waitReached(t)
-	if st := a.cancel(t, cancel.OrderID); st != http.StatusAccepted {
-		t.Fatalf("cancel: %d, want 202", st)
-	}
-	h.unblock()
-	wants = append(wants, wantNote{orderID: cancel.OrderID, customer: cancel.CustomerID, status: domain.StatusCancelled, reason: domain.ReasonCancelled})
-	for i, w := range wants {
-		o := a.waitFinal(t, w.orderID)
-		if o.Status != w.status || o.FailureReason != w.reason {
-			t.Fatalf("order %s ended %s %q, want %s %q", w.orderID, o.Status, o.FailureReason, w.status, w.reason)
-		}
-		if o.Status == domain.StatusCompleted {
-			wants[i].tracking, wants[i].total = o.TrackingNumber, *o.TotalCents
-		}
-	}
-	return wants
-}
-
 // expectNotes waits until each order of wants has its notification in its
 // customer's list, through the API, and fails the test unless each has
 // exactly one, as wanted.
@@ -199,12 +163,6 @@ func expectNotes(t *testing.T, a api, wants []wantNote, within time.Duration) {
 	}
 }
 
-// withHolds returns a stack configuration whose consumers hs can hold.
-func withHolds(cfg stack.Config, hs *holds) stack.Config {
-	cfg.Middleware = func(s events.Service) []consumer.Middleware { return []consumer.Middleware{hs.middleware(s)} }
-	return cfg
-}
-
 // databases returns a new database of engine d for every role.
 func databases(t *testing.T, d sqldb.Dialect) map[hosted.Role]string {
 	t.Helper()
@@ -214,17 +172,17 @@ func databases(t *testing.T, d sqldb.Dialect) map[hosted.Role]string {
 	return hosted.SQLiteDatabases(t.TempDir())
 }
 
+// TestNotifications_EveryOutcome_OneNotificationEachThroughTheAPI runs
+// the shared notification check (an order of every outcome, one
+// notification each, listed to its customer alone) on SQLite and
+// PostgreSQL; the notification service added no topic, and its group
+// reads the order service's topic alone.
 func TestNotifications_EveryOutcome_OneNotificationEachThroughTheAPI(t *testing.T) {
 	for _, d := range sqltest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
-			hs := &holds{}
-			r := startStack(t, "notify", withHolds(stack.Config{Hosted: hosted.Config{Databases: databases(t, d)}}, hs))
-			a := api{base: "http://" + r.Addr()}
-			wants := placeEveryOutcome(t, a, r.Hosted(), hs)
-			expectNotes(t, a, wants, finalWithin)
+			r := startStack(t, "notify", stack.Config{Hosted: hosted.Config{Databases: databases(t, d)}})
+			scenario.CheckNotifications(t, scenario.Target{Name: "choreographed/" + string(d), BaseURL: "http://" + r.Addr(), Keys: authtest.Keys(t)})
 
-			// The notification service added no topic, and its group reads
-			// the order service's topic alone.
 			prefix := r.Topics().Prefix
 			if got, want := topicsOf(t, prefix), r.Topics().AllOf(saga.Default()); !sameSet(got, want) {
 				t.Errorf("topics of %s: %v, want the saga's %v", prefix, got, want)
