@@ -97,14 +97,25 @@ type timelineRows struct {
 	seen map[string]bool
 }
 
-// timelineChunk bounds the rows of one INSERT (8 parameters each).
-const timelineChunk = 500
+// timelineChunk bounds the rows of one INSERT (8 parameters each) on
+// PostgreSQL; sqliteTimelineChunk on SQLite, whose statements bind each
+// parameter in time that grows with their number of parameters: a
+// rebuild writing 5,000 rows took 2.2 s in statements of 500 rows, 0.43 s
+// of 100 and 0.15 s of 25.
+const (
+	timelineChunk       = 500
+	sqliteTimelineChunk = 25
+)
 
 // insertTimeline writes rows into the timeline inside tx, in their order;
 // an event id already there keeps its row.
 func insertTimeline(ctx context.Context, tx *sqldb.Tx, rows [][]any) error {
+	size := timelineChunk
+	if tx.Dialect() == sqldb.SQLite {
+		size = sqliteTimelineChunk
+	}
 	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), timelineChunk)]
+		chunk := rows[:min(len(rows), size)]
 		rows = rows[len(chunk):]
 		var (
 			q    strings.Builder
