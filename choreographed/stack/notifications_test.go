@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,21 +51,35 @@ type noteJSON struct {
 	EndedAt        time.Time `json:"ended_at"`
 }
 
-// notes lists a customer's notifications through the API (one page of
-// up to 200).
+// notes lists a customer's notifications through the API, every page.
 func (a api) notes(t *testing.T, customer string) []noteJSON {
 	t.Helper()
-	status, b := a.do(t, http.MethodGet, "/v1/customers/"+customer+"/notifications?limit=200", nil)
-	if status != http.StatusOK {
-		t.Fatalf("GET /v1/customers/%s/notifications: %d %s", customer, status, b)
+	var (
+		out    []noteJSON
+		cursor string
+	)
+	for {
+		path := "/v1/customers/" + customer + "/notifications?limit=200"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		status, b := a.do(t, http.MethodGet, path, nil)
+		if status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, status, b)
+		}
+		var page struct {
+			Notifications []noteJSON `json:"notifications"`
+			NextCursor    string     `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			t.Fatalf("decoding %s: %v", b, err)
+		}
+		out = append(out, page.Notifications...)
+		if page.NextCursor == "" {
+			return out
+		}
+		cursor = page.NextCursor
 	}
-	var page struct {
-		Notifications []noteJSON `json:"notifications"`
-	}
-	if err := json.Unmarshal(b, &page); err != nil {
-		t.Fatalf("decoding %s: %v", b, err)
-	}
-	return page.Notifications
 }
 
 // outcomeShop is the products and customers of orders of every outcome,

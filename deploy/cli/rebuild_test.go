@@ -452,7 +452,8 @@ func TestChoreographedRebuild_EveryOutcome_RebuiltRowsEqualTheLiveOnes(t *testin
 
 			// A rebuild on the quiet stack: the same rows.
 			for _, p := range []string{"notifications", "timeline"} {
-				runRebuild(t, rs.rebuildArgs(p, dbArgs))
+				out := runRebuild(t, rs.rebuildArgs(p, dbArgs))
+				t.Logf("%s: rebuild %s on the quiet stack:\n%s", d, p, out)
 			}
 			quiet := rs.snapshot(t)
 			expectSame(t, "a rebuild on the quiet stack, against the projections live consumers and rebuilds wrote together", quiet, settled, false)
