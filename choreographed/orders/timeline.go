@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,14 +97,25 @@ type timelineRows struct {
 	seen map[string]bool
 }
 
-// timelineChunk bounds the rows of one INSERT (8 parameters each).
-const timelineChunk = 500
+// timelineChunk bounds the rows of one INSERT (8 parameters each) on
+// PostgreSQL; sqliteTimelineChunk on SQLite, whose statements bind each
+// parameter in time that grows with their number of parameters: a
+// rebuild writing 5,000 rows took 2.2 s in statements of 500 rows, 0.43 s
+// of 100 and 0.15 s of 25.
+const (
+	timelineChunk       = 500
+	sqliteTimelineChunk = 25
+)
 
 // insertTimeline writes rows into the timeline inside tx, in their order;
 // an event id already there keeps its row.
 func insertTimeline(ctx context.Context, tx *sqldb.Tx, rows [][]any) error {
+	size := timelineChunk
+	if tx.Dialect() == sqldb.SQLite {
+		size = sqliteTimelineChunk
+	}
 	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), timelineChunk)]
+		chunk := rows[:min(len(rows), size)]
 		rows = rows[len(chunk):]
 		var (
 			q    strings.Builder
@@ -253,4 +265,60 @@ func (r recorded) step(t *events.Table) (domain.StepName, timeline.Kind, string,
 		return ref.Step.Name, timeline.KindStepCompensated, timeline.DetailUndone, true
 	}
 	return "", "", "", false
+}
+
+// Sources returns the services whose topics the timeline derives from:
+// the order service's (the events it publishes) and every step's (the
+// events it consumes).
+func (t *Timeline) Sources() []events.Service {
+	return events.ServicesOf(t.table.Saga())
+}
+
+// Follows reports whether the timeline records events of type typ: every
+// event of the order service, and the step events the order service
+// follows (see Reactions.Routes).
+func (t *Timeline) Follows(typ events.Type) bool {
+	if ref, ok := t.table.Lookup(typ); ok {
+		return followed(ref.Kind)
+	}
+	return slices.Contains(events.OrderTypes(), typ)
+}
+
+// followed reports whether the order service follows step events of kind
+// k: it follows each step's done, refused and undone events.
+func followed(k events.Kind) bool {
+	return k == events.KindDone || k == events.KindRefused || k == events.KindUndone
+}
+
+// Replay records e inside tx as the live service recorded it, for a
+// rebuild of the timeline from the retained events: an event of the order
+// service as published (handled at its occurred_at), a step event the
+// order service follows as consumed at handledAt, with the code the live
+// service records them with; other events are not recorded. The live
+// service's clock at consumption is gone: a rebuild passes the time the
+// broker appended the event, when it became there to consume. An event
+// already recorded keeps its row.
+func (t *Timeline) Replay(ctx context.Context, tx *sqldb.Tx, e *events.Envelope, handledAt time.Time) error {
+	switch {
+	case !t.Follows(e.Type):
+		return nil
+	case e.Producer == events.Orders:
+		return t.published(ctx, tx, e)
+	}
+	// The step's payload is decoded as the live service decodes it before
+	// it records the event: one it could not read was never recorded.
+	ref, _ := t.table.Lookup(e.Type)
+	if _, err := events.AsStep(e, ref); err != nil {
+		return err
+	}
+	return t.record(ctx, tx, e, consumed, handledAt)
+}
+
+// ResetTx deletes every row of the timeline in the caller's transaction:
+// the start of a rebuild.
+func (t *Timeline) ResetTx(ctx context.Context, tx *sqldb.Tx) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM order_timeline`); err != nil {
+		return fmt.Errorf("emptying the order timeline: %w", err)
+	}
+	return nil
 }

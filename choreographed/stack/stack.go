@@ -8,6 +8,11 @@
 //	database ──outbox relay──▶ topic <prefix>.<service>
 //	topics it follows ──consumer group <group prefix>.<service>──▶ reactions ──▶ database (+ outbox, + inbox)
 //
+// The notification service only observes (package notifier): its group
+// <group prefix>.notifications reads the order service's topic and writes
+// its database (+ inbox); it has no topic, outbox or relay, and no
+// producer knows it.
+//
 // Run starts everything; Close releases it. New creates the topics that are
 // missing and migrates each database (the service's tables, the outbox and
 // the inbox, and the order timeline in the order service's: see
@@ -21,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -36,6 +42,7 @@ import (
 	"github.com/ordersaga/ordersaga/choreographed/events"
 	"github.com/ordersaga/ordersaga/choreographed/inbox"
 	"github.com/ordersaga/ordersaga/choreographed/intake"
+	"github.com/ordersaga/ordersaga/choreographed/notifier"
 	chorders "github.com/ordersaga/ordersaga/choreographed/orders"
 	"github.com/ordersaga/ordersaga/choreographed/outbox"
 	"github.com/ordersaga/ordersaga/choreographed/reactions"
@@ -141,8 +148,9 @@ type Config struct {
 
 // Migrations returns every set of migrations the database of role r needs
 // in the choreographed variant, in the order they are applied: the
-// service's own tables (hosted.Migrations), the outbox and the inbox, and
-// for the order service its timeline. `ordersaga migrate` applies them;
+// service's own tables (hosted.Migrations), the outbox (not for the
+// notification service, which emits nothing) and the inbox, and for the
+// order service its timeline. `ordersaga migrate` applies them;
 // New migrates or checks them.
 func Migrations(r hosted.Role, d sqldb.Dialect) []sqldb.Migrations {
 	var ms []sqldb.Migrations
@@ -154,8 +162,12 @@ func Migrations(r hosted.Role, d sqldb.Dialect) []sqldb.Migrations {
 
 // variantMigrations returns the sets of migrations the variant adds to the
 // database of role r: the outbox and the inbox, and the order timeline for
-// the order service.
+// the order service. The notification service, which emits no event,
+// has the inbox alone.
 func variantMigrations(r hosted.Role, d sqldb.Dialect) []sqldb.Migrations {
+	if r == hosted.RoleNotifications {
+		return []sqldb.Migrations{inbox.Migrations()}
+	}
 	ms := []sqldb.Migrations{outbox.Migrations(d), inbox.Migrations()}
 	if r == hosted.RoleOrders {
 		ms = append(ms, chorders.Migrations(d))
@@ -170,7 +182,8 @@ type reactor interface {
 }
 
 // hostedService is one service the process hosts: its database, outbox,
-// relay and consumer.
+// relay and consumer. The notification service emits nothing: it has no
+// outbox and no relay (nil), and no redeliverer (see newConsumer).
 type hostedService struct {
 	service  events.Service
 	db       *sqldb.DB
@@ -304,11 +317,18 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 	consumerMetrics := consumer.NewMetrics(cfg.Registry)
 
 	for _, role := range s.node.Roles() {
-		if role == hosted.RoleNotifications {
-			continue // TODO consumer
-		}
 		db := s.node.DBs[role]
 		svc := events.Service(role)
+		if role == hosted.RoleNotifications {
+			// An observer: a consumer group of its own on the order
+			// service's topic, no outbox and no relay (it emits nothing).
+			p := &hostedService{service: svc, db: db}
+			if p.consumer, p.redeliverer, err = s.newConsumer(p, notifier.New(s.node.Notifications), consumerMetrics); err != nil {
+				return nil, fmt.Errorf("choreographed stack: %w", err)
+			}
+			s.hosted = append(s.hosted, p)
+			continue
+		}
 		p := &hostedService{service: svc, db: db, outbox: outbox.New(cfg.Now)}
 		emit := outbox.Emitter{Outbox: p.outbox, Topics: topics, Now: cfg.Now, Versions: cfg.WriteVersions}
 		var r reactor
@@ -368,27 +388,39 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 // The redeliverer reads the service's redelivery topics, where Park left
 // what failed, and hands each event back to the same chain when it falls
 // due.
+//
+// The notification service is no service of the saga and has no
+// redelivery topics (it adds no topic to the deployment): its consumer
+// has no Park and no redeliverer (nil), and retries an event that fails
+// for a transient cause (its database unreachable) until it succeeds,
+// holding its partition meanwhile; only what no retry can fix (an event it
+// cannot decode, an order whose OrderPlaced it never saw) is
+// dead-lettered. A late notification is better than one waiting in the
+// dead-letter topic, and no other service waits for it.
 func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*consumer.Consumer, *consumer.Redeliverer, error) {
 	group := s.cfg.GroupPrefix + "." + string(p.service)
 	var topics []string
 	for _, from := range r.Subscriptions() {
 		topics = append(topics, s.topics.Of(from))
 	}
+	observer := p.service == events.Service(hosted.RoleNotifications)
 	var mws []consumer.Middleware
 	if s.cfg.Middleware != nil {
 		mws = append(mws, s.cfg.Middleware(p.service)...)
 	}
-	mws = append(mws,
-		consumer.DeadLetter(consumer.DeadLetterConfig{
-			Publisher: s.writer, Topic: s.topics.DeadLetter(), Group: group, Now: s.cfg.Now, Logger: s.log,
-		}),
-		consumer.Park(consumer.RedeliveryConfig{
+	mws = append(mws, consumer.DeadLetter(consumer.DeadLetterConfig{
+		Publisher: s.writer, Topic: s.topics.DeadLetter(), Group: group, Now: s.cfg.Now, Logger: s.log,
+	}))
+	retry := s.cfg.Retry
+	if observer {
+		retry = consumer.RetryPolicy{Attempts: math.MaxInt, MinBackoff: retry.MinBackoff, MaxBackoff: retry.MaxBackoff}
+	} else {
+		mws = append(mws, consumer.Park(consumer.RedeliveryConfig{
 			Publisher: s.writer, Topics: s.topics, Service: p.service, Group: group,
 			Delays: s.cfg.RedeliveryDelays, Now: s.cfg.Now, Logger: s.log,
-		}),
-		consumer.Retry(s.cfg.Retry, s.log.With("group", group)),
-		consumer.Recover(),
-	)
+		}))
+	}
+	mws = append(mws, consumer.Retry(retry, s.log.With("group", group)), consumer.Recover())
 	txMws := []consumer.TxMiddleware{consumer.ReadVersions(events.Reader{Newest: s.cfg.ReadVersions}), consumer.Dedup(group, s.cfg.Now), s.logEvents(group)}
 	if s.cfg.TracerProvider != nil {
 		txMws = append([]consumer.TxMiddleware{consumer.Trace(s.cfg.TracerProvider, string(p.service))}, txMws...)
@@ -400,6 +432,9 @@ func (s *Stack) newConsumer(p *hostedService, r reactor, m *consumer.Metrics) (*
 	}, h)
 	if err != nil {
 		return nil, nil, err
+	}
+	if observer {
+		return c, nil, nil
 	}
 	var redelivery []string
 	for level := 1; level <= events.RedeliveryLevels; level++ {
@@ -512,9 +547,13 @@ func (s *Stack) Intake() *intake.Service { return s.intake }
 func (s *Stack) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for _, p := range s.hosted {
-		g.Go(func() error { return p.relay.Run(ctx) })
+		if p.relay != nil {
+			g.Go(func() error { return p.relay.Run(ctx) })
+		}
 		g.Go(func() error { return p.consumer.Run(ctx) })
-		g.Go(func() error { return p.redeliverer.Run(ctx) })
+		if p.redeliverer != nil {
+			g.Go(func() error { return p.redeliverer.Run(ctx) })
+		}
 		g.Go(func() error { s.pruneInbox(ctx, p); return nil })
 	}
 	if s.retries != nil {

@@ -40,6 +40,12 @@ type Command struct {
 	// Sub are the subcommands of a group (then the command itself does not
 	// run).
 	Sub []Command
+	// also are subcommands of a command that runs itself too: a first
+	// argument naming one runs it ("ordersaga choreographed rebuild"), any
+	// other command line runs the command ("ordersaga choreographed
+	// orders"). They are not Sub, so what reads the table for deploy files
+	// sees a command that runs.
+	also []Command
 
 	// args says how the command's positional arguments are written, for a
 	// command that takes some (before or after its flags); a command
@@ -71,13 +77,21 @@ func Commands() []Command {
 		migrateCommand(),
 		benchCommand(),
 		servicesCommand(process.Orchestrated),
-		servicesCommand(process.Choreographed),
+		choreographedCommand(),
 		tokenCommand(),
 		secretCommand(),
 		dlqCommand(),
 		healthcheckCommand(),
 		versionCommand(),
 	}
+}
+
+// choreographedCommand runs choreographed services as a process of their
+// own, and rebuilds the variant's projections (choreographed rebuild).
+func choreographedCommand() Command {
+	c := servicesCommand(process.Choreographed)
+	c.also = []Command{rebuildCommand()}
+	return c
 }
 
 // usageError is a command line or a configuration that cannot work; the
@@ -134,6 +148,13 @@ func dispatch(ctx context.Context, env *Env, path string, table []Command, args 
 		if c.Sub != nil {
 			return dispatch(ctx, env, path+" "+c.Name, c.Sub, args[1:], false)
 		}
+		if len(args) > 1 {
+			for _, sub := range c.also {
+				if sub.Name == args[1] {
+					return sub.execute(ctx, env, path+" "+c.Name+" "+sub.Name, args[2:])
+				}
+			}
+		}
 		return c.execute(ctx, env, path+" "+c.Name, args[1:])
 	}
 	fmt.Fprintf(env.Stderr, "%s: unknown command %q\n\n", path, args[0])
@@ -189,6 +210,9 @@ func usage(w io.Writer, path string, table []Command) {
 	fmt.Fprintf(w, "Usage: %s <command> [flags]\n\nCommands:\n", path)
 	for _, c := range table {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
+		for _, sub := range c.also {
+			fmt.Fprintf(w, "  %-12s %s\n", c.Name+" "+sub.Name, sub.Summary)
+		}
 	}
 	fmt.Fprintf(w, "  %-12s %s\n", "help", "show this help, or a command's flags (help <command>)")
 	fmt.Fprintf(w, "\nA flag that can also be set by an environment variable names it in its help ([$%s…]).\n", envflag.Prefix)

@@ -37,6 +37,7 @@ type Leaf struct {
 }
 
 // Leaves returns every command of table that runs, subcommands of groups
+// and of commands that run themselves too ("choreographed rebuild")
 // included, in the table's order.
 func Leaves(table []Command) []Leaf {
 	var out []Leaf
@@ -48,6 +49,7 @@ func Leaves(table []Command) []Leaf {
 				continue
 			}
 			out = append(out, Leaf{Path: prefix + c.Name, Command: c})
+			walk(prefix+c.Name+" ", c.also)
 		}
 	}
 	walk("", table)
