@@ -12,6 +12,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/ordersaga/ordersaga/shared/notifications"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -57,6 +59,8 @@ type bugs struct {
 	// limits are the API's limits: not a defect, a setting (the zero
 	// value takes the defaults).
 	limits httpapi.Limits
+	// notifyFailedAsCompleted notifies a failed order as completed.
+	notifyFailedAsCompleted bool
 }
 
 // fakeStack is the reference fake's state.
@@ -101,15 +105,16 @@ func newFake(tb testing.TB, name string, b bugs) Target {
 		served = nil
 	}
 	h := httpapi.New(httpapi.Deps{
-		Variant:  name,
-		Catalog:  fakeCatalog{f},
-		Accounts: fakeAccounts{f},
-		Orders:   fakeOrders{f},
-		Intake:   fakeFlow{f},
-		Timeline: fakeTimeline{f},
-		Faults:   f.faults,
-		Auth:     served,
-		Limits:   b.limits,
+		Variant:       name,
+		Catalog:       fakeCatalog{f},
+		Accounts:      fakeAccounts{f},
+		Orders:        fakeOrders{f},
+		Intake:        fakeFlow{f},
+		Timeline:      fakeTimeline{f},
+		Faults:        f.faults,
+		Notifications: fakeNotifications{f},
+		Auth:          served,
+		Limits:        b.limits,
 	})
 	if b.wrap != nil {
 		h = b.wrap(h, keys)
@@ -388,6 +393,36 @@ func (a fakeAccounts) Customer(_ context.Context, id string) (payment.Customer, 
 
 // fakeOrders is the fake seen as httpapi.Orders.
 type fakeOrders struct{ *fakeStack }
+
+// fakeNotifications lists a notification for each final order of the
+// customer, as the notification service would record it.
+type fakeNotifications struct{ *fakeStack }
+
+func (fn fakeNotifications) List(_ context.Context, flt notifications.Filter) (notifications.Page, error) {
+	fn.mu.Lock()
+	defer fn.mu.Unlock()
+	var page notifications.Page
+	for _, id := range slices.Sorted(maps.Keys(fn.orders)) {
+		st := fn.orders[id].State()
+		if st.CustomerID != flt.CustomerID || !st.Status.Final() {
+			continue
+		}
+		e := notifications.Ending{OrderID: id, CustomerID: st.CustomerID, Status: st.Status, Reason: st.FailureReason,
+			TrackingNumber: fn.tracking[id], EndedAt: st.UpdatedAt}
+		if st.TotalCents != nil {
+			e.TotalCents = *st.TotalCents
+		}
+		if fn.bugs.notifyFailedAsCompleted && st.Status == domain.StatusFailed {
+			e.Status, e.Reason = domain.StatusCompleted, ""
+		}
+		n, err := notifications.New(e)
+		if err != nil {
+			return notifications.Page{}, err
+		}
+		page.Notifications = append(page.Notifications, n)
+	}
+	return page, nil
+}
 
 // fakeTimeline shows an order's placing only.
 type fakeTimeline struct{ *fakeStack }

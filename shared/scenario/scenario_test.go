@@ -402,3 +402,16 @@ func TestCredentials_EveryOneHasANameAndAnId(t *testing.T) {
 		seen[c.slug()] = true
 	}
 }
+
+func TestCheckNotifications_ReferenceFake_OneNotificationPerOrderOfEveryOutcome(t *testing.T) {
+	res, got := CheckNotifications(t, newFake(t, "reference", bugs{}))
+	if len(got) != len(res.Orders) || len(got) != 5 {
+		t.Errorf("%d notifications of %d orders, want one for each of the 5 outcomes", len(got), len(res.Orders))
+	}
+}
+
+func TestCheckNotifications_AFailedOrderNotifiedAsCompleted_IsReported(t *testing.T) {
+	tg := newFake(t, "wrong-notification", bugs{notifyFailedAsCompleted: true})
+	rec := record(t, func(tb testing.TB) { CheckNotifications(tb, tg) })
+	expectReported(t, rec, "its notification says completed")
+}
