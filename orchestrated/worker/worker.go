@@ -2,7 +2,9 @@
 // hosts: the order service runs the OrderSaga workflow and the order-store
 // activities on workflow.TaskQueueOrders; each service that carries out a
 // step runs that step's activities on the step's task queue, next to its
-// own database.
+// own database; the notification service runs the customer's notification
+// on workflow.TaskQueueNotifications, next to its database. A process
+// registers only the activities of the roles it hosts.
 package worker
 
 import (
@@ -78,9 +80,12 @@ func New(c client.Client, n *hosted.Services, opts Options) (*Workers, error) {
 			sw.RegisterActivityWithOptions(a.Complete, activity.RegisterOptions{Name: workflow.ActivityName(step.Completion)})
 		}
 	}
-	// The notification service alone needs no worker to be a process of
-	// its own: it serves its endpoint.
-	if len(w.list) == 0 && n.Notifications == nil {
+	if n.Notifications != nil {
+		nw := w.add(c, workflow.TaskQueueNotifications, opts)
+		notifier := &activities.Notifier{Store: n.Notifications}
+		nw.RegisterActivityWithOptions(notifier.NotifyCustomer, activity.RegisterOptions{Name: workflow.ActivityNotifyCustomer})
+	}
+	if len(w.list) == 0 {
 		return nil, errors.New("building workers: the node hosts no role")
 	}
 	return w, nil

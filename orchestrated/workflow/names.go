@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
+	sdkworkflow "go.temporal.io/sdk/workflow"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/saga"
@@ -33,6 +34,11 @@ type TaskQueue string
 // activities on the task queue named like the step (TaskQueueOf), next to
 // its own database.
 const TaskQueueOrders TaskQueue = "orders"
+
+// TaskQueueNotifications is the notification service's task queue, named
+// like its role (hosted.RoleNotifications): it runs ActivityNotifyCustomer
+// next to the notification database.
+const TaskQueueNotifications TaskQueue = "notifications"
 
 // TaskQueueOf returns the task queue of the service that owns a step.
 func TaskQueueOf(step domain.StepName) TaskQueue { return TaskQueue(step) }
@@ -90,6 +96,10 @@ const (
 	ErrTypeOrderRejected = "OrderRejected"
 	// ErrTypeNotCancellable: the cancel update's refusal.
 	ErrTypeNotCancellable = "NotCancellable"
+	// ErrTypeNotificationRejected: the notification service cannot make a
+	// notification of the notice (see notifications.New): retrying cannot
+	// help.
+	ErrTypeNotificationRejected = "NotificationRejected"
 )
 
 // RefusalType returns the error type of a step's business refusal: the
@@ -131,6 +141,20 @@ const (
 	ActivityCancelOrder   = "CancelOrder"
 )
 
+// ActivityNotifyCustomer records the customer's notification of an order
+// that ended, on TaskQueueNotifications (input: Notice).
+const ActivityNotifyCustomer = "NotifyCustomer"
+
+// ChangeNotifyCustomer is the change ID (workflow.GetVersion) of the
+// customer notification, added to the saga while sagas ran:
+// VersionNotifyCustomer notifies; workflow.DefaultVersion is the saga as it
+// was before, which ended without a notification. A saga tagged with the
+// change has TemporalChangeVersion = "notify-customer-1".
+const (
+	ChangeNotifyCustomer                      = "notify-customer"
+	VersionNotifyCustomer sdkworkflow.Version = 1
+)
+
 // ActivityName returns the activity type name of a saga action, a
 // compensation or a completion, as the workers register it and the
 // workflow history names it.
@@ -138,11 +162,15 @@ func ActivityName(a saga.Action) string { return string(a) }
 
 // TaskQueueOfActivity returns the task queue of the service that runs an
 // activity of saga g: a step's action, compensation and completion run on
-// the step's service, the order-store updates (and any other name) on the
-// order service.
+// the step's service, the customer's notification on the notification
+// service, the order-store updates (and any other name) on the order
+// service.
 func TaskQueueOfActivity(g *saga.Saga, name string) TaskQueue {
 	if s, ok := g.StepOfAction(saga.Action(name)); ok {
 		return TaskQueueOf(s.Name)
+	}
+	if name == ActivityNotifyCustomer {
+		return TaskQueueNotifications
 	}
 	return TaskQueueOrders
 }

@@ -1,7 +1,10 @@
 package workflow
 
 import (
+	"time"
+
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/notifications"
 	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
@@ -48,6 +51,29 @@ type Completion struct {
 type Failure struct {
 	OrderID string
 	Reason  domain.FailureReason
+}
+
+// Notice is the input of ActivityNotifyCustomer: how an order ended, as
+// the saga knows it once the order's final status is recorded. It is kept
+// in the activity's scheduled event, so the notification can be rebuilt
+// from the history exactly as it was recorded (see orchestrated/endings).
+type Notice struct {
+	OrderID        string
+	CustomerID     string
+	Status         domain.Status        // completed, failed or cancelled
+	Reason         domain.FailureReason // why it failed or was cancelled
+	TrackingNumber string
+	TotalCents     domain.Cents // the priced total (0 before inventory priced it)
+	// EndedAt is the workflow's time (workflow.Now) when the order ended.
+	EndedAt time.Time
+}
+
+// Ending returns the notice as the notification service takes it.
+func (n Notice) Ending() notifications.Ending {
+	return notifications.Ending{
+		OrderID: n.OrderID, CustomerID: n.CustomerID, Status: n.Status, Reason: n.Reason,
+		TrackingNumber: n.TrackingNumber, TotalCents: n.TotalCents, EndedAt: n.EndedAt,
+	}
 }
 
 // Phase is where the saga stands.

@@ -17,6 +17,11 @@ import (
 type Saga struct {
 	def    *saga.Saga
 	policy saga.Policy
+	// beforeNotify runs the saga as it was before the customer
+	// notification (ChangeNotifyCustomer): no GetVersion call and no
+	// ActivityNotifyCustomer. Only tests set it, to run a worker of that
+	// code (see export_test.go).
+	beforeNotify bool
 }
 
 // New returns the workflow that runs saga g (saga.Default() when nil)
@@ -44,9 +49,15 @@ func (w *Saga) Definition() *saga.Saga { return w.def }
 // compensations are safe before or without their action, which then becomes
 // a no-op. Once every compensation ran, the order's final status is
 // recorded, so a client that sees it final sees every effect undone.
+//
+// Once the order's final status is recorded, the customer is notified
+// (ActivityNotifyCustomer on the notification service, retried until it
+// is recorded) and the workflow completes. Sagas that ended before the
+// notification existed replay without it (see notify).
 func (w *Saga) OrderSaga(ctx workflow.Context, in saga.Input) (Result, error) {
 	r := newRun(ctx, w.def, in)
 	r.policy = w.policy
+	r.beforeNotify = w.beforeNotify
 	if err := r.registerHandlers(ctx); err != nil {
 		return Result{}, err
 	}
@@ -76,6 +87,8 @@ type run struct {
 	// leaves that record as it is.
 	gaveUp   domain.StepName
 	tracking string
+	// beforeNotify: see Saga.
+	beforeNotify bool
 	// recorder runs the order-store updates. It is disconnected from the
 	// workflow's context: the record of what happened must be written even
 	// when the workflow is cancelled.
@@ -290,7 +303,7 @@ func (r *run) unwind(ctx workflow.Context, status domain.Status, reason domain.F
 	if err != nil {
 		return Result{}, err
 	}
-	return r.finish(dctx, status, reason), nil
+	return r.end(dctx, status, reason), nil
 }
 
 // complete runs the completion of every step that has one, in step
@@ -309,7 +322,50 @@ func (r *run) complete(ctx workflow.Context) (Result, error) {
 	if err := r.record(ActivityCompleteOrder, "completed", Completion{OrderID: r.in.OrderID, TrackingNumber: r.tracking}); err != nil {
 		return Result{}, err
 	}
-	return r.finish(dctx, domain.StatusCompleted, ""), nil
+	return r.end(dctx, domain.StatusCompleted, ""), nil
+}
+
+// end finishes the saga once the order's final status is recorded, then
+// notifies the customer; ctx is disconnected from the workflow's, so a
+// cancelled workflow notifies too.
+func (r *run) end(ctx workflow.Context, status domain.Status, reason domain.FailureReason) Result {
+	res := r.finish(ctx, status, reason)
+	r.notify(ctx, res)
+	return res
+}
+
+// notify has the notification service record the customer's notification
+// of the order's ending (ActivityNotifyCustomer), retried until it is
+// recorded; the ending's time is the workflow's, passed in the activity's
+// input, so a rebuild from the history reproduces it exactly.
+//
+// The notification was added while sagas ran, so it is guarded by the
+// version ChangeNotifyCustomer. A saga that reaches this point on this
+// code records the version marker and notifies. A saga that ended on the
+// code before (its history has no marker here) replays to
+// workflow.DefaultVersion and completes as it did, without the activity
+// its history does not have. A saga started on the code before and ending
+// on this one reaches this point for the first time here, so it notifies.
+//
+// The notification cannot fail the order: it is already final. A
+// notification the service refuses (its data cannot make one, which
+// retrying cannot change) is logged and the saga completes.
+func (r *run) notify(ctx workflow.Context, res Result) {
+	if r.beforeNotify {
+		return
+	}
+	if workflow.GetVersion(ctx, ChangeNotifyCustomer, workflow.DefaultVersion, VersionNotifyCustomer) == workflow.DefaultVersion {
+		return
+	}
+	n := Notice{
+		OrderID: r.in.OrderID, CustomerID: r.in.CustomerID, Status: res.Status, Reason: res.FailureReason,
+		TrackingNumber: res.TrackingNumber, TotalCents: r.in.TotalCents, EndedAt: workflow.Now(ctx),
+	}
+	summary := fmt.Sprintf("order %s: notify customer %s (%s)", r.in.OrderID, r.in.CustomerID, res.Status)
+	err := workflow.ExecuteActivity(untilDoneOptions(ctx, TaskQueueNotifications, summary), ActivityNotifyCustomer, n).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("The customer's notification was refused", "order_id", r.in.OrderID, "Error", err)
+	}
 }
 
 // finish sets the final status and tags the workflow with it.

@@ -58,6 +58,16 @@ type sagaTest struct {
 	records []string
 	// actionInputs holds the input each action was called with.
 	actionInputs map[string]saga.Input
+	// notices lists the customer notifications, in order, and
+	// recordsBefore the order-store updates made before each.
+	notices       []workflow.Notice
+	recordsBefore [][]string
+}
+
+// notified records a customer notification.
+func (st *sagaTest) notified(n workflow.Notice) {
+	st.notices = append(st.notices, n)
+	st.recordsBefore = append(st.recordsBefore, slices.Clone(st.records))
 }
 
 func newSagaTest(t *testing.T) *sagaTest {
@@ -82,6 +92,7 @@ func newSagaTestOf(t *testing.T, g *saga.Saga) *sagaTest {
 		}
 	}
 	env.RegisterActivity(&activities.OrderActivities{})
+	env.RegisterActivityWithOptions((&activities.Notifier{}).NotifyCustomer, activity.RegisterOptions{Name: workflow.ActivityNotifyCustomer})
 	st := &sagaTest{t: t, env: env, actionInputs: map[string]saga.Input{}}
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		st.started = append(st.started, info.ActivityType.Name)
@@ -130,6 +141,10 @@ func (st *sagaTest) succeedEverywhere() {
 		st.records = append(st.records, "cancelled")
 		return nil
 	}).Maybe()
+	st.env.OnActivity(workflow.ActivityNotifyCustomer, mock.Anything, mock.Anything).Return(func(_ context.Context, n workflow.Notice) error {
+		st.notified(n)
+		return nil
+	}).Maybe()
 }
 
 // run executes the saga and returns its result.
@@ -146,14 +161,36 @@ func (st *sagaTest) run() workflow.Result {
 	if err := st.env.GetWorkflowResult(&res); err != nil {
 		st.t.Fatalf("reading the saga's result: %v", err)
 	}
+	st.assertNotifiedOnceAtTheEnd(res)
 	return res
 }
 
-// orderStore are the order-store activities, which serviceCalls leaves out.
-var orderStore = []string{workflow.ActivityRecordStep, workflow.ActivityCompleteOrder, workflow.ActivityFailOrder, workflow.ActivityCancelOrder}
+// assertNotifiedOnceAtTheEnd checks that the saga notified the customer
+// once, of its result, after the order's final status was recorded.
+func (st *sagaTest) assertNotifiedOnceAtTheEnd(res workflow.Result) {
+	st.t.Helper()
+	in := orderInput()
+	if len(st.notices) != 1 {
+		st.t.Fatalf("notices = %+v, want one", st.notices)
+	}
+	n := st.notices[0]
+	if n.OrderID != in.OrderID || n.CustomerID != in.CustomerID || n.Status != res.Status || n.Reason != res.FailureReason ||
+		n.TrackingNumber != res.TrackingNumber || n.EndedAt.IsZero() {
+		st.t.Fatalf("notice = %+v, want order %s of %s ending as %+v, with its time", n, in.OrderID, in.CustomerID, res)
+	}
+	before := st.recordsBefore[0]
+	if !slices.Equal(before, st.records) || len(before) == 0 || !strings.HasPrefix(before[len(before)-1], string(res.Status)) {
+		st.t.Fatalf("notified after the order-store updates %q of %q, want after the last, the final status", before, st.records)
+	}
+}
 
-// serviceCalls returns the started activities that belong to the services
-// (not the order store), in order.
+// orderStore are the order-store activities and the customer's
+// notification, which serviceCalls leaves out.
+var orderStore = []string{workflow.ActivityRecordStep, workflow.ActivityCompleteOrder, workflow.ActivityFailOrder, workflow.ActivityCancelOrder,
+	workflow.ActivityNotifyCustomer}
+
+// serviceCalls returns the started activities that belong to the step
+// services (not the order store nor the notification), in order.
 func (st *sagaTest) serviceCalls() []string {
 	var out []string
 	for _, a := range st.started {
@@ -213,6 +250,9 @@ func TestOrderSaga_AllStepsSucceed_CommitsAndCompletesWithTracking(t *testing.T)
 	st.assertRecords("inventory done priced", "payment done", "shipping done", "completed TRK-1")
 	if got := st.actionInputs[charge].TotalCents; got != 2500 {
 		t.Fatalf("payment charged %d cents, want the priced total 2500", got)
+	}
+	if n := st.notices[0]; n.TotalCents != 2500 || n.TrackingNumber != "TRK-1" {
+		t.Fatalf("notice = %+v, want the total 2500 and TRK-1", n)
 	}
 	if got := st.actionInputs[reserve]; got.OrderID != "o-1" || len(got.Items) != 1 {
 		t.Fatalf("reserve input = %+v", got)
@@ -539,5 +579,34 @@ func TestOrderSaga_AFourthStepRefusingWithItsSecondReason_FailsWithThatReasonAnd
 	st.assertRecords("inventory done priced", "payment done", "loyalty failed", "payment compensated", "inventory compensated", "failed loyalty_capped")
 	if in := st.actionInputs["AwardPoints"]; in.TotalCents != 2500 {
 		t.Fatalf("the new step saw total %d, want the priced 2500", in.TotalCents)
+	}
+}
+
+func TestOrderSaga_NotificationRefused_IsLoggedAndTheSagaStillCompletes(t *testing.T) {
+	st := newSagaTest(t)
+	st.env.OnActivity(workflow.ActivityNotifyCustomer, mock.Anything, mock.Anything).Return(func(_ context.Context, n workflow.Notice) error {
+		st.notified(n)
+		return temporal.NewNonRetryableApplicationError("no customer", workflow.ErrTypeNotificationRejected, nil)
+	}).Once()
+	st.succeedEverywhere()
+	res := st.run()
+
+	if res.Status != domain.StatusCompleted {
+		t.Fatalf("result = %+v, want completed: the order is final before the notification", res)
+	}
+}
+
+func TestOrderSaga_NotificationFaults_AreRetriedUntilRecorded(t *testing.T) {
+	st := newSagaTest(t)
+	st.action(reserve, saga.Outcome{}, refusal(domain.ReasonOutOfStock)).Once()
+	st.env.OnActivity(workflow.ActivityNotifyCustomer, mock.Anything, mock.Anything).Return(errors.New("notification database is locked")).Times(3)
+	st.succeedEverywhere()
+	res := st.run()
+
+	if res.Status != domain.StatusFailed || res.FailureReason != domain.ReasonOutOfStock {
+		t.Fatalf("result = %+v, want failed out_of_stock", res)
+	}
+	if n := strings.Count(strings.Join(st.started, " "), workflow.ActivityNotifyCustomer); n != 4 {
+		t.Fatalf("activities = %v, want the notification attempted 4 times", st.started)
 	}
 }
