@@ -11,6 +11,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/ordersaga/ordersaga/orchestrated/workflow"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/faults"
 )
@@ -18,10 +19,17 @@ import (
 var recordHistories = flag.Bool("record-histories", false,
 	"run the saga's recording scenarios and write their histories to ../workflow/testdata for its replay test")
 
+// recordedChange names the histories the recorder writes: the saga's
+// latest change of its commands (workflow.ChangeNotifyCustomer at its
+// version), so that the histories recorded before it stay next to them
+// and keep being replayed. A later change of the commands names its own.
+const recordedChange = workflow.ChangeNotifyCustomer + "-1"
+
 // TestRecordHistories records the histories the workflow package's replay
 // test replays, from real runs of the stack: a completed order, a refused
-// one that compensates, and one cancelled while its payment runs. It runs
-// only with -record-histories (go generate ./orchestrated/workflow).
+// one that compensates, and one cancelled while its payment runs, each
+// notifying its customer. It runs only with -record-histories (go generate
+// ./orchestrated/workflow) and writes order-<id>.<recordedChange>.json.
 func TestRecordHistories(t *testing.T) {
 	if !*recordHistories {
 		t.Skip("records histories only with -record-histories")
@@ -56,7 +64,7 @@ func TestRecordHistories(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(dir, "order-"+id+".json")
+		path := filepath.Join(dir, "order-"+id+"."+recordedChange+".json")
 		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
