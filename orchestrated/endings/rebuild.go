@@ -68,6 +68,9 @@ type Report struct {
 	// NotEnded is how many sagas tell no ending yet (running, not at their
 	// notification) or ever (closed without a result).
 	NotEnded int
+	// CatchUpSagas is how many histories the catch-up pass read: sagas
+	// that told no ending in the first pass or were not listed in it.
+	CatchUpSagas int
 	// CaughtUp is how many notifications the catch-up pass added: orders
 	// that ended while the rebuild ran.
 	CaughtUp int
@@ -83,12 +86,14 @@ type Report struct {
 // projection is replaced in one transaction, after every history was
 // read: until then the API lists the notifications as they were.
 //
-// Then a catch-up pass reads again the sagas still running or closed since
-// the rebuild started (less CatchUpMargin) and records their notifications
-// unless already there: an order that ended while the rebuild read the
-// histories, whose notification the live activity may have recorded
-// before the replacement removed it, keeps it. Recording is idempotent,
-// so the live activity and the rebuild never record an order twice.
+// Then a catch-up pass reads the sagas still running or closed since the
+// rebuild started (less CatchUpMargin), but those whose ending the first
+// pass told, and records their notifications unless already there: an
+// order that ended while the rebuild read the histories, whose
+// notification the live activity may have recorded before the replacement
+// removed it, keeps it. Recording is idempotent, so the live activity and
+// the rebuild never record an order twice. The rebuild may thus run while
+// the sagas and the notification service run.
 //
 // Sagas closed longer ago than the namespace's retention period are no
 // longer listed: their notifications are not rebuilt.
@@ -104,7 +109,8 @@ func (r *Rebuilder) Rebuild(ctx context.Context) (Report, error) {
 		return rep, fmt.Errorf("rebuilding notifications: %w", err)
 	}
 	query := fmt.Sprintf("WorkflowType = '%s'", workflow.Name)
-	found, err := r.derive(ctx, query, &rep)
+	ended := map[run]bool{}
+	found, err := r.derive(ctx, query, ended, &rep)
 	if err != nil {
 		return rep, fmt.Errorf("rebuilding notifications: %w", err)
 	}
@@ -129,7 +135,8 @@ func (r *Rebuilder) Rebuild(ctx context.Context) (Report, error) {
 	}
 	since := started.Add(-margin).UTC().Format(time.RFC3339Nano)
 	var catchUp Report
-	late, err := r.derive(ctx, fmt.Sprintf("%s AND (ExecutionStatus = 'Running' OR CloseTime >= '%s')", query, since), &catchUp)
+	late, err := r.derive(ctx, fmt.Sprintf("%s AND (ExecutionStatus = 'Running' OR CloseTime >= '%s')", query, since), ended, &catchUp)
+	rep.CatchUpSagas = catchUp.Sagas
 	if err != nil {
 		return rep, fmt.Errorf("rebuilding notifications: catching up: %w", err)
 	}
@@ -149,9 +156,14 @@ func (r *Rebuilder) Rebuild(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-// derive reads the history of every saga the visibility query lists and
-// returns the notifications of those that ended, counting them in rep.
-func (r *Rebuilder) derive(ctx context.Context, query string, rep *Report) ([]notifications.Notification, error) {
+// run names one saga execution.
+type run struct{ workflowID, runID string }
+
+// derive reads the history of every saga the visibility query lists but
+// those in ended, and returns the notifications of those that ended,
+// adding them to ended and counting them in rep. A saga's ending, once
+// told, does not change: its history is not read again.
+func (r *Rebuilder) derive(ctx context.Context, query string, ended map[run]bool, rep *Report) ([]notifications.Notification, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g := r.Saga
@@ -162,8 +174,7 @@ func (r *Rebuilder) derive(ctx context.Context, query string, rep *Report) ([]no
 	if workers <= 0 {
 		workers = DefaultConcurrency
 	}
-	type ref struct{ workflowID, runID string }
-	refs := make(chan ref)
+	refs := make(chan run)
 	var (
 		mu       sync.Mutex
 		out      []notifications.Notification
@@ -202,6 +213,7 @@ func (r *Rebuilder) derive(ctx context.Context, query string, rep *Report) ([]no
 					continue
 				}
 				mu.Lock()
+				ended[w] = true
 				out = append(out, n)
 				if src == FromNotice {
 					rep.FromNotice++
@@ -212,10 +224,16 @@ func (r *Rebuilder) derive(ctx context.Context, query string, rep *Report) ([]no
 			}
 		})
 	}
-	listErr := r.list(ctx, query, func(workflowID, runID string) bool {
+	listErr := r.list(ctx, query, func(w run) bool {
+		mu.Lock()
+		done := ended[w]
+		mu.Unlock()
+		if done {
+			return true
+		}
 		rep.Sagas++
 		select {
-		case refs <- ref{workflowID, runID}:
+		case refs <- w:
 			return true
 		case <-ctx.Done():
 			return false
@@ -234,7 +252,7 @@ func (r *Rebuilder) derive(ctx context.Context, query string, rep *Report) ([]no
 
 // list calls each with every execution the visibility query lists, page
 // by page, until each returns false.
-func (r *Rebuilder) list(ctx context.Context, query string, each func(workflowID, runID string) bool) error {
+func (r *Rebuilder) list(ctx context.Context, query string, each func(run) bool) error {
 	var token []byte
 	for {
 		resp, err := r.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -244,7 +262,7 @@ func (r *Rebuilder) list(ctx context.Context, query string, each func(workflowID
 			return fmt.Errorf("listing the sagas (%s): %w", query, err)
 		}
 		for _, x := range resp.GetExecutions() {
-			if !each(x.GetExecution().GetWorkflowId(), x.GetExecution().GetRunId()) {
+			if !each(run{x.GetExecution().GetWorkflowId(), x.GetExecution().GetRunId()}) {
 				return ctx.Err()
 			}
 		}
