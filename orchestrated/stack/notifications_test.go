@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"slices"
@@ -29,12 +30,11 @@ func TestOrchestrated_Notifications_OnePerOrderOfEveryOutcome(t *testing.T) {
 	assertOneNotificationPerOrder(t, p.Hosted().Notifications, 5)
 }
 
-// rebuildOrders is how many orders beyond the outcome check the rebuild
-// test places, to measure the rebuild.
-const rebuildOrders = 200
+var rebuildOrders = flag.Int("rebuild-orders", 100,
+	"how many orders beyond the outcome check the rebuild test places, to measure the rebuild")
 
 // TestOrchestrated_RebuildNotifications_FromHistories_MatchesTheLiveOnes
-// places orders of every outcome and rebuildOrders more, snapshots the
+// places orders of every outcome and -rebuild-orders more, snapshots the
 // notifications recorded live, rebuilds them from the sagas' histories and
 // compares the two row for row, the time each row was written aside.
 func TestOrchestrated_RebuildNotifications_FromHistories_MatchesTheLiveOnes(t *testing.T) {
@@ -55,7 +55,7 @@ func TestOrchestrated_RebuildNotifications_FromHistories_MatchesTheLiveOnes(t *t
 			}
 		})
 	}
-	for i := range rebuildOrders {
+	for i := range *rebuildOrders {
 		next <- i
 	}
 	close(next)
@@ -64,12 +64,12 @@ func TestOrchestrated_RebuildNotifications_FromHistories_MatchesTheLiveOnes(t *t
 		t.FailNow()
 	}
 	store := p.Hosted().Notifications
-	total := rebuildOrders + 5
-	waitFor(t, time.Duration(rebuildOrders)*200*time.Millisecond, "every order's notification", func() bool {
+	total := *rebuildOrders + 5
+	waitFor(t, time.Minute+time.Duration(*rebuildOrders)*time.Second, "every order's notification", func() bool {
 		n, err := store.Count(context.Background())
 		return err == nil && n == total
 	})
-	t.Logf("%d orders placed and notified in %v", rebuildOrders, time.Since(placed).Round(time.Millisecond))
+	t.Logf("%d orders placed and notified in %v", *rebuildOrders, time.Since(placed).Round(time.Millisecond))
 	live := allNotifications(t, store)
 
 	rep, err := (&endings.Rebuilder{Temporal: p.Client(), Store: store}).Rebuild(context.Background())

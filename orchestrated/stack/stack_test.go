@@ -78,7 +78,7 @@ func TestOrchestrated_HappyPath_CompletesChargesAndCommitsStock(t *testing.T) {
 			for _, a := range acts {
 				names = append(names, strings.Split(a, "#")[0])
 			}
-			want := []string{"ReserveInventory", "RecordStep", "ChargePayment", "RecordStep", "CreateShipment", "RecordStep", "CommitInventory", "CompleteOrder"}
+			want := []string{"ReserveInventory", "RecordStep", "ChargePayment", "RecordStep", "CreateShipment", "RecordStep", "CommitInventory", "CompleteOrder", "NotifyCustomer"}
 			if !slices.Equal(names, want) {
 				t.Fatalf("activities = %v\nwant         %v", names, want)
 			}
@@ -363,9 +363,9 @@ func TestOrchestrated_TransientFaults30Percent_EveryOrderEndsRight(t *testing.T)
 func TestOrchestrated_PaymentWorkerRestartsMidCharge_OrderCompletesChargedOnce(t *testing.T) {
 	ns := newNamespace(t)
 	dbs := sqliteDatabases(t)
-	// The order service, inventory and shipping run in one process, payment
-	// in another.
-	main := startProcess(t, ns, dbs, hosted.RoleOrders, hosted.RoleInventory, hosted.RoleShipping)
+	// The order service, inventory, shipping and the notification service
+	// run in one process, payment in another.
+	main := startProcess(t, ns, dbs, hosted.RoleOrders, hosted.RoleInventory, hosted.RoleShipping, hosted.RoleNotifications)
 	pay1 := startProcess(t, ns, dbs, hosted.RolePayment)
 	a := main.api(t)
 	a.putProduct("mug", 1250, 10)

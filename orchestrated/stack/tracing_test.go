@@ -55,12 +55,12 @@ func TestOrchestrated_Tracing_OneOrderIsOneConnectedTraceAcrossEveryService(t *t
 	// The workflow's span ends last, once the saga closed.
 	want := telemetrytest.Want{
 		Root:     "POST /v1/orders",
-		Services: []string{"orders", "inventory", "payment", "shipping"},
+		Services: []string{"orders", "inventory", "payment", "shipping", "notifications"},
 		Spans: []string{
 			"StartWorkflow:OrderSaga", "RunWorkflow:OrderSaga",
 			"StartActivity:ReserveInventory", "RunActivity:ReserveInventory",
 			"RunActivity:ChargePayment", "RunActivity:CreateShipment", "RunActivity:CommitInventory",
-			"RunActivity:RecordStep", "RunActivity:CompleteOrder",
+			"RunActivity:RecordStep", "RunActivity:CompleteOrder", "RunActivity:NotifyCustomer",
 		},
 	}
 	var err error
