@@ -76,7 +76,7 @@ func Commands() []Command {
 		runCommand(),
 		migrateCommand(),
 		benchCommand(),
-		servicesCommand(process.Orchestrated),
+		orchestratedCommand(),
 		choreographedCommand(),
 		tokenCommand(),
 		secretCommand(),
@@ -84,6 +84,15 @@ func Commands() []Command {
 		healthcheckCommand(),
 		versionCommand(),
 	}
+}
+
+// orchestratedCommand runs orchestrated services as a process of their
+// own, and rebuilds the variant's projection from the workflow histories
+// (orchestrated rebuild).
+func orchestratedCommand() Command {
+	c := servicesCommand(process.Orchestrated)
+	c.also = []Command{orchestratedRebuildCommand()}
+	return c
 }
 
 // choreographedCommand runs choreographed services as a process of their
