@@ -79,11 +79,24 @@ func (r *Reader) Timeline(ctx context.Context, orderID string) ([]timeline.Entry
 		return nil, errs.Wrap(errs.Unavailable, err, "the order's saga history cannot be read")
 	}
 	entries := Entries(r.saga, orderID, events)
+	final := false
 	for i := range entries {
+		if entries[i].Kind != timeline.KindOrderFinal {
+			continue
+		}
+		final = true
 		// A result this package could not decode: the store knows.
-		if entries[i].Kind == timeline.KindOrderFinal && entries[i].Status == "" {
+		if entries[i].Status == "" {
 			entries[i].Status = o.Status()
 		}
+	}
+	if s := o.State(); !final && s.Status.Final() {
+		// The order is final and its saga still runs: it notifies the
+		// customer once the final status is recorded, and waits while the
+		// notification service is away. The store tells when it ended.
+		entries = append(entries, timeline.Entry{At: s.UpdatedAt, Service: string(workflow.TaskQueueOrders), Kind: timeline.KindOrderFinal,
+			Status: s.Status, Detail: string(s.FailureReason)})
+		timeline.Sort(entries)
 	}
 	return entries, nil
 }

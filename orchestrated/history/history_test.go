@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga/orchestrated/history"
+	"github.com/ordersaga/ordersaga/orchestrated/workflow"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/errs"
 	"github.com/ordersaga/ordersaga/shared/saga"
@@ -169,6 +170,40 @@ func TestReader_ReadsTheOrdersWorkflowHistory(t *testing.T) {
 	if len(es) != 10 || es[len(es)-1].Kind != timeline.KindOrderFinal || es[len(es)-1].Status != domain.StatusCompleted {
 		t.Fatalf("timeline = %v", lines(t, es))
 	}
+}
+
+func TestReader_FinalOrderWhoseSagaStillNotifies_EndsFinalFromTheStore(t *testing.T) {
+	events := recorded(t, "order-payment-declined."+workflow.ChangeNotifyCustomer+"-1")
+	var running []*historypb.HistoryEvent // up to the notification's activity
+	for _, e := range events {
+		running = append(running, e)
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == workflow.ActivityNotifyCustomer {
+			break
+		}
+	}
+	store := storeWith(t, "payment-declined")
+	ended := running[len(running)-1].GetEventTime().AsTime()
+	if err := store["payment-declined"].Fail(domain.ReasonPaymentDeclined, ended); err != nil {
+		t.Fatal(err)
+	}
+	es, err := history.New(&fakeTemporal{events: running}, store, nil).Timeline(context.Background(), "payment-declined")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := es[len(es)-1]
+	if last.Kind != timeline.KindOrderFinal || last.Status != domain.StatusFailed || last.Detail != "payment_declined" || !last.At.Equal(ended) {
+		t.Fatalf("timeline = %v, want it to end with the stored final status", lines(t, es))
+	}
+	if n := len(expectedDeclined(t)); len(es) != n {
+		t.Fatalf("timeline = %v, want the %d entries of the closed saga's", lines(t, es), n)
+	}
+}
+
+// expectedDeclined is the timeline of the recorded payment-declined saga,
+// closed.
+func expectedDeclined(t *testing.T) []timeline.Entry {
+	t.Helper()
+	return history.Entries(saga.Default(), "payment-declined", recorded(t, "order-payment-declined."+workflow.ChangeNotifyCustomer+"-1"))
 }
 
 func TestReader_UnknownOrder_IsNotFound(t *testing.T) {
