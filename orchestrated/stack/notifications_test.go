@@ -82,6 +82,16 @@ func TestOrchestrated_RebuildNotifications_FromHistories_MatchesTheLiveOnes(t *t
 		t.Fatalf("report %+v, want %d sagas each rebuilt from its notice", rep, total)
 	}
 	assertSameNotifications(t, live, allNotifications(t, store))
+
+	// The same rebuild, reading 1, 4 and 16 histories at once.
+	for _, n := range []int{1, 4, 16} {
+		rep, err := (&endings.Rebuilder{Temporal: p.Client(), Store: store, Concurrency: n}).Rebuild(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("concurrency %d: rebuilt %d notifications in %v", n, rep.After, rep.Took.Round(time.Millisecond))
+		assertSameNotifications(t, live, allNotifications(t, store))
+	}
 }
 
 // TestOrchestrated_NotificationRole_RunsTheActivity_ARebuildTakesAWaitingSaga
