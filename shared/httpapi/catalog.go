@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"strconv"
-
 	"github.com/gin-gonic/gin"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -121,18 +119,8 @@ func (a *api) getProduct(c *gin.Context) {
 // by sku. Empty parameters count as absent.
 func (a *api) listProducts(c *gin.Context) {
 	var f fieldErrors
-	filter := inventory.ProductFilter{Limit: defaultListLimit, Cursor: c.Query("cursor")}
-	if raw := c.Query("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > inventory.MaxProductsLimit {
-			f.add("limit", "must be an integer from 1 to %d", inventory.MaxProductsLimit)
-		} else {
-			filter.Limit = n
-		}
-	}
-	if len(filter.Cursor) > maxCursorLength {
-		f.add("cursor", cursorRule)
-	}
+	var filter inventory.ProductFilter
+	filter.Limit, filter.Cursor = pageQuery(c, inventory.MaxProductsLimit, &f)
 	if err := f.err(); err != nil {
 		a.fail(c, err)
 		return

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -56,18 +55,8 @@ func (a *api) needNotifications(c *gin.Context) {
 func (a *api) listNotifications(c *gin.Context) {
 	var f fieldErrors
 	f.id("id", c.Param("id"))
-	filter := notifications.Filter{CustomerID: c.Param("id"), Limit: defaultListLimit, Cursor: c.Query("cursor")}
-	if raw := c.Query("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > notifications.MaxListLimit {
-			f.add("limit", "must be an integer from 1 to %d", notifications.MaxListLimit)
-		} else {
-			filter.Limit = n
-		}
-	}
-	if len(filter.Cursor) > maxCursorLength {
-		f.add("cursor", cursorRule)
-	}
+	filter := notifications.Filter{CustomerID: c.Param("id")}
+	filter.Limit, filter.Cursor = pageQuery(c, notifications.MaxListLimit, &f)
 	if err := f.err(); err != nil {
 		a.fail(c, err)
 		return

@@ -210,7 +210,7 @@ func (a *api) listOrders(c *gin.Context) {
 // parseFilter reads and checks the query of GET /v1/orders.
 func parseFilter(c *gin.Context) (orders.Filter, error) {
 	var f fieldErrors
-	filter := orders.Filter{Limit: defaultListLimit, Cursor: c.Query("cursor")}
+	var filter orders.Filter
 	if s := domain.Status(c.Query("status")); s != "" {
 		if s.Valid() {
 			filter.Status = s
@@ -219,16 +219,25 @@ func parseFilter(c *gin.Context) (orders.Filter, error) {
 				domain.StatusPending, domain.StatusCompleted, domain.StatusFailed, domain.StatusCancelled)
 		}
 	}
+	filter.Limit, filter.Cursor = pageQuery(c, orders.MaxListLimit, &f)
+	return filter, f.err()
+}
+
+// pageQuery reads the page parameters of a list's query: limit (from 1
+// to maxLimit; defaultListLimit when absent or empty) and cursor (opaque,
+// at most maxCursorLength bytes). What is wrong goes to f, field by field.
+func pageQuery(c *gin.Context, maxLimit int, f *fieldErrors) (limit int, cursor string) {
+	limit, cursor = defaultListLimit, c.Query("cursor")
 	if raw := c.Query("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > orders.MaxListLimit {
-			f.add("limit", "must be an integer from 1 to %d", orders.MaxListLimit)
+		if err != nil || n < 1 || n > maxLimit {
+			f.add("limit", "must be an integer from 1 to %d", maxLimit)
 		} else {
-			filter.Limit = n
+			limit = n
 		}
 	}
-	if len(filter.Cursor) > maxCursorLength {
+	if len(cursor) > maxCursorLength {
 		f.add("cursor", cursorRule)
 	}
-	return filter, f.err()
+	return limit, cursor
 }
