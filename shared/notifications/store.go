@@ -3,11 +3,10 @@ package notifications
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/ordersaga/ordersaga/shared/listcursor"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -154,7 +153,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	args := []any{f.CustomerID}
 	query := `SELECT ` + columns + ` FROM notifications WHERE customer_id = $1`
 	if after != nil {
-		args = append(args, after.endedAt, after.orderID)
+		args = append(args, after.At, after.ID)
 		query += ` AND (ended_at, order_id) < ($2, $3)`
 	}
 	args = append(args, limit+1)
@@ -168,7 +167,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	for rows.Next() {
 		if len(page.Notifications) == limit {
 			last := page.Notifications[limit-1]
-			page.NextCursor = cursor{endedAt: last.EndedAt.UnixMicro(), orderID: last.OrderID}.encode()
+			page.NextCursor = listcursor.Encode(listcursor.Position{At: last.EndedAt.UnixMicro(), ID: last.OrderID})
 			break
 		}
 		n, err := scan(rows)
@@ -227,7 +226,7 @@ func (s *Store) ResetTx(ctx context.Context, tx *sqldb.Tx) error {
 
 // check validates the filter and returns its page size and the position
 // after which the page starts (nil for the first page).
-func (f Filter) check() (limit int, after *cursor, err error) {
+func (f Filter) check() (limit int, after *listcursor.Position, err error) {
 	var fields []errs.FieldError
 	add := func(field, msg string) { fields = append(fields, errs.FieldError{Field: field, Message: msg}) }
 	if !domain.ValidID(f.CustomerID) {
@@ -241,7 +240,7 @@ func (f Filter) check() (limit int, after *cursor, err error) {
 		add("limit", fmt.Sprintf("must be from 1 to %d", MaxListLimit))
 	}
 	if f.Cursor != "" {
-		if c, ok := decodeCursor(f.Cursor); ok {
+		if c, ok := listcursor.Decode(f.Cursor); ok {
 			after = &c
 		} else {
 			add("cursor", "is not a cursor this server issued")
@@ -251,32 +250,4 @@ func (f Filter) check() (limit int, after *cursor, err error) {
 		return 0, nil, errs.InvalidFields(fields)
 	}
 	return limit, after, nil
-}
-
-// cursor is the position of a notification in the newest-first listing.
-type cursor struct {
-	endedAt int64 // unix microseconds
-	orderID string
-}
-
-// encode returns the cursor as an opaque URL-safe string.
-func (c cursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.endedAt, 10) + ":" + c.orderID))
-}
-
-// decodeCursor reads a cursor made by encode.
-func decodeCursor(s string) (cursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, false
-	}
-	at, id, ok := strings.Cut(string(b), ":")
-	if !ok || !domain.ValidID(id) {
-		return cursor{}, false
-	}
-	endedAt, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return cursor{}, false
-	}
-	return cursor{endedAt: endedAt, orderID: id}, true
 }

@@ -2,8 +2,8 @@ package orders
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
+	"github.com/ordersaga/ordersaga/shared/listcursor"
 	"strconv"
 	"strings"
 
@@ -38,7 +38,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 		where = append(where, "customer_id = "+arg(f.CustomerID))
 	}
 	if after != nil {
-		where = append(where, "(created_at, order_id) < ("+arg(after.createdAt)+", "+arg(after.orderID)+")")
+		where = append(where, "(created_at, order_id) < ("+arg(after.At)+", "+arg(after.ID)+")")
 	}
 	query := `SELECT ` + orderColumns + ` FROM orders`
 	if len(where) > 0 {
@@ -57,7 +57,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	)
 	for rows.Next() {
 		if len(page.Orders) == limit { // one more exists: there is a next page
-			page.NextCursor = cursor{createdAt: last.createdAt, orderID: last.orderID}.encode()
+			page.NextCursor = listcursor.Encode(listcursor.Position{At: last.createdAt, ID: last.orderID})
 			break
 		}
 		var row orderRow
@@ -79,7 +79,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 
 // check validates the filter and returns its page size and the position
 // after which the page starts (nil for the first page).
-func (f Filter) check() (limit int, after *cursor, err error) {
+func (f Filter) check() (limit int, after *listcursor.Position, err error) {
 	var fields []errs.FieldError
 	add := func(field, msg string) { fields = append(fields, errs.FieldError{Field: field, Message: msg}) }
 	limit = f.Limit
@@ -94,7 +94,7 @@ func (f Filter) check() (limit int, after *cursor, err error) {
 			domain.StatusPending, domain.StatusCompleted, domain.StatusFailed, domain.StatusCancelled))
 	}
 	if f.Cursor != "" {
-		c, ok := decodeCursor(f.Cursor)
+		c, ok := listcursor.Decode(f.Cursor)
 		if ok {
 			after = &c
 		} else {
@@ -105,32 +105,4 @@ func (f Filter) check() (limit int, after *cursor, err error) {
 		return 0, nil, errs.InvalidFields(fields)
 	}
 	return limit, after, nil
-}
-
-// cursor is the position of an order in the newest-first listing.
-type cursor struct {
-	createdAt int64 // unix microseconds
-	orderID   string
-}
-
-// encode returns the cursor as an opaque URL-safe string.
-func (c cursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.createdAt, 10) + ":" + c.orderID))
-}
-
-// decodeCursor reads a cursor made by encode.
-func decodeCursor(s string) (cursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, false
-	}
-	at, id, ok := strings.Cut(string(b), ":")
-	if !ok || !domain.ValidID(id) {
-		return cursor{}, false
-	}
-	createdAt, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return cursor{}, false
-	}
-	return cursor{createdAt: createdAt, orderID: id}, true
 }
