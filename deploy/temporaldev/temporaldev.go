@@ -323,16 +323,24 @@ func (s *Server) Stop() {
 }
 
 // listenAddress checks that address can be listened on and returns it with
-// a free port in place of port 0.
+// a free port in place of port 0. A free port another process takes
+// between its pick and the check is picked again (port 0 only: a port
+// asked for by number is the caller's).
 func listenAddress(address string) (string, error) {
-	resolved, err := freeport.Resolve(address)
-	if err != nil {
-		return "", err
+	const picks = 5
+	for pick := 1; ; pick++ {
+		resolved, err := freeport.Resolve(address)
+		if err != nil {
+			return "", err
+		}
+		err = freeport.Check(resolved)
+		if err == nil {
+			return resolved, nil
+		}
+		if resolved == address || pick == picks {
+			return "", fmt.Errorf("cannot listen on %s: %w", resolved, err)
+		}
 	}
-	if err := freeport.Check(resolved); err != nil {
-		return "", fmt.Errorf("cannot listen on %s: %w", resolved, err)
-	}
-	return resolved, nil
 }
 
 // persistence returns the SQLite stores of the server, the main one and
