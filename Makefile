@@ -6,10 +6,11 @@ STATICCHECK_VERSION ?= v0.8.2
 TEST_TIMEOUT        ?= 14m
 BENCH_DURATION      ?= 5s
 BENCH_FLAGS         ?=
+COMPARE_FLAGS       ?=
 PG_HOST             ?= 127.0.0.1
 PG_PORT             ?= 5432
 
-.PHONY: run build test bench postgres lint fmt clean
+.PHONY: run build test bench compare postgres lint fmt clean
 
 ## run: start the all-in-one local stack (Ctrl-C stops it)
 run:
@@ -28,6 +29,13 @@ test: postgres
 ## point; more flags in BENCH_FLAGS, e.g. BENCH_FLAGS='-postgres postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable')
 bench: postgres
 	$(GO) run ./deploy/cmd/ordersaga bench -duration $(BENCH_DURATION) $(BENCH_FLAGS)
+
+## compare: both variants side by side on this machine (outcomes, speed,
+## cost, failure, change) in one report: compare-results/report.md, .html,
+## .json (about 10 minutes; COMPARE_FLAGS=-quick for under 2, more flags in
+## COMPARE_FLAGS, e.g. -postgres postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
+compare: postgres
+	$(GO) run ./deploy/cmd/ordersaga compare $(COMPARE_FLAGS)
 
 ## postgres: start the local PostgreSQL cluster unless it answers already
 postgres:

@@ -76,6 +76,7 @@ func Commands() []Command {
 		runCommand(),
 		migrateCommand(),
 		benchCommand(),
+		compareCommand(),
 		orchestratedCommand(),
 		choreographedCommand(),
 		tokenCommand(),

@@ -27,6 +27,7 @@ import (
 	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
+	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/sqldb"
 )
 
@@ -83,6 +84,12 @@ type Config struct {
 	// variant's own bound of orders in flight (admission control), which
 	// the open loop then measures.
 	Limits httpapi.Limits
+	// FaultInjection serves /v1/admin/faults on the stacks (for the
+	// scenario suite); off by default.
+	FaultInjection bool
+	// Policy is the failure model the stacks' sagas run under (its zero
+	// fields the defaults, see saga.Policy).
+	Policy saga.Policy
 	// Logger receives the logs of everything started (slog.Default() when
 	// nil).
 	Logger *slog.Logger
@@ -175,8 +182,9 @@ func (r *Rig) startOrchestrated(ctx context.Context) error {
 		return err
 	}
 	s, err := orstack.New(ctx, orstack.Config{
-		Hosted:           hosted.Config{Databases: dbs, Migrate: true}, // the rig's own databases
+		Hosted:           hosted.Config{Databases: dbs, Migrate: true, Policy: r.cfg.Policy}, // the rig's own databases
 		TemporalHostPort: r.temporal.FrontendAddress(),
+		FaultInjection:   r.cfg.FaultInjection,
 		Namespace:        r.temporal.Namespace(),
 		HTTPAddr:         listenAddress,
 		Auth:             r.cfg.Keys,
@@ -196,12 +204,13 @@ func (r *Rig) startChoreographed(ctx context.Context) error {
 		return err
 	}
 	s, err := chstack.New(ctx, chstack.Config{
-		Hosted:   hosted.Config{Databases: dbs, Migrate: true}, // the rig's own databases
-		Brokers:  r.broker.Addrs(),
-		HTTPAddr: listenAddress,
-		Auth:     r.cfg.Keys,
-		Limits:   r.cfg.Limits,
-		Logger:   r.log,
+		Hosted:         hosted.Config{Databases: dbs, Migrate: true, Policy: r.cfg.Policy}, // the rig's own databases
+		Brokers:        r.broker.Addrs(),
+		FaultInjection: r.cfg.FaultInjection,
+		HTTPAddr:       listenAddress,
+		Auth:           r.cfg.Keys,
+		Limits:         r.cfg.Limits,
+		Logger:         r.log,
 	})
 	if err != nil {
 		return fmt.Errorf("choreographed stack: %w", err)
