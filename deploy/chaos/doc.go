@@ -1,5 +1,8 @@
-// Package chaos holds the crash and outage tests of both saga variants; it
-// has no code of its own besides its tests.
+// Package chaos runs a saga variant as operating-system processes and
+// disrupts it in the middle of bursts of orders: it holds the crash and
+// outage tests of both variants, and the machinery they share with the
+// failure section of `ordersaga compare` (StartCluster, RunDisruption),
+// which takes a testing.TB as the tests do.
 //
 // Each test runs one variant as four operating-system processes of the
 // built binary (orders, inventory, payment, shipping; SQLite files in a

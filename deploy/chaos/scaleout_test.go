@@ -1,4 +1,4 @@
-package chaos_test
+package chaos
 
 import (
 	"bytes"
@@ -113,7 +113,7 @@ func TestChoreographed_TwoPaymentProcessesShareTheWorkOneKilledMidBurst_Survivor
 			if session != chbroker.DefaultSessionTimeout {
 				args = []string{"-kafka-session-timeout", session.String()}
 			}
-			k := newBroker(t)
+			k := NewBroker(t, "")
 			group := topicPrefix + "." + string(hosted.RolePayment)
 			runScaleOut(t, startClusterOf(t, process.Choreographed, k, sagaRoles(), args...), takeover{
 				bound:     session + chbroker.RebalanceTimeout + settleWithin,
@@ -129,7 +129,7 @@ func TestChoreographed_TwoPaymentProcessesShareTheWorkOneKilledMidBurst_Survivor
 func TestOrchestrated_TwoPaymentProcessesShareTheWorkOneKilledMidBurst_SurvivorTakesOverWithinBound(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
-	runScaleOut(t, startClusterOf(t, process.Orchestrated, newTemporal(t), sagaRoles()), takeover{
+	runScaleOut(t, startClusterOf(t, process.Orchestrated, NewTemporal(t, ""), sagaRoles()), takeover{
 		bound:     workflow.AttemptTimeout + workflow.RetryMaxInterval + settleWithin,
 		boundText: fmt.Sprintf("activity attempt timeout %v + longest retry backoff %v + %v", workflow.AttemptTimeout, workflow.RetryMaxInterval, settleWithin),
 		detection: workflow.AttemptTimeout,
@@ -181,8 +181,8 @@ type scaleMeasure struct {
 // runScaleOut runs the scale-out test on cluster c: a second payment
 // process, a warm-up, an undisturbed burst that both payment processes
 // share, and a burst in which the second one is killed.
-func runScaleOut(t *testing.T, c *cluster, to takeover) {
-	spec := c.spec(ordersaga.Path(t), hosted.RolePayment)
+func runScaleOut(t *testing.T, c *Cluster, to takeover) {
+	spec := c.spec(hosted.RolePayment)
 	spec.Name += " (second)"
 	spec.Args = append(spec.Args, "-fault-injection")
 	pays := [2]*proctest.Proc{c.procs[hosted.RolePayment], proctest.Start(t, spec)}
@@ -203,7 +203,7 @@ func runScaleOut(t *testing.T, c *cluster, to takeover) {
 // payment step runs each payment process made; with mustShare, each must
 // have made some, and the actions together at least one per order that
 // reaches payment.
-func shareBurst(t *testing.T, c *cluster, pays [2]*proctest.Proc, n int, mustShare bool) scaleMeasure {
+func shareBurst(t *testing.T, c *Cluster, pays [2]*proctest.Proc, n int, mustShare bool) scaleMeasure {
 	m := scaleMeasure{phase: "shared", orders: n, inFlight: -1}
 	if !mustShare {
 		m.phase = "warm-up"
@@ -214,7 +214,7 @@ func shareBurst(t *testing.T, c *cluster, pays [2]*proctest.Proc, n int, mustSha
 		dupsBefore := duplicates(tb, c)
 		p := newPlan(e, n)
 		prefix := strings.TrimSuffix(e.ID("x"), "x")
-		b := startBurst(e, c.procs[hosted.RoleOrders].URL, p)
+		b := startBurst(e, c.procs[hosted.RoleOrders].URL, p, strikeAfter)
 		if err := b.wait(); err != nil {
 			tb.Fatalf("placing the burst: %v", err)
 		}
@@ -244,7 +244,7 @@ func shareBurst(t *testing.T, c *cluster, pays [2]*proctest.Proc, n int, mustSha
 // middle of it, once the burst has reached the payment step, after slowing
 // it down so that it dies in the middle of payment steps. It checks that
 // the survivor finishes every order, within the take-over bound.
-func failover(t *testing.T, c *cluster, pays [2]*proctest.Proc, to takeover) scaleMeasure {
+func failover(t *testing.T, c *Cluster, pays [2]*proctest.Proc, to takeover) scaleMeasure {
 	m := scaleMeasure{phase: "second killed", orders: failoverOrders}
 	survivor, victim := pays[0], pays[1]
 	tg := scenario.Target{Name: string(c.variant), BaseURL: c.api, FinalWithin: finalBound, Concurrency: burstClients, Keys: proctest.Keys(t)}
@@ -253,7 +253,7 @@ func failover(t *testing.T, c *cluster, pays [2]*proctest.Proc, to takeover) sca
 		dupsBefore := duplicates(tb, c)
 		p := newPlan(e, failoverOrders)
 		prefix := strings.TrimSuffix(e.ID("x"), "x")
-		b := startBurst(e, c.procs[hosted.RoleOrders].URL, p)
+		b := startBurst(e, c.procs[hosted.RoleOrders].URL, p, strikeAfter)
 		select {
 		case <-b.reached:
 		case <-b.done:
@@ -456,7 +456,7 @@ func readRuns(base string) (paymentRuns, error) {
 // payment's received again and skipped (ordersaga_consumer_messages_total,
 // outcome duplicate); -1 when no process has consumers (the orchestrated
 // variant).
-func duplicates(tb testing.TB, c *cluster) float64 {
+func duplicates(tb testing.TB, c *Cluster) float64 {
 	tb.Helper()
 	n, found := 0.0, false
 	for r, p := range c.procs {

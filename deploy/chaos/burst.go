@@ -1,4 +1,4 @@
-package chaos_test
+package chaos
 
 import (
 	"bytes"
@@ -19,13 +19,21 @@ import (
 	"github.com/ordersaga/ordersaga/shared/scenario"
 )
 
+// BurstClients is how many clients place a burst's orders at once.
+const BurstClients = burstClients
+
+// FinalBound bounds how long an order of a burst may take to become final
+// once first sent (retries of its POST included).
+const FinalBound = finalBound
+
 // The size and the bounds of a chaos scenario.
 const (
 	// burstOrders orders are placed by burstClients clients at once.
 	burstOrders  = 60
 	burstClients = 8
 	// strikeAfter orders must have been accepted before the disruption
-	// strikes, so it lands in the middle of the burst.
+	// strikes, so it lands in the middle of the burst (unless the
+	// disruption says otherwise: Disruption.StrikeAfter).
 	strikeAfter = 20
 	// finalBound bounds how long an order may take to become final once
 	// first sent (retries of its POST included), and how long the stack may
@@ -189,7 +197,8 @@ type burst struct {
 	unavailable atomic.Int64 // POST attempts answered 503
 	slowestPost atomic.Int64 // nanoseconds from first attempt to acceptance
 
-	reached   chan struct{} // closed once strikeAfter orders are accepted
+	strikeAt  int           // accepted orders that close reached
+	reached   chan struct{} // closed once strikeAt orders are accepted
 	reachOnce sync.Once
 	done      chan struct{} // closed when every goroutine ended
 
@@ -209,12 +218,13 @@ type post struct {
 	placed, accepted time.Time
 }
 
-// startBurst starts placing the plan's orders.
-func startBurst(e *scenario.Env, orders string, p plan) *burst {
+// startBurst starts placing the plan's orders; b.reached is closed once
+// strikeAt of them are accepted.
+func startBurst(e *scenario.Env, orders string, p plan, strikeAt int) *burst {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = burstClients
 	b := &burst{
-		e: e, orders: orders, plan: p, start: time.Now(),
+		e: e, orders: orders, plan: p, start: time.Now(), strikeAt: strikeAt,
 		hc:      &http.Client{Timeout: postTimeout, Transport: tr},
 		reached: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -280,7 +290,7 @@ func (b *burst) place(i int) error {
 					break
 				}
 			}
-			if b.accepted.Add(1) >= strikeAfter {
+			if b.accepted.Add(1) >= int64(b.strikeAt) {
 				b.reachOnce.Do(func() { close(b.reached) })
 			}
 			return nil
