@@ -23,8 +23,9 @@ import (
 const DefaultOutDir = "compare-results"
 
 // DefaultStepDeadline is the step deadline (saga.Policy.StepDeadline) of the
-// in-process stacks: short, so that the long-fault scenarios (a service down
-// past the deadline) end within seconds.
+// in-process stacks the long-fault scenarios run on: short, so that a service
+// down past the deadline ends its orders within seconds. The other sections'
+// stacks run with the default failure model.
 const DefaultStepDeadline = 4 * time.Second
 
 // Options says what to compare and where to write the report.
@@ -50,8 +51,8 @@ type Options struct {
 	// Keys sign the run's tokens; nil makes keys of the run's own for the
 	// in-process stacks.
 	Keys *auth.Keys
-	// StepDeadline is the in-process stacks' step deadline
-	// (DefaultStepDeadline when zero).
+	// StepDeadline is the step deadline of the in-process stacks of the
+	// long-fault scenarios (DefaultStepDeadline when zero).
 	StepDeadline time.Duration
 	// Binary is the ordersaga binary whose processes the failure section
 	// kills and restarts (the running executable when empty).
@@ -82,8 +83,12 @@ type Env struct {
 	External map[string]bool
 	// Keys sign the run's tokens (operator and customers).
 	Keys *auth.Keys
-	// Policy is the saga policy of the in-process stacks.
+	// Policy is the saga policy of the long-fault stacks (ShortDeadlineURLs);
+	// the main stacks run with the defaults.
 	Policy saga.Policy
+	// short are the long-fault stacks, once started.
+	short     *rig.Rig
+	shortURLs map[string]string
 	// Dir is the run's working folder.
 	Dir string
 	// Setup is the report's setup, which sections may add settings to.
@@ -166,7 +171,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	rep := &Report{Setup: newSetup(started, opts)}
 	e := &Env{Opts: opts, URLs: map[string]string{}, External: map[string]bool{}, Dir: dir, Setup: &rep.Setup,
 		log: opts.Logger, out: opts.Progress, Policy: saga.Policy{StepDeadline: opts.StepDeadline}}
-	e.Setting("step deadline of the in-process stacks", opts.StepDeadline.String())
+	e.Setting("step deadline", fmt.Sprintf("%v (the default) on the stacks of every section; %v on the stacks of the long-fault scenarios",
+		saga.DefaultStepDeadline, opts.StepDeadline))
 	if err := e.start(ctx); err != nil {
 		return nil, err
 	}
@@ -260,7 +266,6 @@ func (e *Env) start(ctx context.Context) error {
 		TemporalStore:    temporaldev.DefaultStoreSettings(),
 		Keys:             e.Keys,
 		FaultInjection:   true,
-		Policy:           e.Policy,
 		Logger:           e.log,
 	}
 	if err := os.MkdirAll(rc.Dir, 0o755); err != nil {
@@ -283,7 +288,61 @@ func (e *Env) start(ctx context.Context) error {
 	return nil
 }
 
+// ShortDeadlineURLs returns the base URLs, by variant, of stacks whose sagas
+// run with the short step deadline e.Policy, for the long-fault scenarios: a
+// second pair of in-process stacks (with their own Temporal server and
+// broker), started at the first call and stopped with the run, or a stack
+// given by URL as it is.
+func (e *Env) ShortDeadlineURLs(ctx context.Context) (map[string]string, error) {
+	if e.shortURLs != nil {
+		return e.shortURLs, nil
+	}
+	urls := map[string]string{}
+	for _, v := range Variants() {
+		if e.External[v] {
+			urls[v] = e.URLs[v]
+		}
+	}
+	if len(urls) < len(Variants()) {
+		rc := rig.Config{
+			Dir:              filepath.Join(e.Dir, "short-deadline"),
+			PostgresURL:      e.Opts.PostgresURL,
+			PostgresDBPrefix: e.Opts.PostgresDBPrefix + "_short",
+			Orchestrated:     !e.External[Orchestrated],
+			Choreographed:    !e.External[Choreographed],
+			TemporalStore:    temporaldev.DefaultStoreSettings(),
+			Keys:             e.Keys,
+			FaultInjection:   true,
+			Policy:           e.Policy,
+			Logger:           e.log,
+		}
+		if e.Opts.PostgresDBPrefix == "" {
+			rc.PostgresDBPrefix = rig.DefaultDBPrefix + "_short"
+		}
+		if err := os.MkdirAll(rc.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("stacks with a short step deadline: %w", err)
+		}
+		r, err := rig.Start(ctx, rc)
+		if err != nil {
+			return nil, fmt.Errorf("starting the stacks with a short step deadline: %w", err)
+		}
+		e.short = r
+		for _, v := range Variants() {
+			if !e.External[v] {
+				urls[v] = r.URL(v)
+			}
+		}
+	}
+	e.shortURLs = urls
+	return urls, nil
+}
+
 func (e *Env) close() {
+	if e.short != nil {
+		if err := e.short.Close(); err != nil {
+			e.log.Warn("stopping the stacks with a short step deadline", "error", err)
+		}
+	}
 	if e.Rig != nil {
 		if err := e.Rig.Close(); err != nil {
 			e.log.Warn("stopping the stacks", "error", err)

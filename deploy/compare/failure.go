@@ -160,6 +160,11 @@ func failureSection(ctx context.Context, e *Env) (*Section, error) {
 	}
 
 	scs := longFaultScenarios(e.Quick())
+	shortURLs, err := e.ShortDeadlineURLs(ctx)
+	if err != nil {
+		errs = append(errs, err)
+		scs = nil
+	}
 	var wg sync.WaitGroup
 	var crashErr error
 	var crashNotes []string
@@ -173,7 +178,7 @@ func failureSection(ctx context.Context, e *Env) (*Section, error) {
 			break
 		}
 		t0 := time.Now()
-		rs := longFault(ctx, e, sc)
+		rs := longFault(ctx, e, shortURLs, sc)
 		e.Progressf("long-fault scenario %s on both variants in %v", sc.Name, time.Since(t0).Round(time.Millisecond))
 		for v, r := range rs {
 			data.LongFaults[v] = append(data.LongFaults[v], r)
@@ -199,8 +204,9 @@ func failureSection(ctx context.Context, e *Env) (*Section, error) {
 			"killed orders process gets no answer and is sent again too.", httpapi.DefaultMaxInFlightOrchestrated, httpapi.DefaultMaxInFlightChoreographed),
 		"The cancel's time starts at the client's clock when the cancel was sent and ends at the stack's clock (the timeline): the same clock for the "+
 			"in-process stacks. The other kinds are timed by the stack's timeline alone.",
-		"The crash clusters' processes run with the default step deadline and without fault injection; the compensation and long-fault parts run on "+
-			"the in-process stacks with the run's short step deadline.")
+		fmt.Sprintf("The crash clusters' processes run with the default step deadline and without fault injection; the compensation times are "+
+			"measured on the in-process stacks of the other sections (default step deadline, fault injection on), the long-fault scenarios on a "+
+			"second pair of in-process stacks whose step deadline is %v.", e.Policy.StepDeadline))
 	for _, v := range Variants() {
 		if e.External[v] {
 			sec.Notes = append(sec.Notes, fmt.Sprintf("The %s stack is given by URL: its crashes and outages are not measured (that part starts, kills and restarts "+
@@ -234,7 +240,7 @@ func compensationTimes(ctx context.Context, e *Env, v string, n int) ([]kindTime
 	kinds := failureKinds()
 	samples := map[string][]time.Duration{}
 	var measureErrs []string
-	tg := scenario.Target{Name: v, BaseURL: e.URLs[v], Keys: e.Keys, StepDeadline: e.Policy.StepDeadline}
+	tg := scenario.Target{Name: v, BaseURL: e.URLs[v], Keys: e.Keys}
 	rec := runRecorded(ctx, v+" compensation", nil, func(tb testing.TB) {
 		scenario.RunScenario(tb, tg, scenario.Scenario{Name: "compensation", Run: func(tb testing.TB, se *scenario.Env) scenario.Result {
 			stock := se.Product("stock", 500, 1_000_000)
@@ -568,13 +574,13 @@ func failureDisruptions(c *chaos.Cluster, quick bool) []chaos.Disruption {
 
 // longFault runs the scenario on both variants at once and returns how it
 // ended on each.
-func longFault(ctx context.Context, e *Env, sc scenario.Scenario) map[string]longFaultResult {
+func longFault(ctx context.Context, e *Env, urls map[string]string, sc scenario.Scenario) map[string]longFaultResult {
 	out := map[string]longFaultResult{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, v := range Variants() {
 		wg.Go(func() {
-			tg := scenario.Target{Name: v, BaseURL: e.URLs[v], Keys: e.Keys, StepDeadline: e.Policy.StepDeadline}
+			tg := scenario.Target{Name: v, BaseURL: urls[v], Keys: e.Keys, StepDeadline: e.Policy.StepDeadline}
 			var res scenario.Result
 			rec := runRecorded(ctx, v+" "+sc.Name, nil, func(tb testing.TB) { res = scenario.RunScenario(tb, tg, sc) })
 			r := longFaultResult{Scenario: sc.Name, Outcome: longFaultOutcome(res), TimeToFinalS: failureSecs(res.MaxTook()),
