@@ -85,7 +85,7 @@ type outcomesData struct {
 	// BurstOrders is how many orders the burst scenario placed.
 	BurstOrders int `json:"burst_orders"`
 	// StepDeadline is the in-process stacks' step deadline
-	// (saga.Policy.StepDeadline).
+	// (saga.Policy.StepDeadline: the default).
 	StepDeadline Duration `json:"step_deadline"`
 	// External says, by variant, that the stack was given by URL: its step
 	// deadline is its own.
@@ -166,7 +166,7 @@ func outcomesSection(ctx context.Context, e *Env) (*Section, error) {
 		burst = quickBurstOrders
 	}
 	e.Setting("outcomes: orders of the burst scenario", fmt.Sprint(burst))
-	data := &outcomesData{BurstOrders: burst, LeftOut: leftOut, StepDeadline: Duration(e.Policy.StepDeadline),
+	data := &outcomesData{BurstOrders: burst, LeftOut: leftOut, StepDeadline: Duration(saga.DefaultStepDeadline),
 		External: maps.Clone(e.External)}
 
 	runs := map[string][]*outcomeRun{}
@@ -178,7 +178,7 @@ func outcomesSection(ctx context.Context, e *Env) (*Section, error) {
 	}
 	var wg sync.WaitGroup
 	for _, v := range Variants() {
-		tg := scenario.Target{Name: v, BaseURL: e.URLs[v], Keys: e.Keys, StepDeadline: e.Policy.StepDeadline}
+		tg := scenario.Target{Name: v, BaseURL: e.URLs[v], Keys: e.Keys}
 		if e.Quick() {
 			tg.BurstOrders = quickBurstOrders
 		}
@@ -662,8 +662,8 @@ func gaveUpNote(so *scenarioOutcome, deadline time.Duration, external map[string
 	note := fmt.Sprintf("%s: %s gave a step up (%s): it kept failing past the step deadline, and the saga compensated as the failure model says. "+
 		"The suite expects transient faults never to fail an order, which holds when the deadline is far past any run of faults (the default is %s)",
 		so.Scenario, strings.Join(parts, " and "), domain.ReasonStepUnavailable, saga.DefaultStepDeadline)
-	if inProcess && deadline > 0 {
-		note += fmt.Sprintf("; the in-process stacks run a step deadline of %s, short for the failure section", deadline)
+	if inProcess && deadline > 0 && deadline != saga.DefaultStepDeadline {
+		note += fmt.Sprintf("; the in-process stacks run a step deadline of %s", deadline)
 	}
 	return note + "."
 }
