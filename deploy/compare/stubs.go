@@ -9,7 +9,6 @@ import (
 
 func outcomesSection(context.Context, *Env) (*Section, error) { return nil, errors.New("not built") }
 func speedSection(context.Context, *Env) (*Section, error)    { return nil, errors.New("not built") }
-func costSection(context.Context, *Env) (*Section, error)     { return nil, errors.New("not built") }
 func failureSection(context.Context, *Env) (*Section, error)  { return nil, errors.New("not built") }
 func changeSection(context.Context, *Env) (*Section, error)   { return nil, errors.New("not built") }
 
