@@ -18,6 +18,7 @@ import (
 // waits to be published.
 type Metrics struct {
 	publishedTotal *prometheus.CounterVec
+	publishedBytes *prometheus.CounterVec
 	failuresTotal  *prometheus.CounterVec
 	delay          *prometheus.HistogramVec
 	backlog        *backlog
@@ -30,6 +31,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ordersaga_outbox_published_total",
 			Help: "Messages the outbox relay published and the broker acknowledged.",
 		}, []string{"service"}),
+		publishedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ordersaga_outbox_published_bytes_total",
+			Help: "Bytes of the messages the outbox relay published and the broker acknowledged: keys, values and headers, without the protocol's framing.",
+		}, []string{"service"}),
 		failuresTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ordersaga_outbox_publish_failures_total",
 			Help: "Outbox publish rounds that failed and were retried.",
@@ -41,7 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"service"}),
 		backlog: newBacklog(),
 	}
-	reg.MustRegister(m.publishedTotal, m.failuresTotal, m.delay, m.backlog)
+	reg.MustRegister(m.publishedTotal, m.publishedBytes, m.failuresTotal, m.delay, m.backlog)
 	return m
 }
 
@@ -55,11 +60,12 @@ func (m *Metrics) watch(service string, db *sqldb.DB) {
 	m.backlog.dbs[service] = db
 }
 
-func (m *Metrics) published(service string, createdMicros []int64, now time.Time) {
+func (m *Metrics) published(service string, createdMicros []int64, bytes int, now time.Time) {
 	if m == nil {
 		return
 	}
 	m.publishedTotal.WithLabelValues(service).Add(float64(len(createdMicros)))
+	m.publishedBytes.WithLabelValues(service).Add(float64(bytes))
 	h := m.delay.WithLabelValues(service)
 	for _, c := range createdMicros {
 		h.Observe(now.Sub(time.UnixMicro(c)).Seconds())

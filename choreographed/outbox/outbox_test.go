@@ -292,3 +292,63 @@ func TestMetrics_Backlog_ReadFromTheOutboxAtEachScrape(t *testing.T) {
 		}
 	})
 }
+
+// counter returns the value of a counter's series for service (0 when
+// there is none).
+func counter(t *testing.T, reg *prometheus.Registry, name, service string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "service" && lp.GetValue() == service {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// The relay counts the messages it published and their bytes (keys,
+// values and headers), and the delete of the published rows counts as a
+// commit of the database, on both engines.
+func TestMetrics_PublishedBytesAndTheDeleteCommit_Counted(t *testing.T) {
+	each(t, func(t *testing.T, db *sqldb.DB) {
+		topic := newTopic(t)
+		reg := prometheus.NewRegistry()
+		ob := outbox.New(nil)
+		r := outbox.NewRelay(outbox.RelayConfig{Service: "test", DB: db, Outbox: ob, Publisher: newWriter(t), Metrics: outbox.NewMetrics(reg)})
+		msgs := []kafka.Message{msg(topic, "k1", "a"), msg(topic, "key-2", "value-b"), msg(topic, "k1", "c")}
+		want := 0
+		for _, m := range msgs {
+			want += len(m.Key) + len(m.Value)
+			for _, h := range m.Headers {
+				want += len(h.Key) + len(h.Value)
+			}
+		}
+		add(t, db, ob, msgs...)
+		before := db.Commits()
+		if n, err := r.Flush(context.Background()); err != nil || n != len(msgs) {
+			t.Fatalf("Flush = %d, %v; want %d", n, err, len(msgs))
+		}
+		if got := counter(t, reg, "ordersaga_outbox_published_total", "test"); got != float64(len(msgs)) {
+			t.Errorf("published_total = %v, want %d", got, len(msgs))
+		}
+		if got := counter(t, reg, "ordersaga_outbox_published_bytes_total", "test"); got != float64(want) {
+			t.Errorf("published_bytes_total = %v, want %d", got, want)
+		}
+		if got := db.Commits() - before; got != 1 {
+			t.Errorf("the delete of the published rows committed %d times by the DB's count, want 1", got)
+		}
+		if p := pending(t, db); p != 0 {
+			t.Errorf("%d rows left after the flush", p)
+		}
+	})
+}

@@ -279,7 +279,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	if err := r.cfg.Publisher.Publish(ctx, msgs...); err != nil {
 		return 0, fmt.Errorf("publishing %d outbox messages of %s: %w", len(msgs), r.cfg.Service, err)
 	}
-	r.cfg.Metrics.published(r.cfg.Service, created, time.Now())
+	r.cfg.Metrics.published(r.cfg.Service, created, messageBytes(msgs), time.Now())
 	for _, id := range ids {
 		r.acked[id] = struct{}{}
 	}
@@ -325,6 +325,20 @@ func (r *Relay) awaitDelete() error {
 	return nil
 }
 
+// messageBytes returns the bytes of msgs' keys, values and headers (keys
+// and values of the headers): what the messages carry, without the
+// protocol's framing.
+func messageBytes(msgs []kafka.Message) int {
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Key) + len(m.Value)
+		for _, h := range m.Headers {
+			n += len(h.Key) + len(h.Value)
+		}
+	}
+	return n
+}
+
 // deleteChunk bounds the ids of one DELETE statement on SQLite, which
 // takes each as a parameter.
 const deleteChunk = 500
@@ -334,7 +348,7 @@ const deleteChunk = 500
 // write lock with the others.
 func deleteRows(ctx context.Context, db *sqldb.DB, ids []int64) error {
 	if db.Dialect() == sqldb.Postgres {
-		_, err := db.ExecContext(ctx, "DELETE FROM outbox WHERE id = ANY($1)", ids)
+		_, err := db.ExecCommit(ctx, "DELETE FROM outbox WHERE id = ANY($1)", ids)
 		return err
 	}
 	return db.InTx(ctx, func(tx *sqldb.Tx) error {

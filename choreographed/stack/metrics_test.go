@@ -12,6 +12,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/choreographed/internal/kafkatest"
 	"github.com/ordersaga/ordersaga/shared/domain"
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // scrapedMetrics are the metric families GET /metrics served.
@@ -170,6 +171,20 @@ func TestMetrics_AllInOne_FinishedOrdersAppearAtMetrics(t *testing.T) {
 	bad := a.waitFinal(t, a.place(t, req("m-aq", "AQ")).OrderID)
 	expect(t, bad, domain.StatusFailed, domain.ReasonShippingUnavailable, [3]domain.StepStatus{compensated, compensated, failed})
 	after := expectMetricDeltas(t, base, before, sagaMetricDeltas("choreographed"))
+
+	// Every service's database committed, and the relays counted the bytes
+	// of what they published.
+	for _, r := range hosted.AllRoles() {
+		if d := after.count(hosted.CommitsMetric, map[string]string{"database": string(r)}) -
+			before.count(hosted.CommitsMetric, map[string]string{"database": string(r)}); d < 1 {
+			t.Errorf("%s{database=%q} grew by %v over two orders, want at least 1", hosted.CommitsMetric, r, d)
+		}
+	}
+	msgs := after.count("ordersaga_outbox_published_total", nil) - before.count("ordersaga_outbox_published_total", nil)
+	bytes := after.count("ordersaga_outbox_published_bytes_total", nil) - before.count("ordersaga_outbox_published_bytes_total", nil)
+	if msgs < 1 || bytes < 10*msgs {
+		t.Errorf("the relays published %v messages of %v bytes over two orders; want some, of at least 10 bytes each", msgs, bytes)
+	}
 
 	// The relays' backlog and the consumers' lag are read at the scrape,
 	// for every service of the stack.

@@ -305,6 +305,9 @@ func build(ctx context.Context, cfg Config, n *hosted.Services) (_ *Stack, err e
 		return nil, fmt.Errorf("choreographed stack: %w", err)
 	}
 	s.node.Instrument(sagaMetrics)
+	if err := s.node.RegisterMetrics(cfg.Registry); err != nil {
+		return nil, fmt.Errorf("choreographed stack: %w", err)
+	}
 	table := events.NewTable(s.node.Saga)
 	if err := errors.Join(cfg.WriteVersions.Check(table), cfg.ReadVersions.Check(table)); err != nil {
 		return nil, fmt.Errorf("choreographed stack: %w", err)

@@ -9,6 +9,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
 // scrapedMetrics are the metric families GET /metrics served.
@@ -148,4 +150,12 @@ func TestOrchestrated_Metrics_FinishedOrdersAppearAtMetrics(t *testing.T) {
 		t.Fatalf("order m-aq = %+v, want failed shipping_unavailable", o)
 	}
 	expectMetricDeltas(t, p.url, before, sagaMetricDeltas("orchestrated"))
+	// Every service's database committed the orders' writes.
+	after := scrapeMetrics(t, p.url)
+	for _, r := range hosted.AllRoles() {
+		if d := after.count(hosted.CommitsMetric, map[string]string{"database": string(r)}) -
+			before.count(hosted.CommitsMetric, map[string]string{"database": string(r)}); d < 1 {
+			t.Errorf("%s{database=%q} grew by %v over two orders, want at least 1", hosted.CommitsMetric, r, d)
+		}
+	}
 }

@@ -219,6 +219,9 @@ func build(ctx context.Context, cfg Config, n *hosted.Services, ownsHosted bool)
 		return nil, fmt.Errorf("building the orchestrated stack: %w", err)
 	}
 	n.Instrument(sagaMetrics)
+	if err := n.RegisterMetrics(cfg.Registry); err != nil {
+		return nil, fmt.Errorf("building the orchestrated stack: %w", err)
+	}
 	var interceptors []interceptor.ClientInterceptor
 	if cfg.TracerProvider != nil {
 		ti, terr := tracing.NewInterceptor(cfg.TracerProvider, n.Saga)

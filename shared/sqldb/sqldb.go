@@ -48,6 +48,9 @@ type DB struct {
 	// checkpoints runs the WAL checkpoints of a SQLite file; nil
 	// otherwise.
 	checkpoints *checkpointer
+	// commits counts the transactions committed through this DB (see
+	// Commits).
+	commits atomic.Uint64
 }
 
 // Tx is a transaction on a DB.
@@ -251,6 +254,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err = sqlTx.Commit(); err != nil {
 		return fmt.Errorf("committing transaction: %w", err)
 	}
+	db.commits.Add(1)
 	unlock()
 	if db.checkpoints != nil {
 		db.checkpoints.committed()
@@ -260,6 +264,38 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	return nil
 }
+
+// ExecCommit runs one statement in a transaction of its own, which the
+// database commits as the statement ends (no BEGIN and COMMIT round trips),
+// and counts that commit in Commits when the statement succeeds. Use it,
+// not the embedded ExecContext, for a write outside InTx, so that Commits
+// keeps counting every write. On SQLite the statement queues for the write
+// lock like InTx's transactions; it is not retried.
+func (db *DB) ExecCommit(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := db.lockWrites(ctx); err != nil {
+		return nil, err
+	}
+	res, err := db.ExecContext(ctx, query, args...)
+	db.unlockWrites()
+	if err != nil {
+		return nil, err
+	}
+	db.commits.Add(1)
+	if db.checkpoints != nil {
+		db.checkpoints.committed()
+	}
+	return res, nil
+}
+
+// Commits returns how many transactions this DB committed since it was
+// opened: each InTx that committed (once, however many attempts it took;
+// a transaction whose work only read counts too, as the database commits
+// it) and each ExecCommit statement that succeeded. Statements run
+// through the embedded *sql.DB (ExecContext, QueryContext) outside a
+// transaction, and the migrations' transactions, are not counted: reads
+// and the schema changes at start. It is the number of commits the
+// services asked for, which the database may fold into fewer disk syncs.
+func (db *DB) Commits() uint64 { return db.commits.Load() }
 
 // lockWrites takes the write lock of a SQLite database, waiting for it at
 // most writeLockTimeout; it does nothing on PostgreSQL.

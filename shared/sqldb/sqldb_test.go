@@ -388,3 +388,64 @@ func TestCheckVersion_RefusesNeverMigratedOlderAndDirty_AcceptsLatestAndNewer(t 
 		})
 	}
 }
+
+// Commits counts each transaction InTx committed, once however many
+// attempts it took, and each ExecCommit statement; not a rolled-back
+// transaction, a failed statement, or a plain read.
+func TestCommits_CountsCommittedTransactionsAndExecCommit(t *testing.T) {
+	sqltest.Each(t, []sqldb.Migrations{things()}, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		start := db.Commits()
+		insert := func(id int) func(tx *sqldb.Tx) error {
+			return func(tx *sqldb.Tx) error {
+				_, err := tx.ExecContext(ctx, "INSERT INTO things (id, name, qty) VALUES ($1, $2, $3)", id, fmt.Sprint("thing-", id), 1)
+				return err
+			}
+		}
+		for id := 1; id <= 3; id++ {
+			if err := db.InTx(ctx, insert(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := db.Commits() - start; got != 3 {
+			t.Fatalf("after 3 committed transactions: %d commits", got)
+		}
+		if err := db.InTx(ctx, func(tx *sqldb.Tx) error { _ = insert(9)(tx); return errors.New("boom") }); err == nil {
+			t.Fatal("InTx returned no error")
+		}
+		if err := db.InTx(ctx, insert(1)); err == nil { // duplicate key: the commit is never reached
+			t.Fatal("duplicate insert committed")
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM things").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if got := db.Commits() - start; got != 3 {
+			t.Fatalf("after a rollback, a failed insert and a read: %d commits, want 3", got)
+		}
+		// A transaction retried after a transient conflict counts once.
+		attempts := 0
+		if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			attempts++
+			if attempts == 1 {
+				return fmt.Errorf("first attempt: %w", sqldb.ErrBusy)
+			}
+			return insert(4)(tx)
+		}); err != nil || attempts != 2 {
+			t.Fatalf("retried transaction: %v after %d attempts", err, attempts)
+		}
+		res, err := db.ExecCommit(ctx, "DELETE FROM things WHERE id = $1", 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			t.Fatalf("ExecCommit deleted %d rows, want 1", k)
+		}
+		if _, err := db.ExecCommit(ctx, "DELETE FROM no_such_table"); err == nil {
+			t.Fatal("ExecCommit on a missing table succeeded")
+		}
+		if got := db.Commits() - start; got != 5 {
+			t.Fatalf("after a retried transaction and an ExecCommit: %d commits, want 5", got)
+		}
+	})
+}
