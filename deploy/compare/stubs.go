@@ -7,7 +7,6 @@ import (
 
 // The sections not built yet. Each is replaced by the file of its own.
 
-func speedSection(context.Context, *Env) (*Section, error)  { return nil, errors.New("not built") }
 func changeSection(context.Context, *Env) (*Section, error) { return nil, errors.New("not built") }
 
 // headlines draws the report's main findings from its sections.
