@@ -41,9 +41,6 @@ type speedPlan struct {
 	// openBy is how long the section may have run when the open loop is
 	// due for it to run (0: always).
 	openBy time.Duration
-	// commitSagas counts the Temporal persistence commits over that many
-	// orders (0: none).
-	commitSagas int
 }
 
 // speedPlanFor returns the plan of quick or full mode.
@@ -53,7 +50,7 @@ func speedPlanFor(quick bool) speedPlan {
 			clients: []int{1, 8}, duration: 1500 * time.Millisecond, warmup: 500 * time.Millisecond,
 			products: 20, customers: 40,
 			calibration: time.Second, calibrationClients: bench.DefaultCalibrationClients(),
-			openFactor: 2, openBy: 8 * time.Second,
+			openFactor: 2, openBy: 20 * time.Second,
 		}
 	}
 	return speedPlan{
@@ -61,7 +58,6 @@ func speedPlanFor(quick bool) speedPlan {
 		products: bench.DefaultProducts, customers: bench.DefaultCustomers,
 		calibration: 2 * time.Second, calibrationClients: bench.DefaultCalibrationClients(),
 		openFactor: 2, bothPeaks: true,
-		commitSagas: 20,
 	}
 }
 
@@ -147,14 +143,11 @@ func speedSection(ctx context.Context, e *Env) (*Section, error) {
 		base.Targets = append(base.Targets, t)
 	}
 
-	// The closed loop at the higher client counts (with the Temporal
-	// commits per order before it).
+	// The closed loop at the higher client counts. (The Temporal commits
+	// per order are the cost section's.)
 	runID := "speed-" + strconv.FormatInt(started.UnixMilli(), 36)
 	hi := base
 	hi.RunID, hi.Concurrencies, hi.NoOpenLoop = runID+"-a", plan.clients[1:], true
-	if read := e.Rig.TemporalCommits(); read != nil && plan.commitSagas > 0 && !e.External[Orchestrated] {
-		hi.TemporalCommits = &bench.TemporalCommits{Read: read, Sagas: plan.commitSagas}
-	}
 	e.Progressf("closed loop at %s clients, both variants", speedJoinInts(hi.Concurrencies))
 	rep, err := bench.Run(ctx, hi)
 	if err != nil {
