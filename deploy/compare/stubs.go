@@ -11,7 +11,6 @@ func outcomesSection(context.Context, *Env) (*Section, error) { return nil, erro
 func speedSection(context.Context, *Env) (*Section, error)    { return nil, errors.New("not built") }
 func costSection(context.Context, *Env) (*Section, error)     { return nil, errors.New("not built") }
 func failureSection(context.Context, *Env) (*Section, error)  { return nil, errors.New("not built") }
-func changeSection(context.Context, *Env) (*Section, error)   { return nil, errors.New("not built") }
 
 // headlines draws the report's main findings from its sections.
 func headlines(*Report) []string { return nil }
