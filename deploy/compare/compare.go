@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -362,15 +363,37 @@ func newSetup(started time.Time, o Options) Setup {
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
-			for _, p := range []string{"go.temporal.io/sdk", "go.temporal.io/server", "github.com/segmentio/kafka-go",
-				"github.com/jackc/pgx/v5", "modernc.org/sqlite", "github.com/gin-gonic/gin", "github.com/golang-migrate/migrate/v4"} {
-				if d.Path == p {
-					s.Modules[p] = d.Version
-				}
+			if slices.Contains(reportedModules(), d.Path) {
+				s.Modules[d.Path] = d.Version
+			}
+		}
+	}
+	if len(s.Modules) == 0 { // a test binary: its build information lists no dependency
+		if root, err := findModuleRoot("."); err == nil {
+			if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+				s.Modules = requiredVersions(b, reportedModules())
 			}
 		}
 	}
 	return s
+}
+
+// reportedModules are the dependencies whose versions a report names.
+func reportedModules() []string {
+	return []string{"go.temporal.io/sdk", "go.temporal.io/server", "github.com/segmentio/kafka-go",
+		"github.com/jackc/pgx/v5", "modernc.org/sqlite", "github.com/gin-gonic/gin", "github.com/golang-migrate/migrate/v4"}
+}
+
+// requiredVersions returns the versions go.mod requires of the modules.
+func requiredVersions(gomod []byte, modules []string) map[string]string {
+	out := map[string]string{}
+	for _, l := range strings.Split(string(gomod), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "require "))
+		if len(f) >= 2 && slices.Contains(modules, f[0]) {
+			out[f[0]] = f[1]
+		}
+	}
+	return out
 }
 
 // cpuModel returns ", <model name>" from /proc/cpuinfo, or "".

@@ -1,8 +1,6 @@
 package compare
 
 import (
-	"bytes"
-	"context"
 	"math"
 	"strings"
 	"testing"
@@ -20,22 +18,12 @@ func costFigure(sec *Section, variant, name string) (Figure, bool) {
 	return Figure{}, false
 }
 
-// The cost section, in quick mode on SQLite, measures for both variants
-// the CPU, the service databases' commits and the stored bytes of an
-// order, the choreographed variant's Kafka messages and the orchestrated
-// variant's Temporal history.
-func TestRun_CostSection_MeasuresBothVariants(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var progress bytes.Buffer
-	started := time.Now()
-	rep, err := Run(ctx, Options{Quick: true, Sections: []string{SectionCost}, OutDir: "-", Progress: &progress})
-	took := time.Since(started)
-	t.Logf("progress:\n%s", progress.String())
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	sec := rep.Section(SectionCost)
+// checkCostSection checks the cost section of a quick run on SQLite: for
+// both variants the CPU, the service databases' commits and the stored
+// bytes of an order, the choreographed variant's Kafka messages and the
+// orchestrated variant's Temporal history.
+func checkCostSection(t *testing.T, sec *Section) {
+	t.Helper()
 	if sec == nil {
 		t.Fatal("no cost section")
 	}
@@ -97,10 +85,7 @@ func TestRun_CostSection_MeasuresBothVariants(t *testing.T) {
 	if !strings.Contains(strings.Join(sec.Notes, "\n"), "Temporal server's persistence commits are not counted") {
 		t.Errorf("notes do not say what SQLite does not count: %v", sec.Notes)
 	}
-	if took > 60*time.Second {
-		t.Errorf("the quick cost section took %v, want under a minute", took)
-	}
-	t.Logf("took %v (section %v)", took, sec.Took)
+	t.Logf("took %v", sec.Took)
 }
 
 // The count of a run takes off what the counters counted per second while

@@ -2,7 +2,6 @@ package compare
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -188,33 +187,15 @@ func TestOutcomeMedian(t *testing.T) {
 	}
 }
 
-// TestOutcomes_Quick_BothVariantsEveryScenario starts both stacks
-// in-process, runs the outcomes section in quick mode and checks that it
-// measured both variants, that every scenario passed on both and that the
-// two ended alike or differ by design, with the explanation.
-func TestOutcomes_Quick_BothVariantsEveryScenario(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts both stacks and runs the scenario suite on each")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var progress strings.Builder
-	t0 := time.Now()
-	rep, err := Run(ctx, Options{Quick: true, Sections: []string{SectionOutcomes}, OutDir: "-", Progress: &progress})
-	t.Logf("progress:\n%s", progress.String())
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	sec := rep.Section(SectionOutcomes)
+// checkOutcomesSection checks the outcomes section of a quick run: both
+// variants measured, every scenario passed on both, and the two ended alike
+// or differ by design, with the explanation.
+func checkOutcomesSection(t *testing.T, sec *Section, progress string) {
+	t.Helper()
 	if sec == nil || sec.Error != "" {
 		t.Fatalf("outcomes section %+v", sec)
 	}
-	t.Logf("outcomes took %s (run %s)", sec.Took, time.Since(t0).Round(time.Millisecond))
-	if os.Getenv("COMPARE_PRINT") != "" {
-		if err := rep.WriteJSON(os.Stdout); err != nil {
-			t.Error(err)
-		}
-	}
+	t.Logf("outcomes took %s", sec.Took)
 	data, ok := sec.Data.(*outcomesData)
 	if !ok {
 		t.Fatalf("section data is %T, want *outcomesData", sec.Data)
@@ -265,8 +246,8 @@ func TestOutcomes_Quick_BothVariantsEveryScenario(t *testing.T) {
 	if len(sec.Tables) != 1 || len(sec.Tables[0].Rows) != len(data.Scenarios) || len(sec.Charts) != 1 {
 		t.Errorf("want one table with a row per scenario and one chart: %d tables, %d charts", len(sec.Tables), len(sec.Charts))
 	}
-	if !strings.Contains(progress.String(), "outcomes: burst") {
-		t.Errorf("no progress line for the burst: %s", progress.String())
+	if !strings.Contains(progress, "outcomes: burst") {
+		t.Errorf("no progress line for the burst: %s", progress)
 	}
 }
 

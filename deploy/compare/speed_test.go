@@ -1,11 +1,9 @@
 package compare
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/bench"
 )
@@ -250,23 +248,14 @@ func TestSpeedIndent_IndentsEveryLine(t *testing.T) {
 	}
 }
 
-// TestSpeed_Quick runs the speed section in quick mode on the in-process
-// stacks and checks its figures for both variants and both ceilings.
-func TestSpeed_Quick(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var progress strings.Builder
-	started := time.Now()
-	rep, err := Run(ctx, Options{Quick: true, Sections: []string{SectionSpeed}, OutDir: "-", Progress: &progress, Dir: t.TempDir()})
-	t.Logf("progress:\n%s", progress.String())
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	sec := rep.Section(SectionSpeed)
+// checkSpeedSection checks the speed section of a quick run: figures for
+// both variants and both ceilings.
+func checkSpeedSection(t *testing.T, sec *Section) {
+	t.Helper()
 	if sec == nil {
 		t.Fatal("no speed section")
 	}
-	t.Logf("speed section took %s (run %s)", sec.Took, time.Since(started).Round(time.Millisecond))
+	t.Logf("speed section took %s", sec.Took)
 	for _, tb := range sec.Tables {
 		t.Logf("%s: %v", tb.Title, tb.Columns)
 		for _, r := range tb.Rows {
