@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/allinone"
@@ -51,15 +53,15 @@ func (f *compareFlags) vars() []envflag.Var {
 		{Name: "orchestrated-url", Usage: "base `URL` of a running orchestrated stack to measure from outside (its API and /metrics; it must serve /v1/admin/faults); empty starts one in-process", Value: envflag.String(&f.orchestratedURL)},
 		{Name: "choreographed-url", Usage: "base `URL` of a running choreographed stack to measure from outside; empty starts one in-process", Value: envflag.String(&f.choreographedURL)},
 		{Name: "step-deadline", Usage: "step `deadline` of the in-process stacks: the long-fault scenarios take about twice it", Value: envflag.Duration(&f.stepDeadline)},
-		{Name: "out", Usage: "`folder` report.md, report.html and report.json are written to", Value: envflag.String(&f.outDir)},
+		{Name: "out", Usage: "`folder` report.md, report.html and report.json are written to (\"-\" writes none)", Value: envflag.String(&f.outDir)},
 		{Name: "data-dir", Usage: "`folder` of the in-process stacks' and processes' data, kept after the run; empty uses a temporary folder, removed after", Value: envflag.String(&f.dataDir)},
-		{Name: "log-level", Usage: "lowest `level` of the stacks' logs: debug, info, warn or error", Value: envflag.Level(&f.logLevel)},
+		{Name: "log-level", Usage: "lowest `level` of the stacks' logs, written to " + compare.LogFile + " in the -out folder (to the standard error with -out -): debug, info, warn or error", Value: envflag.Level(&f.logLevel)},
 	}
 }
 
 // bindCompare registers the flags of compare.
 func bindCompare(fs *flag.FlagSet, lookupEnv envflag.LookupEnv) (runner, error) {
-	f := compareFlags{postgresDBPrefix: "compare", stepDeadline: compare.DefaultStepDeadline, outDir: compare.DefaultOutDir, logLevel: slog.LevelError}
+	f := compareFlags{postgresDBPrefix: "compare", stepDeadline: compare.DefaultStepDeadline, outDir: compare.DefaultOutDir, logLevel: slog.LevelWarn}
 	secrets := apiflag.SecretVars(&f.authSecret, &f.authSecretFile)
 	for i := range secrets {
 		secrets[i].Usage += "; the running stacks' with -orchestrated-url or -choreographed-url (data/" + allinone.DevSecretFile +
@@ -81,6 +83,22 @@ func runCompare(ctx context.Context, env *Env, f *compareFlags) error {
 		return usageErrorf("a running stack verifies tokens with its own secret: give it with -%s or -%s (data/%s for `ordersaga run`)",
 			apiflag.SecretFlag, apiflag.SecretFileFlag, allinone.DevSecretFile)
 	}
+	// The stacks' logs go to a file beside the report: with fault injection
+	// the Temporal SDK logs every failed activity attempt as an error.
+	logOut, logPath := env.Stderr, ""
+	if f.outDir != "-" {
+		if err := os.MkdirAll(f.outDir, 0o755); err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		logPath = filepath.Join(f.outDir, compare.LogFile)
+		lf, err := os.Create(logPath)
+		if err != nil {
+			return fmt.Errorf("compare: the stacks' log: %w", err)
+		}
+		defer lf.Close()
+		logOut = lf
+		fmt.Fprintf(env.Stderr, "the stacks' logs (level %s and above): %s\n", f.logLevel, logPath)
+	}
 	opts := compare.Options{
 		Quick:            f.quick,
 		Sections:         f.sections,
@@ -92,7 +110,7 @@ func runCompare(ctx context.Context, env *Env, f *compareFlags) error {
 		StepDeadline:     f.stepDeadline,
 		Dir:              f.dataDir,
 		OutDir:           f.outDir,
-		Logger:           slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel})),
+		Logger:           slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: f.logLevel})),
 		Progress:         env.Stderr,
 	}
 	rep, err := compare.Run(ctx, opts)

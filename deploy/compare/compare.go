@@ -23,6 +23,10 @@ import (
 // DefaultOutDir is where the report is written.
 const DefaultOutDir = "compare-results"
 
+// LogFile is the file, in the report's folder, the compare command writes
+// the stacks' logs to.
+const LogFile = "stacks.log"
+
 // DefaultStepDeadline is the step deadline (saga.Policy.StepDeadline) of the
 // in-process stacks the long-fault scenarios run on: short, so that a service
 // down past the deadline ends its orders within seconds. The other sections'

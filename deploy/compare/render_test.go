@@ -423,6 +423,9 @@ func TestWrite_HTML_RendersInChromium(t *testing.T) {
 		}
 	}
 	if browser == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed: CI (.ci/run) installs it to check the page's rendering")
+		}
 		t.Skip("chromium is not installed (apt-get install -y chromium): the page's rendering is not checked")
 	}
 	dir := t.TempDir()
