@@ -704,7 +704,9 @@ func fillFailureSection(sec *Section, e *Env, d *failureData, scs []scenario.Sce
 		sec.Tables = append(sec.Tables, dt)
 		sec.Charts = append(sec.Charts, rc)
 	}
-	sec.Summary = append(sec.Summary, disruptionSummary(d)...)
+	// The disruptions' findings lead the section's summary (its first line
+	// is the report's headline of the section).
+	sec.Summary = append(disruptionSummary(d), sec.Summary...)
 
 	// Long faults.
 	lt := Table{Title: "Long faults (scenario.FailureScenarios): how the orders ended",
@@ -770,7 +772,20 @@ func disruptionSummary(d *failureData) []string {
 		}
 	}
 	if runs > 0 {
-		out = append(out, fmt.Sprintf("Over %d disrupted bursts: %d orders lost, %d doubled.", runs, lost, doubled))
+		var worst []string
+		for _, v := range Variants() {
+			w, retried, n := 0.0, int64(0), 0
+			for _, r := range d.Disruptions[v] {
+				if r.Passed {
+					w, retried, n = max(w, r.AfterStrikeS), retried+r.Retried, n+1
+				}
+			}
+			if n > 0 {
+				worst = append(worst, fmt.Sprintf("%s within %.1f s of the strike (%d POSTs sent again)", v, w, retried))
+			}
+		}
+		out = append([]string{fmt.Sprintf("Over %d disrupted bursts (kill -9 of a service, a database or the broker or Temporal server away): %d orders lost, "+
+			"%d doubled; every order final, %s.", runs, lost, doubled, strings.Join(worst, ", "))}, out...)
 	}
 	return out
 }
