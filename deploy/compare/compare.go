@@ -176,7 +176,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	rep := &Report{Setup: newSetup(started, opts)}
 	e := &Env{Opts: opts, URLs: map[string]string{}, External: map[string]bool{}, Dir: dir, Setup: &rep.Setup,
 		log: opts.Logger, out: opts.Progress, Policy: saga.Policy{StepDeadline: opts.StepDeadline}}
-	e.Setting("step deadline", fmt.Sprintf("%v (the default) on the stacks of every section; %v on the stacks of the long-fault scenarios",
+	e.Setting("step deadline", fmt.Sprintf("%v (the default) on the stacks of every section; %v on the stacks of the long-fault scenarios (SQLite)",
 		saga.DefaultStepDeadline, opts.StepDeadline))
 	if err := e.start(ctx); err != nil {
 		return nil, err
@@ -295,9 +295,9 @@ func (e *Env) start(ctx context.Context) error {
 
 // ShortDeadlineURLs returns the base URLs, by variant, of stacks whose sagas
 // run with the short step deadline e.Policy, for the long-fault scenarios: a
-// second pair of in-process stacks (with their own Temporal server and
-// broker), started at the first call and stopped with the run, or a stack
-// given by URL as it is.
+// second pair of in-process stacks on SQLite (with their own Temporal server
+// and broker), started at the first call and stopped with the run, or a
+// stack given by URL as it is.
 func (e *Env) ShortDeadlineURLs(ctx context.Context) (map[string]string, error) {
 	if e.shortURLs != nil {
 		return e.shortURLs, nil
@@ -309,10 +309,11 @@ func (e *Env) ShortDeadlineURLs(ctx context.Context) (map[string]string, error) 
 		}
 	}
 	if len(urls) < len(Variants()) {
+		// On SQLite whatever the run's store: a second set of PostgreSQL
+		// databases and pools would take more connections than a default
+		// server allows beside the first.
 		rc := rig.Config{
 			Dir:              filepath.Join(e.Dir, "short-deadline"),
-			PostgresURL:      e.Opts.PostgresURL,
-			PostgresDBPrefix: e.Opts.PostgresDBPrefix + "_short",
 			Orchestrated:     !e.External[Orchestrated],
 			Choreographed:    !e.External[Choreographed],
 			TemporalStore:    temporaldev.DefaultStoreSettings(),
@@ -320,9 +321,6 @@ func (e *Env) ShortDeadlineURLs(ctx context.Context) (map[string]string, error) 
 			FaultInjection:   true,
 			Policy:           e.Policy,
 			Logger:           e.log,
-		}
-		if e.Opts.PostgresDBPrefix == "" {
-			rc.PostgresDBPrefix = rig.DefaultDBPrefix + "_short"
 		}
 		if err := os.MkdirAll(rc.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("stacks with a short step deadline: %w", err)

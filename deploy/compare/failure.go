@@ -206,7 +206,7 @@ func failureSection(ctx context.Context, e *Env) (*Section, error) {
 			"in-process stacks. The other kinds are timed by the stack's timeline alone.",
 		fmt.Sprintf("The crash clusters' processes run with the default step deadline and without fault injection; the compensation times are "+
 			"measured on the in-process stacks of the other sections (default step deadline, fault injection on), the long-fault scenarios on a "+
-			"second pair of in-process stacks whose step deadline is %v.", e.Policy.StepDeadline))
+			"second pair of in-process stacks on SQLite whose step deadline is %v.", e.Policy.StepDeadline))
 	for _, v := range Variants() {
 		if e.External[v] {
 			sec.Notes = append(sec.Notes, fmt.Sprintf("The %s stack is given by URL: its crashes and outages are not measured (that part starts, kills and restarts "+
