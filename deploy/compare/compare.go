@@ -313,14 +313,14 @@ func (e *Env) ShortDeadlineURLs(ctx context.Context) (map[string]string, error) 
 		// databases and pools would take more connections than a default
 		// server allows beside the first.
 		rc := rig.Config{
-			Dir:              filepath.Join(e.Dir, "short-deadline"),
-			Orchestrated:     !e.External[Orchestrated],
-			Choreographed:    !e.External[Choreographed],
-			TemporalStore:    temporaldev.DefaultStoreSettings(),
-			Keys:             e.Keys,
-			FaultInjection:   true,
-			Policy:           e.Policy,
-			Logger:           e.log,
+			Dir:            filepath.Join(e.Dir, "short-deadline"),
+			Orchestrated:   !e.External[Orchestrated],
+			Choreographed:  !e.External[Choreographed],
+			TemporalStore:  temporaldev.DefaultStoreSettings(),
+			Keys:           e.Keys,
+			FaultInjection: true,
+			Policy:         e.Policy,
+			Logger:         e.log,
 		}
 		if err := os.MkdirAll(rc.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("stacks with a short step deadline: %w", err)
