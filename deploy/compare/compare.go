@@ -15,6 +15,13 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/bench/rig"
+	"github.com/ordersaga/ordersaga/deploy/compare/change"
+	"github.com/ordersaga/ordersaga/deploy/compare/cost"
+	"github.com/ordersaga/ordersaga/deploy/compare/failure"
+	"github.com/ordersaga/ordersaga/deploy/compare/outcomes"
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
+	"github.com/ordersaga/ordersaga/deploy/compare/section"
+	"github.com/ordersaga/ordersaga/deploy/compare/speed"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/auth"
 	"github.com/ordersaga/ordersaga/shared/saga"
@@ -38,7 +45,7 @@ type Options struct {
 	// Quick runs every section with fewer orders and shorter measures
 	// (the whole run in under 2 minutes; about 10 without it).
 	Quick bool
-	// Sections are the keys of the sections to run (SectionKeys when
+	// Sections are the keys of the sections to run (report.SectionKeys when
 	// empty).
 	Sections []string
 	// PostgresURL, when set, puts the in-process stacks' service databases
@@ -75,73 +82,27 @@ type Options struct {
 	Progress io.Writer
 }
 
-// Env is what every section runs against: the run's options and the
-// stacks, started in-process or given by URL.
-type Env struct {
-	Opts Options
-	// Rig is the in-process stacks, Temporal server and broker (nil when
-	// both variants are external).
-	Rig *rig.Rig
-	// URLs are the stacks' base URLs by variant.
-	URLs map[string]string
-	// External says, by variant, whether the stack is one given by URL.
-	External map[string]bool
-	// Keys sign the run's tokens (operator and customers).
-	Keys *auth.Keys
-	// Policy is the saga policy of the long-fault stacks (ShortDeadlineURLs);
-	// the main stacks run with the defaults.
-	Policy saga.Policy
-	// short are the long-fault stacks, once started.
-	short     *rig.Rig
-	shortURLs map[string]string
-	// Dir is the run's working folder.
-	Dir string
-	// Setup is the report's setup, which sections may add settings to.
-	Setup *Setup
-	log   *slog.Logger
-	out   io.Writer
-}
-
-// Quick reports whether the run is in quick mode.
-func (e *Env) Quick() bool { return e.Opts.Quick }
-
-// Logger returns the stacks' logger.
-func (e *Env) Logger() *slog.Logger { return e.log }
-
-// Progressf prints a progress line.
-func (e *Env) Progressf(format string, args ...any) {
-	fmt.Fprintf(e.out, "  "+format+"\n", args...)
-}
-
-// Progress returns the writer of progress lines.
-func (e *Env) Progress() io.Writer { return e.out }
-
-// Setting adds a setting to the report's setup.
-func (e *Env) Setting(name, value string) {
-	e.Setup.Settings = append(e.Setup.Settings, Setting{Name: name, Value: value})
-}
-
 // stage is one section of the run.
 type stage struct {
 	key, title string
-	run        func(ctx context.Context, e *Env) (*Section, error)
+	run        func(ctx context.Context, e *section.Env) (*report.Section, error)
 }
 
 // stages returns every stage in the report's order.
 func stages() []stage {
 	return []stage{
-		{SectionOutcomes, "Outcomes: every scenario on both variants", outcomesSection},
-		{SectionSpeed, "Speed: closed and open loop, with the framework ceilings", speedSection},
-		{SectionCost, "Cost per order", costSection},
-		{SectionFailure, "Failure: compensation, crashes and outages", failureSection},
-		{SectionChange, "Change: what a new step touches", changeSection},
+		{report.SectionOutcomes, "Outcomes: every scenario on both variants", outcomes.Section},
+		{report.SectionSpeed, "Speed: closed and open loop, with the framework ceilings", speed.Section},
+		{report.SectionCost, "Cost per order", cost.Section},
+		{report.SectionFailure, "Failure: compensation, crashes and outages", failure.Section},
+		{report.SectionChange, "Change: what a new step touches", change.Section},
 	}
 }
 
 // Run runs the comparison and writes the report to Options.OutDir. It
 // returns the report; the error joins the sections' errors (each section
 // also carries its own).
-func Run(ctx context.Context, opts Options) (*Report, error) {
+func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	started := time.Now()
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
@@ -161,7 +122,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	for k := range want {
 		if !validSection(k) {
-			return nil, fmt.Errorf("unknown section %q (%s)", k, strings.Join(SectionKeys(), ", "))
+			return nil, fmt.Errorf("unknown section %q (%s)", k, strings.Join(report.SectionKeys(), ", "))
 		}
 	}
 	dir := opts.Dir
@@ -173,49 +134,50 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	rep := &Report{Setup: newSetup(started, opts)}
-	e := &Env{Opts: opts, URLs: map[string]string{}, External: map[string]bool{}, Dir: dir, Setup: &rep.Setup,
-		log: opts.Logger, out: opts.Progress, Policy: saga.Policy{StepDeadline: opts.StepDeadline}}
+	rep := &report.Report{Setup: newSetup(started, opts)}
+	e := section.NewEnv(opts.Logger, opts.Progress)
+	e.Quick, e.PostgresURL, e.PostgresDBPrefix, e.Binary = opts.Quick, opts.PostgresURL, opts.PostgresDBPrefix, opts.Binary
+	e.Dir, e.Setup, e.Policy = dir, &rep.Setup, saga.Policy{StepDeadline: opts.StepDeadline}
 	e.Setting("step deadline", fmt.Sprintf("%v (the default) on the stacks of every section; %v on the stacks of the long-fault scenarios (SQLite)",
 		saga.DefaultStepDeadline, opts.StepDeadline))
-	if err := e.start(ctx); err != nil {
+	if err := start(ctx, e, opts); err != nil {
 		return nil, err
 	}
-	defer e.close()
+	defer e.Close()
 	var errs []error
 	for _, st := range stages() {
 		if len(want) > 0 && !want[st.key] {
 			continue
 		}
 		t0 := time.Now()
-		fmt.Fprintf(e.out, "[%s] %s\n", st.key, st.title)
+		fmt.Fprintf(e.Progress(), "[%s] %s\n", st.key, st.title)
 		sec, err := st.run(ctx, e)
 		if sec == nil {
-			sec = &Section{}
+			sec = &report.Section{}
 		}
-		sec.Key, sec.Took = st.key, Duration(time.Since(t0))
+		sec.Key, sec.Took = st.key, report.Duration(time.Since(t0))
 		if sec.Title == "" {
 			sec.Title = st.title
 		}
 		if err != nil {
 			sec.Error = err.Error()
 			errs = append(errs, fmt.Errorf("%s: %w", st.key, err))
-			fmt.Fprintf(e.out, "[%s] failed after %s: %v\n", st.key, sec.Took, err)
+			fmt.Fprintf(e.Progress(), "[%s] failed after %s: %v\n", st.key, sec.Took, err)
 		} else {
-			fmt.Fprintf(e.out, "[%s] done in %s: %d figures\n", st.key, sec.Took, len(sec.Figures))
+			fmt.Fprintf(e.Progress(), "[%s] done in %s: %d figures\n", st.key, sec.Took, len(sec.Figures))
 		}
 		rep.Sections = append(rep.Sections, sec)
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	rep.Headlines = headlines(rep)
-	rep.Setup.Took = Duration(time.Since(started))
+	rep.Headlines = report.Headlines(rep)
+	rep.Setup.Took = report.Duration(time.Since(started))
 	if opts.OutDir != "-" {
-		if err := Write(rep, opts.OutDir); err != nil {
+		if err := report.Write(rep, opts.OutDir); err != nil {
 			errs = append(errs, err)
 		} else {
-			fmt.Fprintf(e.out, "report: %s, %s, %s (took %s)\n", filepath.Join(opts.OutDir, "report.md"),
+			fmt.Fprintf(e.Progress(), "report: %s, %s, %s (took %s)\n", filepath.Join(opts.OutDir, "report.md"),
 				filepath.Join(opts.OutDir, "report.html"), filepath.Join(opts.OutDir, "report.json"), rep.Setup.Took)
 		}
 	}
@@ -223,7 +185,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 }
 
 func validSection(k string) bool {
-	for _, s := range SectionKeys() {
+	for _, s := range report.SectionKeys() {
 		if s == k {
 			return true
 		}
@@ -231,9 +193,9 @@ func validSection(k string) bool {
 	return false
 }
 
-// start starts what runs in-process and fills the URLs.
-func (e *Env) start(ctx context.Context) error {
-	o := e.Opts
+// start starts what runs in-process, as the options say, and fills the
+// Env's keys, URLs and stacks.
+func start(ctx context.Context, e *section.Env, o Options) error {
 	e.Keys = o.Keys
 	if e.Keys == nil {
 		if o.OrchestratedURL != "" || o.ChoreographedURL != "" {
@@ -251,27 +213,27 @@ func (e *Env) start(ctx context.Context) error {
 			return fmt.Errorf("compare: signing keys: %w", err)
 		}
 	}
-	e.External[Orchestrated] = o.OrchestratedURL != ""
-	e.External[Choreographed] = o.ChoreographedURL != ""
-	e.URLs[Orchestrated] = strings.TrimRight(o.OrchestratedURL, "/")
-	e.URLs[Choreographed] = strings.TrimRight(o.ChoreographedURL, "/")
-	if e.External[Orchestrated] && e.External[Choreographed] {
-		e.Setup.Stacks = map[string]string{Orchestrated: e.URLs[Orchestrated], Choreographed: e.URLs[Choreographed]}
+	e.External[report.Orchestrated] = o.OrchestratedURL != ""
+	e.External[report.Choreographed] = o.ChoreographedURL != ""
+	e.URLs[report.Orchestrated] = strings.TrimRight(o.OrchestratedURL, "/")
+	e.URLs[report.Choreographed] = strings.TrimRight(o.ChoreographedURL, "/")
+	if e.External[report.Orchestrated] && e.External[report.Choreographed] {
+		e.Setup.Stacks = map[string]string{report.Orchestrated: e.URLs[report.Orchestrated], report.Choreographed: e.URLs[report.Choreographed]}
 		return nil
 	}
-	fmt.Fprintf(e.out, "[start] the in-process stacks (%s)\n", e.Setup.Store)
+	fmt.Fprintf(e.Progress(), "[start] the in-process stacks (%s)\n", e.Setup.Store)
 	rc := rig.Config{
 		Dir:              filepath.Join(e.Dir, "stacks"),
 		PostgresURL:      o.PostgresURL,
 		PostgresDBPrefix: o.PostgresDBPrefix,
-		Orchestrated:     !e.External[Orchestrated],
-		Choreographed:    !e.External[Choreographed],
+		Orchestrated:     !e.External[report.Orchestrated],
+		Choreographed:    !e.External[report.Choreographed],
 		Temporal:         true,
 		Kafka:            true,
 		TemporalStore:    temporaldev.DefaultStoreSettings(),
 		Keys:             e.Keys,
 		FaultInjection:   true,
-		Logger:           e.log,
+		Logger:           e.Logger(),
 	}
 	if err := os.MkdirAll(rc.Dir, 0o755); err != nil {
 		return fmt.Errorf("compare: %w", err)
@@ -282,7 +244,7 @@ func (e *Env) start(ctx context.Context) error {
 	}
 	e.Rig = r
 	e.Setup.Stacks = map[string]string{}
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if !e.External[v] {
 			e.URLs[v] = r.URL(v)
 			e.Setup.Stacks[v] = "in-process, " + e.Setup.Store
@@ -293,69 +255,9 @@ func (e *Env) start(ctx context.Context) error {
 	return nil
 }
 
-// ShortDeadlineURLs returns the base URLs, by variant, of stacks whose sagas
-// run with the short step deadline e.Policy, for the long-fault scenarios: a
-// second pair of in-process stacks on SQLite (with their own Temporal server
-// and broker), started at the first call and stopped with the run, or a
-// stack given by URL as it is.
-func (e *Env) ShortDeadlineURLs(ctx context.Context) (map[string]string, error) {
-	if e.shortURLs != nil {
-		return e.shortURLs, nil
-	}
-	urls := map[string]string{}
-	for _, v := range Variants() {
-		if e.External[v] {
-			urls[v] = e.URLs[v]
-		}
-	}
-	if len(urls) < len(Variants()) {
-		// On SQLite whatever the run's store: a second set of PostgreSQL
-		// databases and pools would take more connections than a default
-		// server allows beside the first.
-		rc := rig.Config{
-			Dir:            filepath.Join(e.Dir, "short-deadline"),
-			Orchestrated:   !e.External[Orchestrated],
-			Choreographed:  !e.External[Choreographed],
-			TemporalStore:  temporaldev.DefaultStoreSettings(),
-			Keys:           e.Keys,
-			FaultInjection: true,
-			Policy:         e.Policy,
-			Logger:         e.log,
-		}
-		if err := os.MkdirAll(rc.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("stacks with a short step deadline: %w", err)
-		}
-		r, err := rig.Start(ctx, rc)
-		if err != nil {
-			return nil, fmt.Errorf("starting the stacks with a short step deadline: %w", err)
-		}
-		e.short = r
-		for _, v := range Variants() {
-			if !e.External[v] {
-				urls[v] = r.URL(v)
-			}
-		}
-	}
-	e.shortURLs = urls
-	return urls, nil
-}
-
-func (e *Env) close() {
-	if e.short != nil {
-		if err := e.short.Close(); err != nil {
-			e.log.Warn("stopping the stacks with a short step deadline", "error", err)
-		}
-	}
-	if e.Rig != nil {
-		if err := e.Rig.Close(); err != nil {
-			e.log.Warn("stopping the stacks", "error", err)
-		}
-	}
-}
-
 // newSetup describes the machine and the build.
-func newSetup(started time.Time, o Options) Setup {
-	s := Setup{Started: started, Mode: "full", GoVersion: runtime.Version(), Store: "SQLite", Modules: map[string]string{},
+func newSetup(started time.Time, o Options) report.Setup {
+	s := report.Setup{Started: started, Mode: "full", GoVersion: runtime.Version(), Store: "SQLite", Modules: map[string]string{},
 		Machine: fmt.Sprintf("%s/%s, %d CPUs%s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())}
 	if o.Quick {
 		s.Mode = "quick"
@@ -371,7 +273,7 @@ func newSetup(started time.Time, o Options) Setup {
 		}
 	}
 	if len(s.Modules) == 0 { // a test binary: its build information lists no dependency
-		if root, err := findModuleRoot("."); err == nil {
+		if root, err := change.FindModuleRoot("."); err == nil {
 			if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
 				s.Modules = requiredVersions(b, reportedModules())
 			}

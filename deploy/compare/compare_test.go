@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
 	"github.com/ordersaga/ordersaga/deploy/internal/proctest"
 )
 
@@ -36,7 +37,7 @@ func TestRun_Quick_EverySectionMeasuresBothVariants(t *testing.T) {
 	}
 	t.Logf("the quick comparison took %s", rep.Setup.Took)
 
-	for _, key := range SectionKeys() {
+	for _, key := range report.SectionKeys() {
 		sec := rep.Section(key)
 		if sec == nil {
 			t.Errorf("no %s section", key)
@@ -45,7 +46,7 @@ func TestRun_Quick_EverySectionMeasuresBothVariants(t *testing.T) {
 		if sec.Error != "" {
 			t.Errorf("%s: %s", key, sec.Error)
 		}
-		for _, v := range Variants() {
+		for _, v := range report.Variants() {
 			figs := sec.FiguresOf(v)
 			if len(figs) == 0 {
 				t.Errorf("%s: no figure of the %s variant", key, v)
@@ -60,11 +61,11 @@ func TestRun_Quick_EverySectionMeasuresBothVariants(t *testing.T) {
 			t.Errorf("%s: want a method, a summary and a table", key)
 		}
 	}
-	checkOutcomesSection(t, rep.Section(SectionOutcomes), progress.String())
-	checkSpeedSection(t, rep.Section(SectionSpeed))
-	checkCostSection(t, rep.Section(SectionCost))
-	checkFailureSection(t, rep.Section(SectionFailure))
-	checkChangeSection(t, rep.Section(SectionChange))
+	checkOutcomesSection(t, rep.Section(report.SectionOutcomes), progress.String())
+	checkSpeedSection(t, rep.Section(report.SectionSpeed))
+	checkCostSection(t, rep.Section(report.SectionCost))
+	checkFailureSection(t, rep.Section(report.SectionFailure))
+	checkChangeSection(t, rep.Section(report.SectionChange))
 
 	if rep.Setup.Machine == "" || rep.Setup.GoVersion == "" || len(rep.Setup.Modules) == 0 || rep.Setup.Mode != "quick" {
 		t.Errorf("setup %+v: want the machine, the Go and module versions and the mode", rep.Setup)
@@ -78,14 +79,14 @@ func TestRun_Quick_EverySectionMeasuresBothVariants(t *testing.T) {
 // checkWritten checks the three files of a report written to dir: the JSON
 // reads back with every figure, the Markdown and the HTML name every
 // section.
-func checkWritten(t *testing.T, rep *Report, dir string) {
+func checkWritten(t *testing.T, rep *report.Report, dir string) {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dir, "report.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	back, err := ReadJSON(f)
+	back, err := report.ReadJSON(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +119,12 @@ func htmlEscapedTitle(file, title string) string {
 
 // checkChangeSection checks the change section of a run: both variants'
 // counts of what a new step touches.
-func checkChangeSection(t *testing.T, sec *Section) {
+func checkChangeSection(t *testing.T, sec *report.Section) {
 	t.Helper()
 	if sec == nil {
 		t.Fatal("no change section")
 	}
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		found := false
 		for _, f := range sec.FiguresOf(v) {
 			if f.Name == "new step: shared/ files" {

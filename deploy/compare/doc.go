@@ -11,9 +11,12 @@
 // through their API and /metrics. Each section is a stage with a progress
 // line; a stage that fails is reported as failed and the others go on.
 //
-// The report is written as Markdown (report.md), as one self-contained HTML
-// page with inline SVG charts (report.html), and as JSON (report.json).
-// Every section carries, beside its tables and charts, its figures as a flat
-// list (Section.Figures), each with its variant, unit and method, which is
-// what the tests check.
+// Each section is a package of its own (outcomes, speed, cost, failure,
+// change) whose Section function measures against a section.Env (the run's
+// settings and stacks) and returns a report.Section; package report holds
+// the report model and its rendering. The report is written as Markdown
+// (report.md), as one self-contained HTML page with inline SVG charts
+// (report.html), and as JSON (report.json). Every section carries, beside
+// its tables and charts, its figures as a flat list (report.Section.Figures),
+// each with its variant, unit and method, which is what the tests check.
 package compare

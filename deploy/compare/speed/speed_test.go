@@ -1,4 +1,4 @@
-package compare
+package speed
 
 import (
 	"slices"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ordersaga/ordersaga/deploy/bench"
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
 )
 
 // speedTestReport is a bench report as the speed section merges it: two
@@ -27,11 +28,11 @@ func speedTestReport() bench.Report {
 			Products: 100, Customers: 200, SLOSeconds: 2},
 		Calibration: &cal,
 		Variants: []bench.VariantResult{
-			{Name: Orchestrated, Framework: bench.FrameworkTemporal,
+			{Name: report.Orchestrated, Framework: bench.FrameworkTemporal,
 				Closed:          []bench.Point{closed(1, 20, 45, 110), closed(10, 33, 290, 470)},
 				Open:            []bench.Point{open(66, 30, 900, 120), open(680, 31, 950, 2500)},
 				TemporalCommits: &bench.CommitCount{Sagas: 30, PerSaga: 27.5, VisibilityPerSaga: 3}},
-			{Name: Choreographed, Framework: bench.FrameworkKafka,
+			{Name: report.Choreographed, Framework: bench.FrameworkKafka,
 				Closed: []bench.Point{closed(1, 130, 7, 30), closed(10, 340, 28, 89)},
 				Open:   []bench.Point{open(66, 66, 25, 0), open(680, 400, 700, 900)}},
 		},
@@ -46,7 +47,7 @@ func speedTestReport() bench.Report {
 }
 
 // speedFigure returns the section's figure of the variant and name.
-func speedFigure(t *testing.T, sec *Section, variant, name string) Figure {
+func speedFigure(t *testing.T, sec *report.Section, variant, name string) report.Figure {
 	t.Helper()
 	for _, f := range sec.Figures {
 		if f.Variant == variant && f.Name == name {
@@ -54,7 +55,7 @@ func speedFigure(t *testing.T, sec *Section, variant, name string) Figure {
 		}
 	}
 	t.Fatalf("no figure %q of %q; figures: %+v", name, variant, sec.Figures)
-	return Figure{}
+	return report.Figure{}
 }
 
 func TestSpeedFillShares_DividesByTheCeilingAtTheSameClients(t *testing.T) {
@@ -95,11 +96,11 @@ func TestSpeedOpenRates_TwiceThePeaks(t *testing.T) {
 func TestSpeedMerge_SortsClosedPointsAndAddsTheOpenLoop(t *testing.T) {
 	full := speedTestReport()
 	rep, other := full, full
-	rep.Variants = []bench.VariantResult{{Name: Orchestrated, Closed: full.Variants[0].Closed[1:]}, {Name: Choreographed, Closed: full.Variants[1].Closed[1:]}}
+	rep.Variants = []bench.VariantResult{{Name: report.Orchestrated, Closed: full.Variants[0].Closed[1:]}, {Name: report.Choreographed, Closed: full.Variants[1].Closed[1:]}}
 	rep.Settings.Rates = nil
 	other.Variants = []bench.VariantResult{
-		{Name: Orchestrated, Closed: full.Variants[0].Closed[:1], Open: full.Variants[0].Open},
-		{Name: Choreographed, Closed: full.Variants[1].Closed[:1], Open: full.Variants[1].Open}}
+		{Name: report.Orchestrated, Closed: full.Variants[0].Closed[:1], Open: full.Variants[0].Open},
+		{Name: report.Choreographed, Closed: full.Variants[1].Closed[:1], Open: full.Variants[1].Open}}
 	speedMerge(&rep, other)
 	for i, v := range rep.Variants {
 		if len(v.Closed) != 2 || v.Closed[0].Clients != 1 || v.Closed[1].Clients != 10 {
@@ -125,7 +126,7 @@ func TestSpeedFill_FiguresTablesChartsAndSummary(t *testing.T) {
 		}
 	}
 	rep.Variants[0].Closed[1].BusinessFail, rep.Variants[0].Closed[1].BusinessFailShare = 2, 0.015
-	sec := &Section{}
+	sec := &report.Section{}
 	speedFill(sec, rep, speedContext{store: "SQLite", external: map[string]bool{}, rig: true, bothPeaks: true})
 
 	for _, f := range sec.Figures {
@@ -133,22 +134,22 @@ func TestSpeedFill_FiguresTablesChartsAndSummary(t *testing.T) {
 			t.Errorf("figure %+v: not a number or without a unit", f)
 		}
 	}
-	if f := speedFigure(t, sec, Orchestrated, "throughput, 10 clients"); f.Value != 33 || f.Unit != "orders/s" {
+	if f := speedFigure(t, sec, report.Orchestrated, "throughput, 10 clients"); f.Value != 33 || f.Unit != "orders/s" {
 		t.Errorf("orchestrated throughput = %+v", f)
 	}
-	if f := speedFigure(t, sec, Choreographed, "p99 latency, 1 client"); f.Value != 30 || f.Unit != "ms" {
+	if f := speedFigure(t, sec, report.Choreographed, "p99 latency, 1 client"); f.Value != 30 || f.Unit != "ms" {
 		t.Errorf("choreographed p99 = %+v", f)
 	}
-	if f := speedFigure(t, sec, Orchestrated, "share of the Temporal ceiling, 10 clients"); f.Value != 60 || f.Unit != "%" {
+	if f := speedFigure(t, sec, report.Orchestrated, "share of the Temporal ceiling, 10 clients"); f.Value != 60 || f.Unit != "%" {
 		t.Errorf("orchestrated share = %+v", f)
 	}
-	if f := speedFigure(t, sec, Choreographed, "throughput per calibration, 10 clients"); f.Value != 340.0/25000 || f.Unit != "orders/s per SQLite commits/s" {
+	if f := speedFigure(t, sec, report.Choreographed, "throughput per calibration, 10 clients"); f.Value != 340.0/25000 || f.Unit != "orders/s per SQLite commits/s" {
 		t.Errorf("choreographed ratio = %+v", f)
 	}
-	if f := speedFigure(t, sec, Orchestrated, "open-loop refusals at 680 orders/s"); f.Value != 2500 || f.Unit != "orders" {
+	if f := speedFigure(t, sec, report.Orchestrated, "open-loop refusals at 680 orders/s"); f.Value != 2500 || f.Unit != "orders" {
 		t.Errorf("orchestrated refusals = %+v", f)
 	}
-	if f := speedFigure(t, sec, Choreographed, "open-loop goodput at 66 orders/s"); f.Value != 66 {
+	if f := speedFigure(t, sec, report.Choreographed, "open-loop goodput at 66 orders/s"); f.Value != 66 {
 		t.Errorf("choreographed goodput = %+v", f)
 	}
 	if f := speedFigure(t, sec, "", "Temporal no-op ceiling, 10 clients"); f.Value != 55 || f.Unit != "ops/s" {
@@ -160,7 +161,7 @@ func TestSpeedFill_FiguresTablesChartsAndSummary(t *testing.T) {
 	if f := speedFigure(t, sec, "", "calibration, 10 clients"); f.Value != 25000 || f.Unit != "SQLite commits/s" {
 		t.Errorf("calibration = %+v", f)
 	}
-	if f := speedFigure(t, sec, Orchestrated, "Temporal persistence commits per order"); f.Value != 27.5 || f.Unit != "commits/order" {
+	if f := speedFigure(t, sec, report.Orchestrated, "Temporal persistence commits per order"); f.Value != 27.5 || f.Unit != "commits/order" {
 		t.Errorf("commits = %+v", f)
 	}
 
@@ -220,9 +221,9 @@ func TestSpeedFill_ExternalStackIsNotComparedWithACeiling(t *testing.T) {
 	rep := speedTestReport()
 	rep.Variants[1].Framework = "" // an external stack's target has no framework
 	speedFillShares(&rep)
-	sec := &Section{}
-	speedFill(sec, rep, speedContext{store: "SQLite", external: map[string]bool{Choreographed: true}, rig: true})
-	for _, f := range sec.FiguresOf(Choreographed) {
+	sec := &report.Section{}
+	speedFill(sec, rep, speedContext{store: "SQLite", external: map[string]bool{report.Choreographed: true}, rig: true})
+	for _, f := range sec.FiguresOf(report.Choreographed) {
 		if strings.Contains(f.Name, "ceiling") {
 			t.Errorf("external choreographed has a ceiling figure: %+v", f)
 		}
@@ -245,53 +246,5 @@ func TestSpeedIndent_IndentsEveryLine(t *testing.T) {
 	}
 	if got, want := b.String(), "  one\n  two\n\n  three\n"; got != want {
 		t.Errorf("indented = %q, want %q", got, want)
-	}
-}
-
-// checkSpeedSection checks the speed section of a quick run: figures for
-// both variants and both ceilings.
-func checkSpeedSection(t *testing.T, sec *Section) {
-	t.Helper()
-	if sec == nil {
-		t.Fatal("no speed section")
-	}
-	t.Logf("speed section took %s", sec.Took)
-	for _, tb := range sec.Tables {
-		t.Logf("%s: %v", tb.Title, tb.Columns)
-		for _, r := range tb.Rows {
-			t.Logf("  %v", r)
-		}
-	}
-	for _, l := range sec.Summary {
-		t.Logf("summary: %s", l)
-	}
-	if sec.Error != "" {
-		t.Errorf("section error: %s", sec.Error)
-	}
-	for _, f := range sec.Figures {
-		if !f.Valid() {
-			t.Errorf("figure %+v is not a number", f)
-		}
-	}
-	for _, v := range Variants() {
-		for _, n := range []int{1, 8} {
-			if f := speedFigure(t, sec, v, "throughput, "+speedClients(n)); !(f.Value > 0) {
-				t.Errorf("%s throughput at %d clients = %v, want > 0", v, n, f.Value)
-			}
-			if f := speedFigure(t, sec, v, "p99 latency, "+speedClients(n)); !(f.Value > 0) {
-				t.Errorf("%s p99 at %d clients = %v, want > 0", v, n, f.Value)
-			}
-		}
-		if f := speedFigure(t, sec, v, "throughput per calibration, 8 clients"); !(f.Value > 0) {
-			t.Errorf("%s throughput per calibration = %v, want > 0", v, f.Value)
-		}
-	}
-	for _, name := range []string{"Temporal no-op ceiling, 8 clients", "Kafka no-op ceiling, 8 clients", "calibration, 1 client"} {
-		if f := speedFigure(t, sec, "", name); !(f.Value > 0) {
-			t.Errorf("%s = %v, want > 0", name, f.Value)
-		}
-	}
-	if _, ok := sec.Data.(bench.Report); !ok {
-		t.Errorf("section data is %T, want bench.Report", sec.Data)
 	}
 }

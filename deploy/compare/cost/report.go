@@ -1,4 +1,4 @@
-package compare
+package cost
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
+	"github.com/ordersaga/ordersaga/deploy/compare/section"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 )
 
@@ -15,63 +17,63 @@ import (
 // it from a variant's result (ok false when the variant has none).
 type costRow struct {
 	name, unit string
-	value      func(r *costResult) (float64, bool)
+	value      func(r *Result) (float64, bool)
 }
 
 // costRows are the cost table's rows, each also a figure.
 func costRows() []costRow {
 	return []costRow{
-		{"CPU", "CPU ms/order", func(r *costResult) (float64, bool) { return r.CPU.PerOrder, true }},
-		{"service database commits", "commits/order", func(r *costResult) (float64, bool) { return r.Commits.PerOrder, true }},
-		{"pg_stat_database transactions", "transactions/order", func(r *costResult) (float64, bool) {
+		{"CPU", "CPU ms/order", func(r *Result) (float64, bool) { return r.CPU.PerOrder, true }},
+		{"service database commits", "commits/order", func(r *Result) (float64, bool) { return r.Commits.PerOrder, true }},
+		{"pg_stat_database transactions", "transactions/order", func(r *Result) (float64, bool) {
 			if r.PGTransactions == nil {
 				return 0, false
 			}
 			return r.PGTransactions.PerOrder, true
 		}},
-		{"Kafka messages", "messages/order", func(r *costResult) (float64, bool) {
+		{"Kafka messages", "messages/order", func(r *Result) (float64, bool) {
 			if r.Kafka == nil {
 				return 0, false
 			}
 			return r.Kafka.MessagesPerOrd, true
 		}},
-		{"Kafka bytes", "bytes/order", func(r *costResult) (float64, bool) {
+		{"Kafka bytes", "bytes/order", func(r *Result) (float64, bool) {
 			if r.Kafka == nil {
 				return 0, false
 			}
 			return r.Kafka.BytesPerOrd, true
 		}},
-		{"Temporal history events", "events/order", func(r *costResult) (float64, bool) {
+		{"Temporal history events", "events/order", func(r *Result) (float64, bool) {
 			if r.History == nil || r.History.Sagas == 0 {
 				return 0, false
 			}
 			return costRound2(float64(r.History.Events) / float64(r.History.Sagas)), true
 		}},
-		{"Temporal history bytes", "bytes/order", func(r *costResult) (float64, bool) {
+		{"Temporal history bytes", "bytes/order", func(r *Result) (float64, bool) {
 			if r.History == nil || r.History.Sagas == 0 {
 				return 0, false
 			}
 			return costRound2(float64(r.History.Bytes) / float64(r.History.Sagas)), true
 		}},
-		{"Temporal persistence commits", "commits/order", func(r *costResult) (float64, bool) {
+		{"Temporal persistence commits", "commits/order", func(r *Result) (float64, bool) {
 			if r.TemporalCommits == nil {
 				return 0, false
 			}
 			return r.TemporalCommits.ByPart["main"], true
 		}},
-		{"Temporal visibility commits", "commits/order", func(r *costResult) (float64, bool) {
+		{"Temporal visibility commits", "commits/order", func(r *Result) (float64, bool) {
 			if r.TemporalCommits == nil {
 				return 0, false
 			}
 			return r.TemporalCommits.ByPart["visibility"], true
 		}},
-		{"stored bytes", "bytes/order", func(r *costResult) (float64, bool) {
+		{"stored bytes", "bytes/order", func(r *Result) (float64, bool) {
 			if r.Stored == nil {
 				return 0, false
 			}
 			return r.Stored.PerOrder, true
 		}},
-		{"stored bytes with the framework's store", "bytes/order", func(r *costResult) (float64, bool) {
+		{"stored bytes with the framework's store", "bytes/order", func(r *Result) (float64, bool) {
 			if r.Stored == nil || !r.Stored.FrameworkKnown {
 				return 0, false
 			}
@@ -106,20 +108,20 @@ func costMethods(pg bool) map[string]string {
 
 // fillCostSection writes the results into the section: figures, tables,
 // charts, method, summary and notes.
-func fillCostSection(sec *Section, e *Env, plan costPlan, pg bool, results map[string]*costResult) {
+func fillCostSection(sec *report.Section, e *section.Env, plan costPlan, pg bool, results map[string]*Result) {
 	sec.Method = costMethod(plan, pg)
 	methods := costMethods(pg)
 	sec.Data = results
 	// Figures, and the main table.
-	main := Table{Title: "Cost per order", Columns: []string{"measure"}}
-	for _, v := range Variants() {
+	main := report.Table{Title: "Cost per order", Columns: []string{"measure"}}
+	for _, v := range report.Variants() {
 		main.Columns = append(main.Columns, v)
 	}
 	main.Columns = append(main.Columns, "unit")
 	for _, row := range costRows() {
 		cells := []string{row.name}
 		measured := false
-		for _, v := range Variants() {
+		for _, v := range report.Variants() {
 			r := results[v]
 			if r == nil {
 				cells = append(cells, "not measured")
@@ -153,18 +155,18 @@ func fillCostSection(sec *Section, e *Env, plan costPlan, pg bool, results map[s
 	sec.Tables = append(sec.Tables, main)
 
 	// Per database role.
-	roles := Table{Title: "Service database commits per order, by database", Columns: []string{"database"}}
-	for _, v := range Variants() {
+	roles := report.Table{Title: "Service database commits per order, by database", Columns: []string{"database"}}
+	for _, v := range report.Variants() {
 		roles.Columns = append(roles.Columns, v+" (project count)")
 	}
 	if pg {
-		for _, v := range Variants() {
+		for _, v := range report.Variants() {
 			roles.Columns = append(roles.Columns, v+" (pg_stat_database)")
 		}
 	}
 	for _, role := range hosted.AllRoles() {
 		cells := []string{string(role)}
-		for _, v := range Variants() {
+		for _, v := range report.Variants() {
 			r := results[v]
 			if r == nil {
 				cells = append(cells, "not measured")
@@ -175,7 +177,7 @@ func fillCostSection(sec *Section, e *Env, plan costPlan, pg bool, results map[s
 			cells = append(cells, costFormat(val))
 		}
 		if pg {
-			for _, v := range Variants() {
+			for _, v := range report.Variants() {
 				r := results[v]
 				if r == nil || r.PGTransactions == nil {
 					cells = append(cells, "not measured")
@@ -191,8 +193,8 @@ func fillCostSection(sec *Section, e *Env, plan costPlan, pg bool, results map[s
 	sec.Tables = append(sec.Tables, roles)
 
 	// The runs.
-	runs := Table{Title: "The measured runs", Columns: []string{"variant", "orders", "completed", "failed", "run", "CPU of the run", "idle CPU", "source of CPU"}}
-	for _, v := range Variants() {
+	runs := report.Table{Title: "The measured runs", Columns: []string{"variant", "orders", "completed", "failed", "run", "CPU of the run", "idle CPU", "source of CPU"}}
+	for _, v := range report.Variants() {
 		r := results[v]
 		if r == nil {
 			continue
@@ -222,7 +224,7 @@ func costFormat(v float64) string {
 
 // costCharts are the section's charts: CPU, commits, framework records,
 // and bytes per order.
-func costCharts(results map[string]*costResult, pg bool) []Chart {
+func costCharts(results map[string]*Result, pg bool) []report.Chart {
 	value := func(v, name string) (float64, bool) {
 		r := results[v]
 		if r == nil {
@@ -235,18 +237,20 @@ func costCharts(results map[string]*costResult, pg bool) []Chart {
 		}
 		return 0, false
 	}
-	group := func(label string, names map[string]string) BarGroup {
-		g := BarGroup{Label: label}
-		for _, v := range Variants() {
+	group := func(label string, names map[string]string) report.BarGroup {
+		g := report.BarGroup{Label: label}
+		for _, v := range report.Variants() {
 			if x, ok := value(v, names[v]); ok {
-				g.Bars = append(g.Bars, Bar{Series: v, Value: x})
+				g.Bars = append(g.Bars, report.Bar{Series: v, Value: x})
 			}
 		}
 		return g
 	}
-	same := func(name string) map[string]string { return map[string]string{Orchestrated: name, Choreographed: name} }
-	nonEmpty := func(gs ...BarGroup) []BarGroup {
-		var out []BarGroup
+	same := func(name string) map[string]string {
+		return map[string]string{report.Orchestrated: name, report.Choreographed: name}
+	}
+	nonEmpty := func(gs ...report.BarGroup) []report.BarGroup {
+		var out []report.BarGroup
 		for _, g := range gs {
 			if len(g.Bars) > 0 {
 				out = append(out, g)
@@ -254,22 +258,22 @@ func costCharts(results map[string]*costResult, pg bool) []Chart {
 		}
 		return out
 	}
-	commits := []BarGroup{group("service databases (project count)", same("service database commits"))}
+	commits := []report.BarGroup{group("service databases (project count)", same("service database commits"))}
 	if pg {
 		commits = append(commits, group("service databases (pg_stat_database)", same("pg_stat_database transactions")),
 			group("Temporal's store (pg_stat_database)", same("Temporal persistence commits")))
 	}
-	charts := []Chart{
+	charts := []report.Chart{
 		{Title: "CPU per order", Unit: "CPU ms", LowerIsBetter: true, Groups: nonEmpty(group("CPU", same("CPU")))},
 		{Title: "Commits per order", Unit: "commits", LowerIsBetter: true, Groups: nonEmpty(commits...)},
 		{Title: "The framework's records per order: history events (orchestrated), Kafka messages (choreographed)", Unit: "records",
-			LowerIsBetter: true, Groups: nonEmpty(group("records", map[string]string{Orchestrated: "Temporal history events", Choreographed: "Kafka messages"}))},
+			LowerIsBetter: true, Groups: nonEmpty(group("records", map[string]string{report.Orchestrated: "Temporal history events", report.Choreographed: "Kafka messages"}))},
 		{Title: "Bytes per order", Unit: "bytes", LowerIsBetter: true, Groups: nonEmpty(
-			group("framework's records (history / messages)", map[string]string{Orchestrated: "Temporal history bytes", Choreographed: "Kafka bytes"}),
+			group("framework's records (history / messages)", map[string]string{report.Orchestrated: "Temporal history bytes", report.Choreographed: "Kafka bytes"}),
 			group("stored: services", same("stored bytes")),
 			group("stored: with the framework's store", same("stored bytes with the framework's store")))},
 	}
-	var out []Chart
+	var out []report.Chart
 	for _, c := range charts {
 		if len(c.Groups) > 0 {
 			out = append(out, c)
@@ -279,8 +283,8 @@ func costCharts(results map[string]*costResult, pg bool) []Chart {
 }
 
 // costSummary are the section's findings, one line each.
-func costSummary(results map[string]*costResult) []string {
-	o, c := results[Orchestrated], results[Choreographed]
+func costSummary(results map[string]*Result) []string {
+	o, c := results[report.Orchestrated], results[report.Choreographed]
 	var lines []string
 	pair := func(what, unit string, ov, cv float64) {
 		line := fmt.Sprintf("%s: orchestrated %s, choreographed %s %s", what, costFormat(ov), costFormat(cv), unit)
@@ -344,7 +348,7 @@ func costMethod(plan costPlan, pg bool) string {
 }
 
 // costNotes are the section's notes.
-func costNotes(e *Env, pg bool, results map[string]*costResult) []string {
+func costNotes(e *section.Env, pg bool, results map[string]*Result) []string {
 	notes := []string{
 		"By design the orchestrated variant's saga state lives in Temporal (its history and its store's rows), the choreographed " +
 			"variant's in the services' own tables (inbox, outbox, order timeline) and in the messages on the broker: compare the " +
@@ -366,7 +370,7 @@ func costNotes(e *Env, pg bool, results map[string]*costResult) []string {
 	}
 	notes = append(notes, "The embedded broker keeps its messages in memory: the choreographed variant's framework store is the "+
 		"bytes of the messages it retains (keys, values, headers), without Kafka's record framing and indexes.")
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if e.External[v] {
 			notes = append(notes, v+": a stack given by URL: CPU from its process_cpu_seconds_total, commits and Kafka traffic from its "+
 				"/metrics; stored bytes, pg_stat_database and Temporal's figures were not measured (its databases and Temporal server are its own).")

@@ -1,4 +1,4 @@
-package compare
+package outcomes
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/scenario"
 )
@@ -33,7 +34,7 @@ func cancelOutcomeResult(target string, steps []scenario.Step) scenario.Result {
 }
 
 func TestSummarizeRun_CellCountsOrdersByStatusReasonAndStep(t *testing.T) {
-	res := scenario.Result{Scenario: "payment_declined", Target: Orchestrated, Elapsed: 410 * time.Millisecond,
+	res := scenario.Result{Scenario: "payment_declined", Target: report.Orchestrated, Elapsed: 410 * time.Millisecond,
 		Orders: map[string]scenario.OrderResult{
 			"a": {Status: domain.StatusCompleted, Took: 200 * time.Millisecond},
 			"b": {Status: domain.StatusCompleted, Took: 300 * time.Millisecond},
@@ -41,15 +42,15 @@ func TestSummarizeRun_CellCountsOrdersByStatusReasonAndStep(t *testing.T) {
 			"d": {Status: domain.StatusFailed, FailureReason: domain.ReasonPaymentDeclined,
 				Steps: outcomeSteps("inventory:compensated", "payment:failed", "shipping:skipped"), Took: 350 * time.Millisecond},
 		}}
-	run := summarizeRun(Orchestrated, res, nil)
+	run := summarizeRun(report.Orchestrated, res, nil)
 	if want := "3 completed, 1 failed (payment_declined at payment); 0.41 s"; run.Summary != want {
 		t.Errorf("cell %q, want %q", run.Summary, want)
 	}
-	if !run.Passed || !run.Finished || run.Orders != 4 || run.Final != 4 || run.SlowestOrder != Duration(350*time.Millisecond) {
+	if !run.Passed || !run.Finished || run.Orders != 4 || run.Final != 4 || run.SlowestOrder != report.Duration(350*time.Millisecond) {
 		t.Errorf("run %+v: want passed, finished, 4 orders final, slowest 350 ms", run)
 	}
 
-	mixed := scenario.Result{Scenario: "concurrent_race", Target: Choreographed, Elapsed: 2 * time.Second,
+	mixed := scenario.Result{Scenario: "concurrent_race", Target: report.Choreographed, Elapsed: 2 * time.Second,
 		Orders: map[string]scenario.OrderResult{
 			"1": {Status: domain.StatusCompleted},
 			"2": {Status: domain.StatusFailed, FailureReason: domain.ReasonOutOfStock, Steps: outcomeSteps("inventory:failed", "payment:skipped", "shipping:skipped")},
@@ -58,11 +59,11 @@ func TestSummarizeRun_CellCountsOrdersByStatusReasonAndStep(t *testing.T) {
 			"5": {Status: domain.StatusCancelled, FailureReason: domain.ReasonCancelled, Steps: outcomeSteps("inventory:compensated", "payment:compensated", "shipping:skipped")},
 		}}
 	want := "1 completed, 3 failed (2 out_of_stock at inventory, 1 payment_declined at payment), 1 cancelled (inventory+payment undone); 2.00 s"
-	if got := summarizeRun(Choreographed, mixed, nil).Summary; got != want {
+	if got := summarizeRun(report.Choreographed, mixed, nil).Summary; got != want {
 		t.Errorf("cell %q, want %q", got, want)
 	}
 
-	aborted := summarizeRun(Orchestrated, scenario.Result{}, []string{"POST /v1/orders: connection refused\nmore"})
+	aborted := summarizeRun(report.Orchestrated, scenario.Result{}, []string{"POST /v1/orders: connection refused\nmore"})
 	if aborted.Finished || aborted.Passed || aborted.Summary != "did not finish: POST /v1/orders: connection refused" {
 		t.Errorf("aborted run %+v: want not finished, not passed, the first failure in the cell", aborted)
 	}
@@ -70,9 +71,9 @@ func TestSummarizeRun_CellCountsOrdersByStatusReasonAndStep(t *testing.T) {
 
 func TestOutcomeRow_SameStateMatches(t *testing.T) {
 	steps := outcomeSteps("inventory:compensated", "payment:compensated", "shipping:skipped")
-	so := &scenarioOutcome{Scenario: "cancel_during_payment", Runs: map[string]*outcomeRun{
-		Orchestrated:  summarizeRun(Orchestrated, cancelOutcomeResult(Orchestrated, steps), nil),
-		Choreographed: summarizeRun(Choreographed, cancelOutcomeResult(Choreographed, steps), nil),
+	so := &ScenarioOutcome{Scenario: "cancel_during_payment", Runs: map[string]*ScenarioRun{
+		report.Orchestrated:  summarizeRun(report.Orchestrated, cancelOutcomeResult(report.Orchestrated, steps), nil),
+		report.Choreographed: summarizeRun(report.Choreographed, cancelOutcomeResult(report.Choreographed, steps), nil),
 	}}
 	compareOutcome(context.Background(), so)
 	row := outcomeRow(so)
@@ -86,9 +87,9 @@ func TestOutcomeRow_SameStateMatches(t *testing.T) {
 }
 
 func TestOutcomeRow_CancelMomentIsByDesign(t *testing.T) {
-	so := &scenarioOutcome{Scenario: "cancel_during_payment", Runs: map[string]*outcomeRun{
-		Orchestrated:  summarizeRun(Orchestrated, cancelOutcomeResult(Orchestrated, outcomeSteps("inventory:compensated", "payment:skipped", "shipping:skipped")), nil),
-		Choreographed: summarizeRun(Choreographed, cancelOutcomeResult(Choreographed, outcomeSteps("inventory:compensated", "payment:compensated", "shipping:skipped")), nil),
+	so := &ScenarioOutcome{Scenario: "cancel_during_payment", Runs: map[string]*ScenarioRun{
+		report.Orchestrated:  summarizeRun(report.Orchestrated, cancelOutcomeResult(report.Orchestrated, outcomeSteps("inventory:compensated", "payment:skipped", "shipping:skipped")), nil),
+		report.Choreographed: summarizeRun(report.Choreographed, cancelOutcomeResult(report.Choreographed, outcomeSteps("inventory:compensated", "payment:compensated", "shipping:skipped")), nil),
 	}}
 	compareOutcome(context.Background(), so)
 	if so.Match != "by design" || len(so.Differences) == 0 || len(so.Mismatches) != 0 {
@@ -103,15 +104,15 @@ func TestOutcomeRow_CancelMomentIsByDesign(t *testing.T) {
 }
 
 func TestOutcomeRow_OtherDifferenceIsAMismatch(t *testing.T) {
-	a := cancelOutcomeResult(Orchestrated, outcomeSteps("inventory:compensated", "payment:compensated", "shipping:skipped"))
-	b := cancelOutcomeResult(Choreographed, outcomeSteps("inventory:done", "payment:done", "shipping:done"))
+	a := cancelOutcomeResult(report.Orchestrated, outcomeSteps("inventory:compensated", "payment:compensated", "shipping:skipped"))
+	b := cancelOutcomeResult(report.Choreographed, outcomeSteps("inventory:done", "payment:done", "shipping:done"))
 	o := b.Orders["held"]
 	o.Status, o.FailureReason = domain.StatusCompleted, ""
 	b.Orders = map[string]scenario.OrderResult{"held": o}
 	b.Products = map[string]scenario.ProductResult{"mug": {SKU: "mug", Initial: 5, Available: 3}}
-	so := &scenarioOutcome{Scenario: "cancel_during_payment", Runs: map[string]*outcomeRun{
-		Orchestrated:  summarizeRun(Orchestrated, a, nil),
-		Choreographed: summarizeRun(Choreographed, b, []string{"invariant: customer ada: credit at start 100 != credit now 100 + completed totals 0"}),
+	so := &ScenarioOutcome{Scenario: "cancel_during_payment", Runs: map[string]*ScenarioRun{
+		report.Orchestrated:  summarizeRun(report.Orchestrated, a, nil),
+		report.Choreographed: summarizeRun(report.Choreographed, b, []string{"invariant: customer ada: credit at start 100 != credit now 100 + completed totals 0"}),
 	}}
 	compareOutcome(context.Background(), so)
 	row := outcomeRow(so)
@@ -139,14 +140,14 @@ func TestOutcomeRow_RacyComparedByCount(t *testing.T) {
 		}
 		return r
 	}
-	same := &scenarioOutcome{Scenario: "concurrent_race", Runs: map[string]*outcomeRun{
-		Orchestrated: summarizeRun(Orchestrated, race(Orchestrated, "race-00"), nil), Choreographed: summarizeRun(Choreographed, race(Choreographed, "race-00"), nil)}}
+	same := &ScenarioOutcome{Scenario: "concurrent_race", Runs: map[string]*ScenarioRun{
+		report.Orchestrated: summarizeRun(report.Orchestrated, race(report.Orchestrated, "race-00"), nil), report.Choreographed: summarizeRun(report.Choreographed, race(report.Choreographed, "race-00"), nil)}}
 	compareOutcome(context.Background(), same)
 	if same.Match != "yes" || !same.Racy || !strings.Contains(outcomeMatchCell(same), "compared by count only") {
 		t.Errorf("racy outcome alike: match %q cell %q, want yes, compared by count only", same.Match, outcomeMatchCell(same))
 	}
-	diff := &scenarioOutcome{Scenario: "concurrent_race", Runs: map[string]*outcomeRun{
-		Orchestrated: summarizeRun(Orchestrated, race(Orchestrated, "race-00"), nil), Choreographed: summarizeRun(Choreographed, race(Choreographed, "race-01"), nil)}}
+	diff := &ScenarioOutcome{Scenario: "concurrent_race", Runs: map[string]*ScenarioRun{
+		report.Orchestrated: summarizeRun(report.Orchestrated, race(report.Orchestrated, "race-00"), nil), report.Choreographed: summarizeRun(report.Choreographed, race(report.Choreographed, "race-01"), nil)}}
 	compareOutcome(context.Background(), diff)
 	if diff.Match != "by design" || len(diff.Differences) == 0 || diff.Explanation != byDesignDifferences()["concurrent_race"].long {
 		t.Errorf("racy outcome differing: %+v, want by design with the logged differences and the race's explanation", diff)
@@ -187,91 +188,27 @@ func TestOutcomeMedian(t *testing.T) {
 	}
 }
 
-// checkOutcomesSection checks the outcomes section of a quick run: both
-// variants measured, every scenario passed on both, and the two ended alike
-// or differ by design, with the explanation.
-func checkOutcomesSection(t *testing.T, sec *Section, progress string) {
-	t.Helper()
-	if sec == nil || sec.Error != "" {
-		t.Fatalf("outcomes section %+v", sec)
-	}
-	t.Logf("outcomes took %s", sec.Took)
-	data, ok := sec.Data.(*outcomesData)
-	if !ok {
-		t.Fatalf("section data is %T, want *outcomesData", sec.Data)
-	}
-	want, _ := outcomeScenarios(true)
-	if len(data.Scenarios) != len(want) {
-		t.Errorf("%d scenarios compared, want %d", len(data.Scenarios), len(want))
-	}
-	for _, v := range Variants() {
-		figs := map[string]Figure{}
-		for _, f := range sec.FiguresOf(v) {
-			if !f.Valid() || f.Unit == "" {
-				t.Errorf("%s figure %+v: want a number with a unit", v, f)
-			}
-			figs[f.Name] = f
-		}
-		for _, name := range []string{"scenarios run", "scenarios passed", "orders placed", "orders final", "median scenario time", "slowest scenario time", "slowest order"} {
-			if _, ok := figs[name]; !ok {
-				t.Errorf("%s has no figure %q", v, name)
-			}
-		}
-		if figs["scenarios run"].Value != float64(len(want)) || figs["scenarios passed"].Value != figs["scenarios run"].Value {
-			t.Errorf("%s: %v of %v scenarios passed, want all %d", v, figs["scenarios passed"].Value, figs["scenarios run"].Value, len(want))
-		}
-		if figs["orders placed"].Value < float64(quickBurstOrders) || figs["orders final"].Value != figs["orders placed"].Value {
-			t.Errorf("%s: %v orders placed, %v final: want every order final", v, figs["orders placed"].Value, figs["orders final"].Value)
-		}
-		if figs["slowest order"].Value <= 0 || figs["slowest scenario time"].Value <= 0 {
-			t.Errorf("%s: slowest order %v ms, slowest scenario %v s: want measured times", v, figs["slowest order"].Value, figs["slowest scenario time"].Value)
-		}
-	}
-	for _, so := range data.Scenarios {
-		for _, v := range Variants() {
-			if r := so.Runs[v]; !r.Passed {
-				t.Errorf("%s on %s failed: %q", so.Scenario, v, r.Failures)
-			}
-		}
-		switch so.Match {
-		case "yes":
-		case "by design":
-			if so.Explanation == "" && !so.Racy {
-				t.Errorf("%s differs by design without an explanation: %q", so.Scenario, so.Differences)
-			}
-		default:
-			t.Errorf("%s ended differently on the two variants: %q", so.Scenario, so.Mismatches)
-		}
-	}
-	if len(sec.Tables) != 1 || len(sec.Tables[0].Rows) != len(data.Scenarios) || len(sec.Charts) != 1 {
-		t.Errorf("want one table with a row per scenario and one chart: %d tables, %d charts", len(sec.Tables), len(sec.Charts))
-	}
-	if !strings.Contains(progress, "outcomes: burst") {
-		t.Errorf("no progress line for the burst: %s", progress)
-	}
-}
-
 func TestGaveUpNote_OnlyForOrdersThatGaveUp(t *testing.T) {
-	completed := scenario.Result{Scenario: "transient_faults_30pct", Target: Choreographed,
+	completed := scenario.Result{Scenario: "transient_faults_30pct", Target: report.Choreographed,
 		Orders: map[string]scenario.OrderResult{"f-00": {Status: domain.StatusCompleted}}}
-	gave := scenario.Result{Scenario: "transient_faults_30pct", Target: Orchestrated,
+	gave := scenario.Result{Scenario: "transient_faults_30pct", Target: report.Orchestrated,
 		Orders: map[string]scenario.OrderResult{
 			"f-00": {Status: domain.StatusFailed, FailureReason: domain.ReasonStepUnavailable, Steps: outcomeSteps("inventory:compensated", "payment:failed", "shipping:skipped")},
 			"f-01": {Status: domain.StatusFailed, FailureReason: domain.ReasonStepUnavailable, Steps: outcomeSteps("inventory:failed", "payment:skipped", "shipping:skipped")},
 		}}
-	so := &scenarioOutcome{Scenario: "transient_faults_30pct", Runs: map[string]*outcomeRun{
-		Orchestrated:  summarizeRun(Orchestrated, gave, []string{"order f-00: status failed"}),
-		Choreographed: summarizeRun(Choreographed, completed, nil),
+	so := &ScenarioOutcome{Scenario: "transient_faults_30pct", Runs: map[string]*ScenarioRun{
+		report.Orchestrated:  summarizeRun(report.Orchestrated, gave, []string{"order f-00: status failed"}),
+		report.Choreographed: summarizeRun(report.Choreographed, completed, nil),
 	}}
 	note := gaveUpNote(so, 4*time.Second, nil)
 	if !strings.HasPrefix(note, "transient_faults_30pct: 2 orchestrated order(s) gave a step up (step_unavailable)") ||
 		!strings.Contains(note, "the in-process stacks run a step deadline of 4s") {
 		t.Errorf("note %q", note)
 	}
-	if note := gaveUpNote(so, 4*time.Second, map[string]bool{Orchestrated: true}); strings.Contains(note, "in-process") {
+	if note := gaveUpNote(so, 4*time.Second, map[string]bool{report.Orchestrated: true}); strings.Contains(note, "in-process") {
 		t.Errorf("note %q on an external stack names the in-process deadline", note)
 	}
-	so.Runs[Orchestrated] = summarizeRun(Orchestrated, completed, nil)
+	so.Runs[report.Orchestrated] = summarizeRun(report.Orchestrated, completed, nil)
 	if note := gaveUpNote(so, 4*time.Second, nil); note != "" {
 		t.Errorf("note %q for runs where no order gave up, want none", note)
 	}

@@ -1,4 +1,4 @@
-package compare
+package speed
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/bench"
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
+	"github.com/ordersaga/ordersaga/deploy/compare/section"
 	"github.com/ordersaga/ordersaga/shared/httpapi"
 )
 
@@ -74,15 +76,15 @@ func speedCeilingName(f bench.Framework) string {
 
 // speedFrameworks pairs each variant with the framework it is built on.
 func speedFrameworks() map[string]bench.Framework {
-	return map[string]bench.Framework{Orchestrated: bench.FrameworkTemporal, Choreographed: bench.FrameworkKafka}
+	return map[string]bench.Framework{report.Orchestrated: bench.FrameworkTemporal, report.Choreographed: bench.FrameworkKafka}
 }
 
-// speedSection measures throughput and latency of both variants, closed
+// Section measures throughput and latency of both variants, closed
 // and open loop, with the Temporal and Kafka ceilings and a calibration.
-func speedSection(ctx context.Context, e *Env) (*Section, error) {
+func Section(ctx context.Context, e *section.Env) (*report.Section, error) {
 	started := time.Now()
-	plan := speedPlanFor(e.Quick())
-	sec := &Section{}
+	plan := speedPlanFor(e.Quick)
+	sec := &report.Section{}
 	prog := &speedIndent{w: e.Progress(), start: true}
 	var errs []error
 	var notes []string
@@ -95,10 +97,10 @@ func speedSection(ctx context.Context, e *Env) (*Section, error) {
 	}
 	var cal bench.Calibration
 	var calErr error
-	if e.Opts.PostgresURL != "" {
+	if e.PostgresURL != "" {
 		e.Progressf("calibration: pgbench on the PostgreSQL server")
 		cal, calErr = bench.CalibratePgbench(ctx, bench.PgbenchCalibration{
-			URL: e.Opts.PostgresURL, Duration: plan.calibration, Clients: plan.calibrationClients, When: when, Progress: prog,
+			URL: e.PostgresURL, Duration: plan.calibration, Clients: plan.calibrationClients, When: when, Progress: prog,
 		})
 	} else {
 		e.Progressf("calibration: SQLite commits/s in the run's folder")
@@ -135,7 +137,7 @@ func speedSection(ctx context.Context, e *Env) (*Section, error) {
 		Setup:       speedBenchSetup(e),
 	}
 	fw := speedFrameworks()
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		t := bench.Target{Name: v, BaseURL: e.URLs[v]}
 		if !e.External[v] {
 			t.Framework = fw[v]
@@ -215,7 +217,7 @@ func speedSection(ctx context.Context, e *Env) (*Section, error) {
 	speedFillShares(&rep)
 	rep.Finished = time.Now().UTC()
 
-	speedFill(sec, rep, speedContext{quick: e.Quick(), store: e.Setup.Store, external: e.External, rig: e.Rig != nil, bothPeaks: plan.bothPeaks})
+	speedFill(sec, rep, speedContext{quick: e.Quick, store: e.Setup.Store, external: e.External, rig: e.Rig != nil, bothPeaks: plan.bothPeaks})
 	sec.Notes = append(sec.Notes, notes...)
 	sec.Data = rep
 	return sec, errors.Join(errs...)
@@ -223,7 +225,7 @@ func speedSection(ctx context.Context, e *Env) (*Section, error) {
 
 // speedBenchSetup describes the machine and the stacks for the bench
 // report.
-func speedBenchSetup(e *Env) bench.Setup {
+func speedBenchSetup(e *section.Env) bench.Setup {
 	s := bench.Setup{Machine: e.Setup.Machine, GoVersion: e.Setup.GoVersion}
 	if e.Rig != nil {
 		var d bench.Setup
@@ -233,7 +235,7 @@ func speedBenchSetup(e *Env) bench.Setup {
 			"the stacks keep running (idle) while the ceilings run")
 	}
 	var bounds []string
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if e.External[v] {
 			s.Notes = append(s.Notes, fmt.Sprintf("%s: an external stack at %s", v, e.URLs[v]))
 			continue
@@ -254,7 +256,7 @@ func speedBenchSetup(e *Env) bench.Setup {
 func speedOpenRates(rep bench.Report, plan speedPlan) []float64 {
 	var rates []float64
 	for _, v := range rep.Variants {
-		if v.Name != Orchestrated && !(plan.bothPeaks && v.Name == Choreographed) {
+		if v.Name != report.Orchestrated && !(plan.bothPeaks && v.Name == report.Choreographed) {
 			continue
 		}
 		peak, _ := speedPeak(v.Closed)
@@ -358,7 +360,7 @@ type speedContext struct {
 
 // speedFill fills the section's figures, tables, charts, method, summary
 // and notes from the bench report.
-func speedFill(sec *Section, rep bench.Report, sc speedContext) {
+func speedFill(sec *report.Section, rep bench.Report, sc speedContext) {
 	sec.Title = "Speed: closed and open loop, with the framework ceilings"
 	sec.Method = speedMethod(rep, sc)
 	cal := rep.Calibration
@@ -369,7 +371,7 @@ func speedFill(sec *Section, rep bench.Report, sc speedContext) {
 	}
 	clientsMethod := func(p bench.Point) string {
 		return fmt.Sprintf("closed loop, %s, %.3gs measured after %.3gs of warm-up; %d orders final, %d errors, %d refused",
-			speedClients(p.Clients), p.WindowSeconds, p.WarmupSeconds, p.Final, p.Errors, p.Refused)
+			Clients(p.Clients), p.WindowSeconds, p.WarmupSeconds, p.Final, p.Errors, p.Refused)
 	}
 
 	// Figures of the variants.
@@ -379,7 +381,7 @@ func speedFill(sec *Section, rep bench.Report, sc speedContext) {
 			if p.Skipped != "" {
 				continue
 			}
-			n := speedClients(p.Clients)
+			n := Clients(p.Clients)
 			sec.Add(v.Name, "throughput, "+n, p.Throughput, "orders/s", clientsMethod(p))
 			sec.Add(v.Name, "p50 latency, "+n, p.Latency.P50, "ms", "from POST /v1/orders to the final status seen")
 			sec.Add(v.Name, "p99 latency, "+n, p.Latency.P99, "ms", "from POST /v1/orders to the final status seen")
@@ -392,7 +394,7 @@ func speedFill(sec *Section, rep bench.Report, sc speedContext) {
 			}
 		}
 		if peak, at := speedPeak(v.Closed); peak > 0 {
-			sec.Add(v.Name, "peak throughput (closed loop)", peak, "orders/s", "the best closed-loop point, at "+speedClients(at))
+			sec.Add(v.Name, "peak throughput (closed loop)", peak, "orders/s", "the best closed-loop point, at "+Clients(at))
 		}
 		if v.PeakShareOfCeiling > 0 && ceil != nil {
 			sec.Add(v.Name, "peak share of the "+speedCeilingName(v.Framework), 100*v.PeakShareOfCeiling, "%",
@@ -422,7 +424,7 @@ func speedFill(sec *Section, rep bench.Report, sc speedContext) {
 		name := speedCeilingName(c.Framework)
 		noop := strings.TrimSuffix(name, " ceiling") + " no-op ceiling"
 		for _, p := range c.Closed {
-			n := speedClients(p.Clients)
+			n := Clients(p.Clients)
 			sec.Add("", noop+", "+n, p.Throughput, "ops/s", c.Description)
 			sec.Add("", noop+" p99 latency, "+n, p.Latency.P99, "ms", c.Description)
 			if hasCal && p.PerCalibration > 0 {
@@ -435,7 +437,7 @@ func speedFill(sec *Section, rep bench.Report, sc speedContext) {
 	}
 	if hasCal {
 		for _, p := range cal.Points {
-			sec.Add("", "calibration, "+speedClients(p.Clients), p.TPS, cal.Unit, cal.Description)
+			sec.Add("", "calibration, "+Clients(p.Clients), p.TPS, cal.Unit, cal.Description)
 		}
 	}
 
@@ -457,7 +459,7 @@ func speedMethod(rep bench.Report, sc speedContext) string {
 	var b strings.Builder
 	where := "Both variants ran in-process, in this one process, on this machine, in the same run, one after the other"
 	var ext []string
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if sc.external[v] {
 			ext = append(ext, v)
 		}
@@ -503,7 +505,7 @@ func speedFailureMix(share float64) string {
 }
 
 // speedClosedTable is the closed loop, both variants side by side.
-func speedClosedTable(rep bench.Report) Table {
+func speedClosedTable(rep bench.Report) report.Table {
 	cols := []string{"clients"}
 	for _, v := range rep.Variants {
 		cols = append(cols, v.Name+" orders/s", "p50 ms", "p99 ms")
@@ -517,7 +519,7 @@ func speedClosedTable(rep bench.Report) Table {
 			cols = append(cols, v.Name+" per "+rep.Calibration.Unit)
 		}
 	}
-	t := Table{Title: "Closed loop", Columns: cols}
+	t := report.Table{Title: "Closed loop", Columns: cols}
 	for _, n := range rep.Settings.Concurrencies {
 		row := []string{strconv.Itoa(n)}
 		for _, v := range rep.Variants {
@@ -550,7 +552,7 @@ func speedClosedTable(rep bench.Report) Table {
 		for _, p := range v.Closed {
 			if p.Refused > 0 {
 				t.Notes = append(t.Notes, fmt.Sprintf("%s, %s: %d orders refused (%.0f%%) past the stack's bound of orders in flight; each refused client waited its Retry-After",
-					v.Name, speedClients(p.Clients), p.Refused, 100*p.RefusedShare))
+					v.Name, Clients(p.Clients), p.Refused, 100*p.RefusedShare))
 			}
 		}
 	}
@@ -559,11 +561,11 @@ func speedClosedTable(rep bench.Report) Table {
 
 // speedCeilingTable is the ceilings by number of clients; false without
 // ceilings.
-func speedCeilingTable(rep bench.Report) (Table, bool) {
+func speedCeilingTable(rep bench.Report) (report.Table, bool) {
 	if len(rep.Ceilings) == 0 {
-		return Table{}, false
+		return report.Table{}, false
 	}
-	t := Table{Title: "Framework ceilings (no business logic)", Columns: []string{"clients"}}
+	t := report.Table{Title: "Framework ceilings (no business logic)", Columns: []string{"clients"}}
 	for _, c := range rep.Ceilings {
 		name := speedCeilingName(c.Framework)
 		t.Columns = append(t.Columns, name+" ops/s", "p50 ms", "p99 ms")
@@ -588,11 +590,11 @@ func speedCeilingTable(rep bench.Report) (Table, bool) {
 }
 
 // speedOpenTable is the open loop by rate; false without an open loop.
-func speedOpenTable(rep bench.Report) (Table, bool) {
+func speedOpenTable(rep bench.Report) (report.Table, bool) {
 	if len(rep.Settings.Rates) == 0 {
-		return Table{}, false
+		return report.Table{}, false
 	}
-	t := Table{Title: "Open loop", Columns: []string{"rate orders/s"}}
+	t := report.Table{Title: "Open loop", Columns: []string{"rate orders/s"}}
 	for _, v := range rep.Variants {
 		t.Columns = append(t.Columns, v.Name+" goodput/s", "refused", "p99 ms")
 	}
@@ -619,17 +621,17 @@ func speedOpenTable(rep bench.Report) (Table, bool) {
 
 // speedThroughputChart is the closed-loop throughput by clients, each
 // variant beside its framework's ceiling.
-func speedThroughputChart(rep bench.Report) Chart {
-	ch := Chart{Title: "Closed-loop throughput by clients (ceilings: no-op operations/s)", Unit: "orders/s"}
+func speedThroughputChart(rep bench.Report) report.Chart {
+	ch := report.Chart{Title: "Closed-loop throughput by clients (ceilings: no-op operations/s)", Unit: "orders/s"}
 	for _, n := range rep.Settings.Concurrencies {
-		g := BarGroup{Label: speedClients(n)}
+		g := report.BarGroup{Label: Clients(n)}
 		for _, v := range rep.Variants {
 			if p, ok := speedPointAt(v.Closed, n); ok {
-				g.Bars = append(g.Bars, Bar{Series: v.Name, Value: p.Throughput})
+				g.Bars = append(g.Bars, report.Bar{Series: v.Name, Value: p.Throughput})
 			}
 			if c := speedCeiling(rep, v.Framework); c != nil {
 				if p, ok := speedPointAt(c.Closed, n); ok {
-					g.Bars = append(g.Bars, Bar{Series: speedCeilingName(c.Framework), Value: p.Throughput})
+					g.Bars = append(g.Bars, report.Bar{Series: speedCeilingName(c.Framework), Value: p.Throughput})
 				}
 			}
 		}
@@ -639,13 +641,13 @@ func speedThroughputChart(rep bench.Report) Chart {
 }
 
 // speedLatencyChart is the closed-loop p99 latency by clients.
-func speedLatencyChart(rep bench.Report) Chart {
-	ch := Chart{Title: "Closed-loop p99 latency by clients", Unit: "ms", LowerIsBetter: true}
+func speedLatencyChart(rep bench.Report) report.Chart {
+	ch := report.Chart{Title: "Closed-loop p99 latency by clients", Unit: "ms", LowerIsBetter: true}
 	for _, n := range rep.Settings.Concurrencies {
-		g := BarGroup{Label: speedClients(n)}
+		g := report.BarGroup{Label: Clients(n)}
 		for _, v := range rep.Variants {
 			if p, ok := speedPointAt(v.Closed, n); ok {
-				g.Bars = append(g.Bars, Bar{Series: v.Name, Value: p.Latency.P99})
+				g.Bars = append(g.Bars, report.Bar{Series: v.Name, Value: p.Latency.P99})
 			}
 		}
 		ch.Groups = append(ch.Groups, g)
@@ -659,7 +661,7 @@ func speedLatencyChart(rep bench.Report) Chart {
 // the commits per order.
 func speedSummary(rep bench.Report) []string {
 	var lines []string
-	orch, chor := speedVariant(rep, Orchestrated), speedVariant(rep, Choreographed)
+	orch, chor := speedVariant(rep, report.Orchestrated), speedVariant(rep, report.Choreographed)
 	if orch == nil || chor == nil {
 		return nil
 	}
@@ -668,7 +670,7 @@ func speedSummary(rep bench.Report) []string {
 		pc, okC := speedPointAt(chor.Closed, n)
 		if okO && okC && po.Throughput > 0 && pc.Throughput > 0 {
 			l := fmt.Sprintf("at %s: orchestrated %s orders/s, choreographed %s orders/s: %s",
-				speedClients(n), speedNum(po.Throughput), speedNum(pc.Throughput), speedRatioPhrase(pc.Throughput, po.Throughput))
+				Clients(n), speedNum(po.Throughput), speedNum(pc.Throughput), speedRatioPhrase(pc.Throughput, po.Throughput))
 			var shares []string
 			for _, x := range []struct {
 				v *bench.VariantResult
@@ -688,7 +690,7 @@ func speedSummary(rep bench.Report) []string {
 	pc, atC := speedPeak(chor.Closed)
 	if po > 0 && pc > 0 {
 		lines = append(lines, fmt.Sprintf("peak closed-loop throughput: orchestrated %s orders/s (%s), choreographed %s orders/s (%s): %s",
-			speedNum(po), speedClients(atO), speedNum(pc), speedClients(atC), speedRatioPhrase(pc, po)))
+			speedNum(po), Clients(atO), speedNum(pc), Clients(atC), speedRatioPhrase(pc, po)))
 	}
 	if len(rep.Settings.Concurrencies) > 0 {
 		n := rep.Settings.Concurrencies[0]
@@ -696,7 +698,7 @@ func speedSummary(rep bench.Report) []string {
 		c, okC := speedPointAt(chor.Closed, n)
 		if okO && okC && o.Latency.P99 > 0 && c.Latency.P99 > 0 {
 			lines = append(lines, fmt.Sprintf("latency at %s: p50 orchestrated %s ms, choreographed %s ms; p99 orchestrated %s ms, choreographed %s ms",
-				speedClients(n), speedNum(o.Latency.P50), speedNum(c.Latency.P50), speedNum(o.Latency.P99), speedNum(c.Latency.P99)))
+				Clients(n), speedNum(o.Latency.P50), speedNum(c.Latency.P50), speedNum(o.Latency.P99), speedNum(c.Latency.P99)))
 		}
 	}
 	for _, r := range rep.Settings.Rates {
@@ -719,7 +721,7 @@ func speedSummary(rep bench.Report) []string {
 			if okO && okC && o.PerCalibration > 0 && c.PerCalibration > 0 {
 				cp, _ := cal.For(n)
 				lines = append(lines, fmt.Sprintf("per calibration at %s (%s %s with %s): orchestrated %s, choreographed %s orders/s per %s",
-					speedClients(n), speedNum(cp.TPS), cal.Unit, speedClients(cp.Clients),
+					Clients(n), speedNum(cp.TPS), cal.Unit, Clients(cp.Clients),
 					strconv.FormatFloat(speedRound(o.PerCalibration, 3), 'f', -1, 64), strconv.FormatFloat(speedRound(c.PerCalibration, 3), 'f', -1, 64), cal.Unit))
 			}
 		}
@@ -738,7 +740,7 @@ func speedSummary(rep bench.Report) []string {
 // open-loop points skipped.
 func speedNotes(rep bench.Report, sc speedContext) []string {
 	var notes []string
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if sc.external[v] {
 			notes = append(notes, fmt.Sprintf("%s: an external stack, measured through its URL; its throughput is not compared with a ceiling "+
 				"(the ceilings run on the in-process Temporal server and broker, not the stack's own)", v))
@@ -827,11 +829,11 @@ func speedPointName(p bench.Point) string {
 	if p.Mode == bench.ModeOpen {
 		return speedRate(p.Rate) + " orders/s"
 	}
-	return speedClients(p.Clients)
+	return Clients(p.Clients)
 }
 
-// speedClients says "1 client" or "n clients".
-func speedClients(n int) string {
+// Clients says "1 client" or "n clients".
+func Clients(n int) string {
 	if n == 1 {
 		return "1 client"
 	}

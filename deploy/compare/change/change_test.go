@@ -1,4 +1,4 @@
-package compare
+package change
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
+	"github.com/ordersaga/ordersaga/deploy/compare/section"
 )
 
 // pathsOf returns the paths of a part's files.
@@ -48,7 +51,7 @@ func changeOf(t *testing.T, d *changeData, key string) *changeCount {
 
 // TestChange_RealTree counts the repository this test runs in.
 func TestChange_RealTree_FindsEachChangeWhereItIs_TheSameTwice(t *testing.T) {
-	root, err := findModuleRoot(".")
+	root, err := FindModuleRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +76,7 @@ func TestChange_RealTree_FindsEachChangeWhereItIs_TheSameTwice(t *testing.T) {
 	}
 
 	step := changeOf(t, d, changeStep)
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		vc := step.Variants[v]
 		if vc.Shared.Files < 2 || vc.Shared.CodeLines <= 0 {
 			t.Errorf("%s: the step's shared/ files = %d (%d code lines), want its package", v, vc.Shared.Files, vc.Shared.CodeLines)
@@ -102,7 +105,7 @@ func TestChange_RealTree_FindsEachChangeWhereItIs_TheSameTwice(t *testing.T) {
 	}
 
 	consumer := changeOf(t, d, changeConsumer)
-	ch := consumer.Variants[Choreographed]
+	ch := consumer.Variants[report.Choreographed]
 	if f := fileOf(t, ch.Production, "choreographed/notifier/notifier.go"); !f.Whole {
 		t.Errorf("notifier.go counted in part: %+v", f)
 	}
@@ -115,7 +118,7 @@ func TestChange_RealTree_FindsEachChangeWhereItIs_TheSameTwice(t *testing.T) {
 			}
 		}
 	}
-	or := consumer.Variants[Orchestrated]
+	or := consumer.Variants[report.Orchestrated]
 	if f := fileOf(t, or.Production, "orchestrated/activities/notify.go"); !f.Whole {
 		t.Errorf("notify.go counted in part: %+v", f)
 	}
@@ -130,7 +133,7 @@ func TestChange_RealTree_FindsEachChangeWhereItIs_TheSameTwice(t *testing.T) {
 	if !reflect.DeepEqual(or.Shared, ch.Shared) {
 		t.Error("the shared/ counts differ between the variants")
 	}
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if consumer.Variants[v].Tests.Files == 0 {
 			t.Errorf("%s: no test file of the consumer found", v)
 		}
@@ -140,14 +143,14 @@ func TestChange_RealTree_FindsEachChangeWhereItIs_TheSameTwice(t *testing.T) {
 // TestChange_Section_HasFiguresOfBothVariants runs the section from the
 // package's folder, as `go test` does.
 func TestChange_Section_HasFiguresOfBothVariants(t *testing.T) {
-	e := &Env{out: io.Discard}
+	e := section.NewEnv(nil, io.Discard)
 	t0 := time.Now()
-	sec, err := changeSection(context.Background(), e)
+	sec, err := Section(context.Background(), e)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("section in %s", time.Since(t0))
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		fs := sec.FiguresOf(v)
 		if len(fs) == 0 {
 			t.Fatalf("no figures of %s", v)
@@ -172,7 +175,7 @@ func TestChange_Section_HasFiguresOfBothVariants(t *testing.T) {
 	}
 	// The summary says what the figures say.
 	var stepFiles float64 = -1
-	for _, f := range sec.FiguresOf(Orchestrated) {
+	for _, f := range sec.FiguresOf(report.Orchestrated) {
 		if f.Name == "new step: production files" {
 			stepFiles = f.Value
 		}
@@ -190,7 +193,7 @@ func TestChange_OutsideACheckout_Errors(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(dir)
-	sec, err := changeSection(context.Background(), &Env{out: io.Discard})
+	sec, err := Section(context.Background(), section.NewEnv(nil, io.Discard))
 	if !errors.Is(err, errNoSourceTree) || !strings.Contains(err.Error(), "needs the source tree: run it from a checkout") {
 		t.Fatalf("error = %v", err)
 	}
@@ -299,7 +302,7 @@ func Route(step string) string {
 	rule := changeRule{Key: "feat", Title: "the feature", Packages: []string{"shared/feat"},
 		Ident: func(n string) bool { return n == "feat" || strings.Contains(n, "Feat") }, Rule: "feat", Words: []string{"feat"}}
 	t.Chdir(filepath.Join(root, "orchestrated", "wire"))
-	found, err := findModuleRoot(".")
+	found, err := FindModuleRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +324,7 @@ func Route(step string) string {
 		"orchestrated/wire/wire.go":            {Path: "orchestrated/wire/wire.go", Lines: 5, CodeLines: 4},
 		"orchestrated/wire/wire_test.go":       {Path: "orchestrated/wire/wire_test.go", Whole: true, Lines: 14, CodeLines: 10},
 	}
-	o, ch := c.Variants[Orchestrated], c.Variants[Choreographed]
+	o, ch := c.Variants[report.Orchestrated], c.Variants[report.Choreographed]
 	for _, part := range []partCount{o.Shared, o.Production, o.Tests} {
 		for _, f := range part.List {
 			if f != want[f.Path] {
@@ -342,10 +345,10 @@ func Route(step string) string {
 	if ch.Production.Files != 0 || ch.Tests.Files != 0 || !reflect.DeepEqual(ch.Shared, o.Shared) {
 		t.Errorf("choreographed: %+v", ch)
 	}
-	if m := d.StepMentions[Choreographed]; m.Files != 1 || m.Lines != 1 || m.ByFile["choreographed/c/c.go"] != 1 {
+	if m := d.StepMentions[report.Choreographed]; m.Files != 1 || m.Lines != 1 || m.ByFile["choreographed/c/c.go"] != 1 {
 		t.Errorf("choreographed step mentions = %+v, want c.go's one line", m)
 	}
-	if m := d.StepMentions[Orchestrated]; m.Files != 0 || m.Lines != 0 {
+	if m := d.StepMentions[report.Orchestrated]; m.Files != 0 || m.Lines != 0 {
 		t.Errorf("orchestrated step mentions = %+v, want none", m)
 	}
 }

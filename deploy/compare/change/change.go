@@ -1,4 +1,4 @@
-package compare
+package change
 
 import (
 	"bufio"
@@ -19,6 +19,8 @@ import (
 	"sync"
 
 	"github.com/ordersaga/ordersaga/choreographed/events"
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
+	"github.com/ordersaga/ordersaga/deploy/compare/section"
 	"github.com/ordersaga/ordersaga/shared/saga"
 )
 
@@ -163,16 +165,16 @@ type changeData struct {
 	StepMentions map[string]*stepMentions `json:"step_mentions"`
 }
 
-// changeSection counts, in the source tree the command runs from, the
+// Section counts, in the source tree the command runs from, the
 // files and lines each change touches in each variant.
-func changeSection(ctx context.Context, e *Env) (*Section, error) {
+func Section(ctx context.Context, e *section.Env) (*report.Section, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return nil, fmt.Errorf("change: working folder: %w", err)
 	}
-	root, err := findModuleRoot(wd)
+	root, err := FindModuleRoot(wd)
 	if err != nil {
-		return &Section{Notes: []string{"Run `ordersaga compare` from a checkout of the repository (or below it): " +
+		return &report.Section{Notes: []string{"Run `ordersaga compare` from a checkout of the repository (or below it): " +
 			"this section reads the source tree."}}, err
 	}
 	e.Progressf("reading the source tree at %s", root)
@@ -185,9 +187,9 @@ func changeSection(ctx context.Context, e *Env) (*Section, error) {
 	return sec, nil
 }
 
-// findModuleRoot walks up from dir to the folder whose go.mod is the
+// FindModuleRoot walks up from dir to the folder whose go.mod is the
 // module's.
-func findModuleRoot(dir string) (string, error) {
+func FindModuleRoot(dir string) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("change: %w", err)
@@ -271,7 +273,7 @@ func (w stepWords) ident(name string) bool {
 // treeParts returns the module's top folders the section reads, each
 // with the variant it belongs to ("" for shared/).
 func treeParts() map[string]string {
-	return map[string]string{"shared": "", Orchestrated: Orchestrated, Choreographed: Choreographed}
+	return map[string]string{"shared": "", report.Orchestrated: report.Orchestrated, report.Choreographed: report.Choreographed}
 }
 
 // srcFile is one file of the tree, read.
@@ -294,12 +296,12 @@ func countChanges(ctx context.Context, root string, rules []changeRule, steps st
 		return nil, err
 	}
 	d := &changeData{Root: root, StepMentions: map[string]*stepMentions{}}
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		d.StepMentions[v] = &stepMentions{ByFile: map[string]int{}}
 	}
 	for _, r := range rules {
 		c := &changeCount{Key: r.Key, Title: r.Title, Packages: r.Packages, Rule: r.Rule,
-			Variants: map[string]*variantCount{Orchestrated: {}, Choreographed: {}}}
+			Variants: map[string]*variantCount{report.Orchestrated: {}, report.Choreographed: {}}}
 		d.Changes = append(d.Changes, c)
 		for _, f := range files {
 			fc, ok := countFile(f, r)
@@ -307,7 +309,7 @@ func countChanges(ctx context.Context, root string, rules []changeRule, steps st
 				continue
 			}
 			variant, part := placeOf(f.rel)
-			for _, v := range Variants() {
+			for _, v := range report.Variants() {
 				if variant == "" || variant == v {
 					c.Variants[v].part(part).add(fc)
 				}
@@ -680,8 +682,8 @@ func stepLines(f *srcFile, w stepWords) map[int]bool {
 }
 
 // changeReport makes the section of the counts.
-func changeReport(d *changeData) *Section {
-	sec := &Section{Data: d}
+func changeReport(d *changeData) *report.Section {
+	sec := &report.Section{Data: d}
 	sec.Method = "Counted at run time from the source tree the command runs in (the folder of go.mod of module " +
 		modulePath + ", found walking up from the working folder): every file under shared/, orchestrated/ and " +
 		"choreographed/ is read, the Go files parsed with go/parser. A change is named by its packages and its " +
@@ -703,7 +705,7 @@ func changeReport(d *changeData) *Section {
 		rules[c.Key] = c.Rule
 	}
 	for _, c := range d.Changes {
-		for _, v := range Variants() {
+		for _, v := range report.Variants() {
 			vc := c.Variants[v]
 			for _, p := range []struct {
 				label string
@@ -722,20 +724,20 @@ func changeReport(d *changeData) *Section {
 			}
 		}
 	}
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		m := d.StepMentions[v]
 		how := "non-test Go files of the variant with an identifier or string naming a step of the default saga"
 		sec.Add(v, "production files naming a default step", float64(m.Files), "files", how)
 		sec.Add(v, "production lines naming a default step", float64(m.Lines), "lines", how)
 	}
 
-	tb := Table{Title: "What each change touches, by part of the tree",
+	tb := report.Table{Title: "What each change touches, by part of the tree",
 		Columns: []string{"change", "part", "orchestrated: files", "orchestrated: lines (code lines)",
 			"choreographed: files", "choreographed: lines (code lines)"}}
 	for _, c := range d.Changes {
 		for _, part := range []string{partShared, partProduction, partTests} {
 			row := []string{c.Key, part}
-			for _, v := range Variants() {
+			for _, v := range report.Variants() {
 				p := c.Variants[v].part(part)
 				row = append(row, strconv.Itoa(p.Files), fmt.Sprintf("%d (%d)", p.Lines, p.CodeLines))
 			}
@@ -745,20 +747,20 @@ func changeReport(d *changeData) *Section {
 	tb.Notes = []string{"shared/ is the same code in both variants: its figures are the same in both columns."}
 	sec.Tables = append(sec.Tables, tb)
 
-	mt := Table{Title: "Production code that names a step of the default saga",
+	mt := report.Table{Title: "Production code that names a step of the default saga",
 		Columns: []string{"variant", "files", "lines", "where (lines)"}}
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		m := d.StepMentions[v]
 		mt.Rows = append(mt.Rows, []string{v, strconv.Itoa(m.Files), strconv.Itoa(m.Lines), byFile(m.ByFile)})
 	}
 	sec.Tables = append(sec.Tables, mt)
 
 	for _, c := range d.Changes {
-		ft := Table{Title: "Files counted for " + c.Title,
+		ft := report.Table{Title: "Files counted for " + c.Title,
 			Columns: []string{"file", "variant", "part", "counted", "lines", "code lines"}}
 		for _, part := range []string{partShared, partProduction, partTests} {
-			for _, v := range Variants() {
-				if part == partShared && v != Orchestrated {
+			for _, v := range report.Variants() {
+				if part == partShared && v != report.Orchestrated {
 					continue // the same list for both
 				}
 				variant := v
@@ -783,19 +785,19 @@ func changeReport(d *changeData) *Section {
 		{"Production files each change touches", "files"},
 		{"Production code lines each change touches", "code lines"},
 	} {
-		chart := Chart{Title: ch.title, Unit: "lines", LowerIsBetter: true}
+		chart := report.Chart{Title: ch.title, Unit: "lines", LowerIsBetter: true}
 		if ch.part == "files" {
 			chart.Unit = "files"
 		}
 		for _, c := range d.Changes {
-			g := BarGroup{Label: c.Key}
-			for _, v := range Variants() {
+			g := report.BarGroup{Label: c.Key}
+			for _, v := range report.Variants() {
 				p := c.Variants[v].Production
 				val := p.CodeLines
 				if ch.part == "files" {
 					val = p.Files
 				}
-				g.Bars = append(g.Bars, Bar{Series: v, Value: float64(val)})
+				g.Bars = append(g.Bars, report.Bar{Series: v, Value: float64(val)})
 			}
 			chart.Groups = append(chart.Groups, g)
 		}
@@ -803,7 +805,7 @@ func changeReport(d *changeData) *Section {
 	}
 
 	for _, c := range d.Changes {
-		o, ch := c.Variants[Orchestrated], c.Variants[Choreographed]
+		o, ch := c.Variants[report.Orchestrated], c.Variants[report.Choreographed]
 		sec.Summary = append(sec.Summary, fmt.Sprintf(
 			"%s: production files touched: orchestrated %d (%s), choreographed %d (%s); "+
 				"shared/ %s (%s); tests: orchestrated %s (%s), choreographed %s (%s).",
@@ -813,7 +815,7 @@ func changeReport(d *changeData) *Section {
 			plural(o.Tests.Files, "file"), plural(o.Tests.CodeLines, "code line"),
 			plural(ch.Tests.Files, "file"), plural(ch.Tests.CodeLines, "code line")))
 	}
-	o, ch := d.StepMentions[Orchestrated], d.StepMentions[Choreographed]
+	o, ch := d.StepMentions[report.Orchestrated], d.StepMentions[report.Choreographed]
 	sec.Summary = append(sec.Summary, fmt.Sprintf(
 		"Production code naming a step of the default saga: orchestrated %s in %s, choreographed %s in %s.",
 		plural(o.Lines, "line"), plural(o.Files, "file"), plural(ch.Lines, "line"), plural(ch.Files, "file")))

@@ -1,4 +1,4 @@
-package compare
+package failure
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 
 	chbroker "github.com/ordersaga/ordersaga/choreographed/broker"
 	"github.com/ordersaga/ordersaga/deploy/chaos"
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
+	"github.com/ordersaga/ordersaga/deploy/compare/section"
 	"github.com/ordersaga/ordersaga/deploy/internal/process"
 	"github.com/ordersaga/ordersaga/orchestrated/workflow"
 	"github.com/ordersaga/ordersaga/shared/domain"
@@ -51,25 +53,26 @@ const (
 	// (about 8 s).
 	infraOutage     = 3 * time.Second
 	paymentDBOutage = 12 * time.Second
-	// quickLongFault is the one long-fault scenario of quick mode.
-	quickLongFault = "outage_past_deadline_payment"
+	// QuickLongFault is the one long-fault scenario of quick mode.
+	QuickLongFault = "outage_past_deadline_payment"
 )
 
-// failureKind is a way an order is designed to fail in the compensation
+// Kind is a way an order is designed to fail in the compensation
 // measure.
-type failureKind struct {
-	key   string // short, part of the orders' ids
-	label string
+type Kind struct {
+	key string // short, part of the orders' ids
+	// Label names the kind in the section's figures and tables.
+	Label string
 	// step refuses the order with reason; "" for a cancel.
 	step   domain.StepName
 	reason domain.FailureReason
 	undo   string // what is undone, for the report
 }
 
-// failureKinds returns the kinds of the compensation measure, the cancel
+// Kinds returns the kinds of the compensation measure, the cancel
 // last.
-func failureKinds() []failureKind {
-	return []failureKind{
+func Kinds() []Kind {
+	return []Kind{
 		{"oos", "out of stock", domain.StepInventory, domain.ReasonOutOfStock, "nothing to undo"},
 		{"declined", "payment declined", domain.StepPayment, domain.ReasonPaymentDeclined, "stock released"},
 		{"noship", "shipping unavailable", domain.StepShipping, domain.ReasonShippingUnavailable, "payment refunded, stock released"},
@@ -131,22 +134,22 @@ type longFaultResult struct {
 	Failures     []string `json:"failures,omitempty"`
 }
 
-// failureSection measures, on both variants, how long a failed order
+// Section measures, on both variants, how long a failed order
 // takes to undo its steps, how a cluster of processes of the binary
 // recovers from a crash of each service and from an outage of its broker
 // or Temporal server, and how the long-fault scenarios end.
-func failureSection(ctx context.Context, e *Env) (*Section, error) {
-	sec := &Section{}
+func Section(ctx context.Context, e *section.Env) (*report.Section, error) {
+	sec := &report.Section{}
 	data := failureData{Compensation: map[string][]kindTimes{}, Disruptions: map[string][]disruptionResult{},
 		LongFaults: map[string][]longFaultResult{}}
 	sec.Data = &data
 	var errs []error
 
 	n := compensationOrdersFull
-	if e.Quick() {
+	if e.Quick {
 		n = compensationOrdersQuick
 	}
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if ctx.Err() != nil {
 			return sec, ctx.Err()
 		}
@@ -159,7 +162,7 @@ func failureSection(ctx context.Context, e *Env) (*Section, error) {
 		}
 	}
 
-	scs := longFaultScenarios(e.Quick())
+	scs := longFaultScenarios(e.Quick)
 	shortURLs, err := e.ShortDeadlineURLs(ctx)
 	if err != nil {
 		errs = append(errs, err)
@@ -194,9 +197,9 @@ func failureSection(ctx context.Context, e *Env) (*Section, error) {
 
 	fillFailureSection(sec, e, &data, scs)
 	sec.Notes = append(sec.Notes, crashNotes...)
-	if e.Quick() {
+	if e.Quick {
 		sec.Notes = append(sec.Notes, fmt.Sprintf("Quick mode: %d orders of each failure kind; only the payment service's kill and the broker or Temporal outage, "+
-			"bursts of %d orders; of the long-fault scenarios only %s (a payment outage past the step deadline).", n, burstQuick, quickLongFault))
+			"bursts of %d orders; of the long-fault scenarios only %s (a payment outage past the step deadline).", n, burstQuick, QuickLongFault))
 	}
 	sec.Notes = append(sec.Notes,
 		fmt.Sprintf("POSTs retried: the orchestrated orders process admits at most %d orders in flight (the choreographed %d); while a crash or an outage "+
@@ -207,7 +210,7 @@ func failureSection(ctx context.Context, e *Env) (*Section, error) {
 		fmt.Sprintf("The crash clusters' processes run with the default step deadline and without fault injection; the compensation times are "+
 			"measured on the in-process stacks of the other sections (default step deadline, fault injection on), the long-fault scenarios on a "+
 			"second pair of in-process stacks on SQLite whose step deadline is %v.", e.Policy.StepDeadline))
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if e.External[v] {
 			sec.Notes = append(sec.Notes, fmt.Sprintf("The %s stack is given by URL: its crashes and outages are not measured (that part starts, kills and restarts "+
 				"processes of its own); its compensation times and long-fault outcomes are, against the stack as given, whose step deadline the report "+
@@ -218,14 +221,14 @@ func failureSection(ctx context.Context, e *Env) (*Section, error) {
 }
 
 // longFaultScenarios returns the long-fault scenarios of the run: all of
-// scenario.FailureScenarios, or quickLongFault alone in quick mode.
+// scenario.FailureScenarios, or QuickLongFault alone in quick mode.
 func longFaultScenarios(quick bool) []scenario.Scenario {
 	all := scenario.FailureScenarios()
 	if !quick {
 		return all
 	}
 	for _, sc := range all {
-		if sc.Name == quickLongFault {
+		if sc.Name == QuickLongFault {
 			return []scenario.Scenario{sc}
 		}
 	}
@@ -236,19 +239,19 @@ func longFaultScenarios(quick bool) []scenario.Scenario {
 // at a time, and returns how long each kind took from the refusal to the
 // order final with every done step undone, read from the orders'
 // timelines.
-func compensationTimes(ctx context.Context, e *Env, v string, n int) ([]kindTimes, error) {
-	kinds := failureKinds()
+func compensationTimes(ctx context.Context, e *section.Env, v string, n int) ([]kindTimes, error) {
+	kinds := Kinds()
 	samples := map[string][]time.Duration{}
 	var measureErrs []string
 	tg := scenario.Target{Name: v, BaseURL: e.URLs[v], Keys: e.Keys}
-	rec := runRecorded(ctx, v+" compensation", nil, func(tb testing.TB) {
+	rec := section.RunRecorded(ctx, v+" compensation", nil, func(tb testing.TB) {
 		scenario.RunScenario(tb, tg, scenario.Scenario{Name: "compensation", Run: func(tb testing.TB, se *scenario.Env) scenario.Result {
 			stock := se.Product("stock", 500, 1_000_000)
 			few := se.Product("few", 100, 1)
 			rich := se.Customer("rich", 1_000_000_000)
 			poor := se.Customer("poor", 100)
 			type placed struct {
-				kind       failureKind
+				kind       Kind
 				name, cust string
 				cancelSent time.Time
 			}
@@ -319,7 +322,7 @@ func compensationTimes(ctx context.Context, e *Env, v string, n int) ([]kindTime
 	var out []kindTimes
 	for _, k := range kinds {
 		ds := samples[k.key]
-		kt := kindTimes{Kind: k.label, Undone: k.undo, N: len(ds)}
+		kt := kindTimes{Kind: k.Label, Undone: k.undo, N: len(ds)}
 		for _, d := range ds {
 			kt.SamplesMS = append(kt.SamplesMS, failureMS(d))
 		}
@@ -381,7 +384,7 @@ func readFailureTimeline(ctx context.Context, se *scenario.Env, customerID, id s
 // step's step_failed entry; for a cancel, cancelSent) to its last
 // step_compensated or order_final entry: when it was final with every done
 // step undone.
-func compensationTime(entries []failureTimelineEntry, k failureKind, cancelSent time.Time) (time.Duration, error) {
+func compensationTime(entries []failureTimelineEntry, k Kind, cancelSent time.Time) (time.Duration, error) {
 	start := cancelSent
 	if k.step != "" {
 		start = time.Time{}
@@ -413,11 +416,11 @@ func compensationTime(entries []failureTimelineEntry, k failureKind, cancelSent 
 // crashes runs the disruptions on a cluster of processes of each variant
 // not given by URL, both at once, and returns what they measured by
 // variant, with notes on what was not run.
-func crashes(ctx context.Context, e *Env) (map[string][]disruptionResult, []string, error) {
+func crashes(ctx context.Context, e *section.Env) (map[string][]disruptionResult, []string, error) {
 	out := map[string][]disruptionResult{}
 	var notes []string
 	var vs []string
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if !e.External[v] {
 			vs = append(vs, v)
 		}
@@ -429,7 +432,7 @@ func crashes(ctx context.Context, e *Env) (map[string][]disruptionResult, []stri
 	if err != nil {
 		return out, notes, err
 	}
-	pg := e.Opts.PostgresURL
+	pg := e.PostgresURL
 	if pg == "" {
 		pg = sqltest.PostgresURL()
 	}
@@ -459,9 +462,9 @@ func crashes(ctx context.Context, e *Env) (map[string][]disruptionResult, []stri
 
 // failureBinary returns the ordersaga binary the clusters run: the
 // option's, else the running executable, unless that is a test binary.
-func failureBinary(e *Env) (string, error) {
-	if e.Opts.Binary != "" {
-		return e.Opts.Binary, nil
+func failureBinary(e *section.Env) (string, error) {
+	if e.Binary != "" {
+		return e.Binary, nil
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -478,14 +481,14 @@ func failureBinary(e *Env) (string, error) {
 // run's folder) and runs the disruptions of the mode on it, one after
 // another, each as a run of its own; it stops at the first that fails. It
 // returns what each measured and a note on the payment database.
-func crashVariant(ctx context.Context, e *Env, v, bin, pg string) ([]disruptionResult, string, error) {
+func crashVariant(ctx context.Context, e *section.Env, v, bin, pg string) ([]disruptionResult, string, error) {
 	dir := filepath.Join(e.Dir, "failure", v)
 	var (
 		out  []disruptionResult
 		note string
 		errs []error
 	)
-	rec := runRecorded(ctx, v+" cluster", nil, func(tb testing.TB) {
+	rec := section.RunRecorded(ctx, v+" cluster", nil, func(tb testing.TB) {
 		for _, d := range []string{"data", "infra"} {
 			if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 				tb.Fatalf("data folder: %v", err)
@@ -507,14 +510,14 @@ func crashVariant(ctx context.Context, e *Env, v, bin, pg string) ([]disruptionR
 		t0 := time.Now()
 		c := chaos.StartCluster(tb, pv, in, chaos.Config{Binary: bin, Dir: filepath.Join(dir, "data"), PaymentDB: payDB})
 		e.Progressf("crashes on %s: cluster ready in %v", v, time.Since(t0).Round(time.Millisecond))
-		for _, d := range failureDisruptions(c, e.Quick()) {
+		for _, d := range failureDisruptions(c, e.Quick) {
 			if ctx.Err() != nil {
 				errs = append(errs, ctx.Err())
 				return
 			}
 			var m chaos.Measure
 			ran, t1 := false, time.Now()
-			drec := runRecorded(ctx, v+" "+d.Scenario, nil, func(tb testing.TB) {
+			drec := section.RunRecorded(ctx, v+" "+d.Scenario, nil, func(tb testing.TB) {
 				m = chaos.RunDisruption(tb, c, d)
 				ran = true
 			})
@@ -574,15 +577,15 @@ func failureDisruptions(c *chaos.Cluster, quick bool) []chaos.Disruption {
 
 // longFault runs the scenario on both variants at once and returns how it
 // ended on each.
-func longFault(ctx context.Context, e *Env, urls map[string]string, sc scenario.Scenario) map[string]longFaultResult {
+func longFault(ctx context.Context, e *section.Env, urls map[string]string, sc scenario.Scenario) map[string]longFaultResult {
 	out := map[string]longFaultResult{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		wg.Go(func() {
 			tg := scenario.Target{Name: v, BaseURL: urls[v], Keys: e.Keys, StepDeadline: e.Policy.StepDeadline}
 			var res scenario.Result
-			rec := runRecorded(ctx, v+" "+sc.Name, nil, func(tb testing.TB) { res = scenario.RunScenario(tb, tg, sc) })
+			rec := section.RunRecorded(ctx, v+" "+sc.Name, nil, func(tb testing.TB) { res = scenario.RunScenario(tb, tg, sc) })
 			r := longFaultResult{Scenario: sc.Name, Outcome: longFaultOutcome(res), TimeToFinalS: failureSecs(res.MaxTook()),
 				AsDesigned: !rec.Failed() && res.Scenario != "", Failures: rec.Failures()}
 			mu.Lock()
@@ -618,8 +621,8 @@ func longFaultOutcome(r scenario.Result) string {
 
 // fillFailureSection adds the figures, tables, charts, method and summary
 // of what was measured.
-func fillFailureSection(sec *Section, e *Env, d *failureData, scs []scenario.Scenario) {
-	vs := Variants()
+func fillFailureSection(sec *report.Section, e *section.Env, d *failureData, scs []scenario.Scenario) {
+	vs := report.Variants()
 	sec.Method = fmt.Sprintf("Compensation: on the in-process stacks (fault injection on, step deadline %v), orders designed to fail at each step are placed "+
 		"one at a time: out of stock (inventory refuses, nothing to undo), payment declined (the stock reservation released), shipping unavailable "+
 		"(a country no shipping service serves: the payment refunded and the stock released), and a cancel sent while the shipping step runs "+
@@ -641,12 +644,12 @@ func fillFailureSection(sec *Section, e *Env, d *failureData, scs []scenario.Sce
 		chbroker.DefaultSessionTimeout, chbroker.RebalanceTimeout, workflow.AttemptTimeout, workflow.RetryMaxInterval, saga.DefaultStepDeadline)
 
 	// Compensation.
-	ct := Table{Title: "Compensation time per failure kind (refusal to final with every step undone)",
+	ct := report.Table{Title: "Compensation time per failure kind (refusal to final with every step undone)",
 		Columns: []string{"kind", "undone", "orchestrated median", "orchestrated max", "choreographed median", "choreographed max", "orders each"}}
-	cc := Chart{Title: "Compensation time per failure kind (median)", Unit: "ms", LowerIsBetter: true}
-	for i, k := range failureKinds() {
-		row := []string{k.label, k.undo}
-		g := BarGroup{Label: k.label}
+	cc := report.Chart{Title: "Compensation time per failure kind (median)", Unit: "ms", LowerIsBetter: true}
+	for i, k := range Kinds() {
+		row := []string{k.Label, k.undo}
+		g := report.BarGroup{Label: k.Label}
 		ns := []string{}
 		for _, v := range vs {
 			if i >= len(d.Compensation[v]) || d.Compensation[v][i].N == 0 {
@@ -654,10 +657,10 @@ func fillFailureSection(sec *Section, e *Env, d *failureData, scs []scenario.Sce
 				continue
 			}
 			kt := d.Compensation[v][i]
-			sec.Add(v, "compensation time, "+k.label+", median", kt.MedianMS, "ms", "")
-			sec.Add(v, "compensation time, "+k.label+", max", kt.MaxMS, "ms", "")
+			sec.Add(v, "compensation time, "+k.Label+", median", kt.MedianMS, "ms", "")
+			sec.Add(v, "compensation time, "+k.Label+", max", kt.MaxMS, "ms", "")
 			row = append(row, fmt.Sprintf("%.0f ms", kt.MedianMS), fmt.Sprintf("%.0f ms", kt.MaxMS))
-			g.Bars = append(g.Bars, Bar{Series: v, Value: kt.MedianMS})
+			g.Bars = append(g.Bars, report.Bar{Series: v, Value: kt.MedianMS})
 			ns = append(ns, fmt.Sprint(kt.N))
 		}
 		ct.Rows = append(ct.Rows, append(row, strings.Join(ns, "/")))
@@ -668,14 +671,14 @@ func fillFailureSection(sec *Section, e *Env, d *failureData, scs []scenario.Sce
 	sec.Summary = append(sec.Summary, compensationSummary(d)...)
 
 	// Disruptions.
-	dt := Table{Title: "Crashes and outages mid-burst (clusters of processes)",
+	dt := report.Table{Title: "Crashes and outages mid-burst (clusters of processes)",
 		Columns: []string{"disruption", "orchestrated: all final after strike", "choreographed: all final after strike",
 			"orchestrated: down", "choreographed: down", "POSTs retried (orch./chor.)", "lost (orch./chor.)", "doubled (orch./chor.)"}}
-	rc := Chart{Title: "Recovery time per disruption (strike to every order of the burst final)", Unit: "s", LowerIsBetter: true}
+	rc := report.Chart{Title: "Recovery time per disruption (strike to every order of the burst final)", Unit: "s", LowerIsBetter: true}
 	for _, key := range disruptionKeys(d) {
-		row := []string{disruptionLabel(key)}
+		row := []string{DisruptionLabel(key)}
 		var after, down, retried, lost, doubled []string
-		g := BarGroup{Label: disruptionLabel(key)}
+		g := report.BarGroup{Label: DisruptionLabel(key)}
 		for _, v := range vs {
 			r, ok := findDisruption(d.Disruptions[v], key)
 			if !ok || !r.Passed {
@@ -683,7 +686,7 @@ func fillFailureSection(sec *Section, e *Env, d *failureData, scs []scenario.Sce
 				retried, lost, doubled = append(retried, "-"), append(lost, "-"), append(doubled, "-")
 				continue
 			}
-			name := disruptionLabel(key)
+			name := DisruptionLabel(key)
 			sec.Add(v, name+": every order final after the strike", r.AfterStrikeS, "s", "")
 			sec.Add(v, name+": down", r.DownS, "s", "from the strike until the process was ready or the server answered again")
 			sec.Add(v, name+": POSTs retried", float64(r.Retried), "POSTs", "POST attempts that got no answer or a 503 and were sent again")
@@ -692,7 +695,7 @@ func fillFailureSection(sec *Section, e *Env, d *failureData, scs []scenario.Sce
 			after = append(after, fmt.Sprintf("%.1f s", r.AfterStrikeS))
 			down = append(down, fmt.Sprintf("%.1f s", r.DownS))
 			retried, lost, doubled = append(retried, fmt.Sprint(r.Retried)), append(lost, fmt.Sprint(r.Lost)), append(doubled, fmt.Sprint(r.Doubled))
-			g.Bars = append(g.Bars, Bar{Series: v, Value: r.AfterStrikeS})
+			g.Bars = append(g.Bars, report.Bar{Series: v, Value: r.AfterStrikeS})
 		}
 		row = append(row, after...)
 		row = append(row, down...)
@@ -709,7 +712,7 @@ func fillFailureSection(sec *Section, e *Env, d *failureData, scs []scenario.Sce
 	sec.Summary = append(disruptionSummary(d), sec.Summary...)
 
 	// Long faults.
-	lt := Table{Title: "Long faults (scenario.FailureScenarios): how the orders ended",
+	lt := report.Table{Title: "Long faults (scenario.FailureScenarios): how the orders ended",
 		Columns: []string{"scenario", "orchestrated: outcome", "orchestrated: time to final", "choreographed: outcome", "choreographed: time to final", "as designed (orch./chor.)"}}
 	for _, sc := range scs {
 		row := []string{sc.Name}
@@ -739,8 +742,8 @@ func fillFailureSection(sec *Section, e *Env, d *failureData, scs []scenario.Sce
 // compensationSummary says per kind how the variants' medians compare.
 func compensationSummary(d *failureData) []string {
 	var out []string
-	for i, k := range failureKinds() {
-		o, c := d.Compensation[Orchestrated], d.Compensation[Choreographed]
+	for i, k := range Kinds() {
+		o, c := d.Compensation[report.Orchestrated], d.Compensation[report.Choreographed]
 		if i >= len(o) || i >= len(c) || o[i].N == 0 || c[i].N == 0 {
 			continue
 		}
@@ -749,7 +752,7 @@ func compensationSummary(d *failureData) []string {
 			from = "the cancel was sent"
 		}
 		out = append(out, fmt.Sprintf("%s (%s): final and undone %.0f ms after %s on the orchestrated variant, %.0f ms on the choreographed (median; max %.0f / %.0f ms).",
-			failureCapitalize(k.label), k.undo, o[i].MedianMS, from, c[i].MedianMS, o[i].MaxMS, c[i].MaxMS))
+			failureCapitalize(k.Label), k.undo, o[i].MedianMS, from, c[i].MedianMS, o[i].MaxMS, c[i].MaxMS))
 	}
 	return out
 }
@@ -761,19 +764,19 @@ func disruptionSummary(d *failureData) []string {
 	lost, doubled, runs := 0, 0, 0
 	for _, key := range disruptionKeys(d) {
 		var parts []string
-		for _, v := range Variants() {
+		for _, v := range report.Variants() {
 			if r, ok := findDisruption(d.Disruptions[v], key); ok && r.Passed {
 				parts = append(parts, fmt.Sprintf("%.1f s on the %s variant", r.AfterStrikeS, v))
 				lost, doubled, runs = lost+r.Lost, doubled+r.Doubled, runs+1
 			}
 		}
 		if len(parts) > 0 {
-			out = append(out, fmt.Sprintf("%s: every order of the burst final %s after the strike.", failureCapitalize(disruptionLabel(key)), strings.Join(parts, ", ")))
+			out = append(out, fmt.Sprintf("%s: every order of the burst final %s after the strike.", failureCapitalize(DisruptionLabel(key)), strings.Join(parts, ", ")))
 		}
 	}
 	if runs > 0 {
 		var worst []string
-		for _, v := range Variants() {
+		for _, v := range report.Variants() {
 			w, retried, n := 0.0, int64(0), 0
 			for _, r := range d.Disruptions[v] {
 				if r.Passed {
@@ -795,7 +798,7 @@ func longFaultSummary(d *failureData, scs []scenario.Scenario) []string {
 	var out []string
 	for _, sc := range scs {
 		var parts []string
-		for _, v := range Variants() {
+		for _, v := range report.Variants() {
 			if r, ok := findLongFault(d.LongFaults[v], sc.Name); ok {
 				state := "as designed"
 				if !r.AsDesigned {
@@ -814,7 +817,7 @@ func longFaultSummary(d *failureData, scs []scenario.Scenario) []string {
 // under one key.
 func disruptionKeys(d *failureData) []string {
 	var keys []string
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		for _, r := range d.Disruptions[v] {
 			k := disruptionKey(r.Scenario)
 			if k != "warm_up" && !slices.Contains(keys, k) {
@@ -834,8 +837,8 @@ func disruptionKey(scenario string) string {
 	return scenario
 }
 
-// disruptionLabel says what a disruption key is, for the report.
-func disruptionLabel(key string) string {
+// DisruptionLabel says what a disruption key is, for the report.
+func DisruptionLabel(key string) string {
 	switch {
 	case key == "infra_outage":
 		return fmt.Sprintf("broker / Temporal server down %v", infraOutage)

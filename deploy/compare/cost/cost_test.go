@@ -1,4 +1,4 @@
-package compare
+package cost
 
 import (
 	"math"
@@ -6,87 +6,6 @@ import (
 	"testing"
 	"time"
 )
-
-// costFigure returns the section's figure of variant named
-// name, and whether there is one.
-func costFigure(sec *Section, variant, name string) (Figure, bool) {
-	for _, f := range sec.FiguresOf(variant) {
-		if f.Name == name {
-			return f, true
-		}
-	}
-	return Figure{}, false
-}
-
-// checkCostSection checks the cost section of a quick run on SQLite: for
-// both variants the CPU, the service databases' commits and the stored
-// bytes of an order, the choreographed variant's Kafka messages and the
-// orchestrated variant's Temporal history.
-func checkCostSection(t *testing.T, sec *Section) {
-	t.Helper()
-	if sec == nil {
-		t.Fatal("no cost section")
-	}
-	if sec.Error != "" {
-		t.Fatalf("cost section failed: %s", sec.Error)
-	}
-	for _, f := range sec.Figures {
-		if !f.Valid() || f.Unit == "" {
-			t.Errorf("figure %+v: not a number or no unit", f)
-		}
-	}
-	positive := map[string][]string{
-		Orchestrated:  {"CPU", "service database commits", "stored bytes", "stored bytes with the framework's store", "Temporal history events", "Temporal history bytes"},
-		Choreographed: {"CPU", "service database commits", "stored bytes", "stored bytes with the framework's store", "Kafka messages", "Kafka bytes"},
-	}
-	for v, names := range positive {
-		for _, name := range names {
-			f, ok := costFigure(sec, v, name)
-			if !ok {
-				t.Errorf("%s: no figure %q", v, name)
-				continue
-			}
-			if f.Value <= 0 {
-				t.Errorf("%s: %s = %v %s, want more than 0", v, name, f.Value, f.Unit)
-			}
-			t.Logf("%s: %s = %v %s", v, name, f.Value, f.Unit)
-		}
-	}
-	// A variant has no figure of the other's framework.
-	if _, ok := costFigure(sec, Orchestrated, "Kafka messages"); ok {
-		t.Error("the orchestrated variant has a Kafka messages figure")
-	}
-	if _, ok := costFigure(sec, Choreographed, "Temporal history events"); ok {
-		t.Error("the choreographed variant has a Temporal history figure")
-	}
-	// Every order of the normal mix is several steps, each writing its
-	// service's database: more than one commit per order on either variant.
-	for _, v := range Variants() {
-		if f, _ := costFigure(sec, v, "service database commits"); f.Value < 3 {
-			t.Errorf("%s: %v commits per order; an order commits in the order, inventory, payment and shipping databases", v, f.Value)
-		}
-	}
-	data, ok := sec.Data.(map[string]*costResult)
-	if !ok {
-		t.Fatalf("section data is %T", sec.Data)
-	}
-	for _, v := range Variants() {
-		r := data[v]
-		if r == nil {
-			t.Fatalf("%s: no result", v)
-		}
-		if r.Outcome.Completed+r.Outcome.Failed != r.Orders || r.Outcome.Completed == 0 {
-			t.Errorf("%s: %d orders, %+v", v, r.Orders, r.Outcome)
-		}
-	}
-	if len(sec.Tables) == 0 || len(sec.Charts) == 0 || sec.Method == "" || len(sec.Summary) == 0 {
-		t.Errorf("section lacks tables (%d), charts (%d), method or summary", len(sec.Tables), len(sec.Charts))
-	}
-	if !strings.Contains(strings.Join(sec.Notes, "\n"), "Temporal server's persistence commits are not counted") {
-		t.Errorf("notes do not say what SQLite does not count: %v", sec.Notes)
-	}
-	t.Logf("took %v", sec.Took)
-}
 
 // The count of a run takes off what the counters counted per second while
 // idle, over the run's length, part by part.

@@ -1,4 +1,4 @@
-package compare
+package cost
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/ordersaga/ordersaga/deploy/bench"
 	"github.com/ordersaga/ordersaga/deploy/bench/rig"
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
+	"github.com/ordersaga/ordersaga/deploy/compare/section"
 	"github.com/ordersaga/ordersaga/deploy/temporaldev"
 	"github.com/ordersaga/ordersaga/shared/hosted"
 )
@@ -64,9 +66,9 @@ func newCostPlan(quick, postgres bool) costPlan {
 	return p
 }
 
-// costResult is what the section measured of one variant: totals over
+// Result is what the section measured of one variant: totals over
 // its orders, and per order.
-type costResult struct {
+type Result struct {
 	Variant string `json:"variant"`
 	// External says the stack was one given by URL.
 	External bool        `json:"external"`
@@ -173,7 +175,7 @@ type costSnap struct {
 
 // costMeter reads the counters of one variant's stack.
 type costMeter struct {
-	e        *Env
+	e        *section.Env
 	variant  string
 	base     string
 	external bool
@@ -256,23 +258,23 @@ func newCostCount(n int, idle, before, after map[string]float64, idleFrom, idleT
 // costRound2 rounds to two decimals.
 func costRound2(x float64) float64 { return math.Round(x*100) / 100 }
 
-// costSection measures, for each variant, what an order of the normal mix
+// Section measures, for each variant, what an order of the normal mix
 // costs: CPU, database commits, the framework's records (Kafka messages,
 // Temporal history) and stored bytes.
-func costSection(ctx context.Context, e *Env) (*Section, error) {
-	pgMode := e.Opts.PostgresURL != "" && e.Rig != nil
-	plan := newCostPlan(e.Quick(), pgMode)
-	sec := &Section{}
+func Section(ctx context.Context, e *section.Env) (*report.Section, error) {
+	pgMode := e.PostgresURL != "" && e.Rig != nil
+	plan := newCostPlan(e.Quick, pgMode)
+	sec := &report.Section{}
 	e.Setting("cost: orders per variant", fmt.Sprintf("%d (%d clients, %.0f%% shipped to a refused country), after %d warm-up orders",
 		plan.Orders, plan.Clients, 100*costFailureShare, plan.Warmup))
-	prefix := e.Opts.PostgresDBPrefix
+	prefix := e.PostgresDBPrefix
 	if prefix == "" {
 		prefix = rig.DefaultDBPrefix
 	}
 	var pg *costPG
 	if pgMode {
 		var err error
-		if pg, err = openCostPG(ctx, e.Opts.PostgresURL); err != nil {
+		if pg, err = openCostPG(ctx, e.PostgresURL); err != nil {
 			return sec, err
 		}
 		defer pg.close()
@@ -281,11 +283,11 @@ func costSection(ctx context.Context, e *Env) (*Section, error) {
 	drivers := map[string]*costDriver{}
 	t0 := time.Now()
 	stamp := strconv.FormatInt(time.Now().UnixNano()%1e10, 36)
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		m := &costMeter{e: e, variant: v, base: e.URLs[v], external: e.External[v], hc: &http.Client{Timeout: 30 * time.Second}, prefix: prefix}
 		if !m.external {
 			m.pg = pg
-			if v == Orchestrated && pgMode {
+			if v == report.Orchestrated && pgMode {
 				m.temporal = e.Rig.TemporalCommits()
 			}
 		}
@@ -302,7 +304,7 @@ func costSection(ctx context.Context, e *Env) (*Section, error) {
 		}
 		drivers[v] = d
 	}
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		if err := meters[v].quiet(ctx); err != nil {
 			return sec, err
 		}
@@ -314,9 +316,9 @@ func costSection(ctx context.Context, e *Env) (*Section, error) {
 			return sec, ctx.Err()
 		}
 	}
-	results := map[string]*costResult{}
+	results := map[string]*Result{}
 	var errs []error
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		res, err := measureCost(ctx, e, meters[v], drivers[v], plan)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", v, err))
@@ -362,9 +364,9 @@ func (m *costMeter) quiet(ctx context.Context) error {
 
 // measureCost runs plan.Orders orders on one variant, the other idle, and
 // measures what they cost.
-func measureCost(ctx context.Context, e *Env, m *costMeter, d *costDriver, plan costPlan) (*costResult, error) {
+func measureCost(ctx context.Context, e *section.Env, m *costMeter, d *costDriver, plan costPlan) (*Result, error) {
 	v := m.variant
-	res := &costResult{Variant: v, External: m.external, Orders: plan.Orders}
+	res := &Result{Variant: v, External: m.external, Orders: plan.Orders}
 	pgMode := m.pg != nil
 	e.Progressf("%s: idle baseline over %v", v, plan.Idle)
 	idle, err := m.snap(ctx, true)
@@ -428,7 +430,7 @@ func measureCost(ctx context.Context, e *Env, m *costMeter, d *costDriver, plan 
 	res.Commits = *newCostCount(plan.Orders, idle.Commits, before.Commits, end.Commits, idle.At, before.At, before.At, end.At)
 
 	// Kafka: the topics read, or the relays' counters.
-	if v == Choreographed {
+	if v == report.Choreographed {
 		k := &costKafka{Source: "metrics",
 			RelayMessages: end.Metrics.sum(costMetricPublished) - start.Metrics.sum(costMetricPublished),
 			RelayBytes:    end.Metrics.sum(costMetricPublishedBytes) - start.Metrics.sum(costMetricPublishedBytes)}
@@ -451,7 +453,7 @@ func measureCost(ctx context.Context, e *Env, m *costMeter, d *costDriver, plan 
 	}
 
 	// Temporal: the sagas' histories.
-	if v == Orchestrated {
+	if v == report.Orchestrated {
 		if hostPort, ns := m.temporalAddress(); hostPort != "" {
 			c, err := dialCostTemporal(ctx, hostPort, ns)
 			if err != nil {
@@ -494,7 +496,7 @@ func measureCost(ctx context.Context, e *Env, m *costMeter, d *costDriver, plan 
 			return nil, err
 		}
 		res.Stored = costGrowth(stored0, stored1, n)
-		if v == Choreographed && res.Kafka != nil && res.Kafka.Source == "broker" {
+		if v == report.Choreographed && res.Kafka != nil && res.Kafka.Source == "broker" {
 			res.Stored.Framework, res.Stored.FrameworkKnown = res.Kafka.Bytes, true
 			res.Stored.FrameworkWhat = "the broker (in memory) retains the messages: their keys, values and headers"
 		}
@@ -534,7 +536,7 @@ func (m *costMeter) stored(ctx context.Context) (*costSizes, error) {
 		for role, name := range dbs {
 			s.ByRole[role] = got[name]
 		}
-		if m.variant == Orchestrated {
+		if m.variant == report.Orchestrated {
 			if s.Framework, err = m.pg.sizes(ctx, costTemporalDatabases(m.prefix)); err != nil {
 				return nil, err
 			}
@@ -550,7 +552,7 @@ func (m *costMeter) stored(ctx context.Context) (*costSizes, error) {
 		}
 		s.ByRole[string(r)] = float64(u.UsedBytes())
 	}
-	if m.variant == Orchestrated {
+	if m.variant == report.Orchestrated {
 		s.Framework = map[string]float64{}
 		main := filepath.Join(stacks, "temporal", "temporal.db")
 		for _, f := range []string{main, temporaldev.VisibilityFile(main)} {
@@ -585,7 +587,7 @@ func costGrowth(a, b *costSizes, n float64) *costStored {
 // brokers returns the embedded broker's addresses when the variant is the
 // in-process choreographed stack, else nil.
 func (m *costMeter) brokers() []string {
-	if m.variant != Choreographed || m.external || m.e.Rig == nil {
+	if m.variant != report.Choreographed || m.external || m.e.Rig == nil {
 		return nil
 	}
 	return m.e.Rig.KafkaBrokers()

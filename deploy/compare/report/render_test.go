@@ -1,4 +1,4 @@
-package compare
+package report
 
 import (
 	"bytes"
@@ -104,7 +104,7 @@ func syntheticReport() *Report {
 	}}}
 
 	rep.Sections = []*Section{out, speed, cost, fail, change}
-	rep.Headlines = headlines(rep)
+	rep.Headlines = Headlines(rep)
 	return rep
 }
 
@@ -356,7 +356,7 @@ func TestWrite_WritesTheThreeFiles_EveryFigureWithItsUnit(t *testing.T) {
 
 func TestHeadlines_AreTheSectionsOwnLines(t *testing.T) {
 	rep := syntheticReport()
-	hs := headlines(rep)
+	hs := Headlines(rep)
 	if len(hs) != len(rep.Sections) {
 		t.Fatalf("%d headlines for %d sections: %q", len(hs), len(rep.Sections), hs)
 	}
@@ -372,7 +372,7 @@ func TestHeadlines_AreTheSectionsOwnLines(t *testing.T) {
 			}
 		}
 	}
-	if got := headlines(&Report{Sections: []*Section{{Key: "x"}}}); len(got) != 0 {
+	if got := Headlines(&Report{Sections: []*Section{{Key: "x"}}}); len(got) != 0 {
 		t.Errorf("a section with nothing to say gave %q", got)
 	}
 }

@@ -1,4 +1,4 @@
-package compare
+package outcomes
 
 import (
 	"context"
@@ -14,14 +14,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersaga/ordersaga/deploy/compare/report"
+	"github.com/ordersaga/ordersaga/deploy/compare/section"
 	"github.com/ordersaga/ordersaga/shared/domain"
 	"github.com/ordersaga/ordersaga/shared/saga"
 	"github.com/ordersaga/ordersaga/shared/scenario"
 )
 
-// quickBurstOrders is how many orders the burst scenario places in quick
+// QuickBurstOrders is how many orders the burst scenario places in quick
 // mode (scenario.DefaultBurstOrders otherwise).
-const quickBurstOrders = 20
+const QuickBurstOrders = 20
 
 // outcomesReachTimeout bounds how long the outcomes section waits for a stack to
 // answer GET /readyz before it reports the stack unreachable.
@@ -80,30 +82,30 @@ func explainDifference(name string, loggedOnly []string) designNote {
 	return designNote{short: "its outcomes depend on timing", long: "its outcomes depend on timing"}
 }
 
-// outcomesData is the outcomes section's detailed result (Section.Data).
-type outcomesData struct {
+// Data is the outcomes section's detailed result (report.Section.Data).
+type Data struct {
 	// BurstOrders is how many orders the burst scenario placed.
 	BurstOrders int `json:"burst_orders"`
 	// StepDeadline is the in-process stacks' step deadline
 	// (saga.Policy.StepDeadline: the default).
-	StepDeadline Duration `json:"step_deadline"`
+	StepDeadline report.Duration `json:"step_deadline"`
 	// External says, by variant, that the stack was given by URL: its step
 	// deadline is its own.
 	External map[string]bool `json:"external,omitempty"`
 	// LeftOut are the scenarios of the suite not run (quick mode), with why.
 	LeftOut map[string]string `json:"left_out,omitempty"`
 	// Scenarios are the scenarios run, in the suite's order.
-	Scenarios []*scenarioOutcome `json:"scenarios"`
+	Scenarios []*ScenarioOutcome `json:"scenarios"`
 }
 
-// scenarioOutcome is one scenario run on both variants and compared.
-type scenarioOutcome struct {
+// ScenarioOutcome is one scenario run on both variants and compared.
+type ScenarioOutcome struct {
 	Scenario string `json:"scenario"`
 	// Racy says the scenario's per-order outcomes depend on timing: the
 	// comparison counts its orders only.
 	Racy bool `json:"racy,omitempty"`
 	// Runs are the scenario's runs, by variant.
-	Runs map[string]*outcomeRun `json:"runs"`
+	Runs map[string]*ScenarioRun `json:"runs"`
 	// Match is "yes", "by design" or "no".
 	Match string `json:"match"`
 	// Mismatches are the comparison's failures: the differences in final
@@ -119,8 +121,8 @@ type scenarioOutcome struct {
 	short       string
 }
 
-// outcomeRun is one scenario's run on one variant.
-type outcomeRun struct {
+// ScenarioRun is one scenario's run on one variant.
+type ScenarioRun struct {
 	Variant string `json:"variant"`
 	// Finished says the scenario ran to the end and returned its result.
 	Finished bool `json:"finished"`
@@ -140,36 +142,36 @@ type outcomeRun struct {
 	// "cancelled, inventory undone").
 	Outcomes map[string]int `json:"outcomes"`
 	// Elapsed runs from the first order placed to the last seen final.
-	Elapsed Duration `json:"elapsed"`
+	Elapsed report.Duration `json:"elapsed"`
 	// SlowestOrder is the longest an order took to become final.
-	SlowestOrder Duration `json:"slowest_order"`
+	SlowestOrder report.Duration `json:"slowest_order"`
 	// Took is the scenario's whole run: set-up, orders, quiet wait, checks.
-	Took Duration `json:"took"`
+	Took report.Duration `json:"took"`
 	// Summary is the table cell: orders by outcome and elapsed.
 	Summary string `json:"summary"`
 
 	result scenario.Result
 }
 
-// outcomesSection runs every scenario of the shared suite on both variants,
+// Section runs every scenario of the shared suite on both variants,
 // compares the final states they reach and reports where they differ.
-func outcomesSection(ctx context.Context, e *Env) (*Section, error) {
-	sec := &Section{}
-	for _, v := range Variants() {
+func Section(ctx context.Context, e *section.Env) (*report.Section, error) {
+	sec := &report.Section{}
+	for _, v := range report.Variants() {
 		if err := outcomesReachable(ctx, e.URLs[v]); err != nil {
 			return sec, fmt.Errorf("the %s stack cannot be reached: %w", v, err)
 		}
 	}
-	scs, leftOut := outcomeScenarios(e.Quick())
+	scs, leftOut := Scenarios(e.Quick)
 	burst := scenario.DefaultBurstOrders
-	if e.Quick() {
-		burst = quickBurstOrders
+	if e.Quick {
+		burst = QuickBurstOrders
 	}
 	e.Setting("outcomes: orders of the burst scenario", fmt.Sprint(burst))
-	data := &outcomesData{BurstOrders: burst, LeftOut: leftOut, StepDeadline: Duration(saga.DefaultStepDeadline),
+	data := &Data{BurstOrders: burst, LeftOut: leftOut, StepDeadline: report.Duration(saga.DefaultStepDeadline),
 		External: maps.Clone(e.External)}
 
-	runs := map[string][]*outcomeRun{}
+	runs := map[string][]*ScenarioRun{}
 	var mu sync.Mutex // runs and the progress lines
 	progress := func(format string, args ...any) {
 		mu.Lock()
@@ -177,13 +179,13 @@ func outcomesSection(ctx context.Context, e *Env) (*Section, error) {
 		e.Progressf(format, args...)
 	}
 	var wg sync.WaitGroup
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		tg := scenario.Target{Name: v, BaseURL: e.URLs[v], Keys: e.Keys}
-		if e.Quick() {
-			tg.BurstOrders = quickBurstOrders
+		if e.Quick {
+			tg.BurstOrders = QuickBurstOrders
 		}
 		wg.Go(func() {
-			var out []*outcomeRun
+			var out []*ScenarioRun
 			for _, sc := range scs {
 				if ctx.Err() != nil {
 					break
@@ -207,20 +209,20 @@ func outcomesSection(ctx context.Context, e *Env) (*Section, error) {
 	}
 
 	for i, sc := range scs {
-		so := &scenarioOutcome{Scenario: sc.Name, Runs: map[string]*outcomeRun{}}
-		for _, v := range Variants() {
+		so := &ScenarioOutcome{Scenario: sc.Name, Runs: map[string]*ScenarioRun{}}
+		for _, v := range report.Variants() {
 			so.Runs[v] = runs[v][i]
 		}
 		compareOutcome(ctx, so)
 		data.Scenarios = append(data.Scenarios, so)
 	}
-	fillOutcomes(sec, data, e.Quick())
+	fillOutcomes(sec, data, e.Quick)
 	return sec, nil
 }
 
-// outcomeScenarios returns the scenarios to run and those left out, with
+// Scenarios returns the scenarios to run and those left out, with
 // why.
-func outcomeScenarios(quick bool) ([]scenario.Scenario, map[string]string) {
+func Scenarios(quick bool) ([]scenario.Scenario, map[string]string) {
 	all := scenario.Scenarios()
 	if !quick {
 		return all, nil
@@ -269,14 +271,14 @@ func outcomesReachable(ctx context.Context, base string) error {
 	}
 }
 
-// runOutcomeScenario runs one scenario on tg through a recorder and summarizes
+// runOutcomeScenario runs one scenario on tg through a Recorder and summarizes
 // the run.
-func runOutcomeScenario(ctx context.Context, tg scenario.Target, sc scenario.Scenario) *outcomeRun {
+func runOutcomeScenario(ctx context.Context, tg scenario.Target, sc scenario.Scenario) *ScenarioRun {
 	var res scenario.Result
 	t0 := time.Now()
-	rec := runRecorded(ctx, sc.Name+"/"+tg.Name, nil, func(tb testing.TB) { res = scenario.RunScenario(tb, tg, sc) })
+	rec := section.RunRecorded(ctx, sc.Name+"/"+tg.Name, nil, func(tb testing.TB) { res = scenario.RunScenario(tb, tg, sc) })
 	run := summarizeRun(tg.Name, res, rec.Failures())
-	run.Took = Duration(time.Since(t0))
+	run.Took = report.Duration(time.Since(t0))
 	if !run.Finished && len(run.Failures) == 0 {
 		run.Failures = []string{"the scenario ended before returning its result"}
 		run.Passed = false
@@ -287,8 +289,8 @@ func runOutcomeScenario(ctx context.Context, tg scenario.Target, sc scenario.Sce
 // summarizeRun describes one variant's run of a scenario from its Result
 // (zero when the scenario did not run to the end) and its recorded
 // failures.
-func summarizeRun(variant string, res scenario.Result, failures []string) *outcomeRun {
-	run := &outcomeRun{Variant: variant, Finished: res.Scenario != "", Passed: len(failures) == 0, Failures: failures,
+func summarizeRun(variant string, res scenario.Result, failures []string) *ScenarioRun {
+	run := &ScenarioRun{Variant: variant, Finished: res.Scenario != "", Passed: len(failures) == 0, Failures: failures,
 		ByStatus: map[string]int{}, Outcomes: map[string]int{}, result: res}
 	for _, o := range res.Orders {
 		run.Orders++
@@ -298,8 +300,8 @@ func summarizeRun(variant string, res scenario.Result, failures []string) *outco
 		run.ByStatus[string(o.Status)]++
 		run.Outcomes[orderOutcome(o)]++
 	}
-	run.Elapsed = Duration(res.Elapsed)
-	run.SlowestOrder = Duration(res.MaxTook())
+	run.Elapsed = report.Duration(res.Elapsed)
+	run.SlowestOrder = report.Duration(res.MaxTook())
 	run.Summary = outcomeRunCell(run)
 	return run
 }
@@ -349,7 +351,7 @@ func outcomeStatusRank(s string) int {
 
 // outcomeRunCell formats a run as a table cell: "3 completed, 2 failed
 // (out_of_stock at inventory); 0.41 s".
-func outcomeRunCell(run *outcomeRun) string {
+func outcomeRunCell(run *ScenarioRun) string {
 	if !run.Finished {
 		return "did not finish: " + firstFailureLine(run.Failures)
 	}
@@ -405,12 +407,12 @@ func firstFailureLine(msgs []string) string {
 
 // compareOutcome compares the scenario's results on the two variants with
 // scenario.CompareResults and sets the outcome's match.
-func compareOutcome(ctx context.Context, so *scenarioOutcome) {
-	a, b := so.Runs[Orchestrated], so.Runs[Choreographed]
+func compareOutcome(ctx context.Context, so *ScenarioOutcome) {
+	a, b := so.Runs[report.Orchestrated], so.Runs[report.Choreographed]
 	so.Racy = a.result.Racy || b.result.Racy
 	if !a.Finished || !b.Finished {
 		var missing []string
-		for _, r := range []*outcomeRun{a, b} {
+		for _, r := range []*ScenarioRun{a, b} {
 			if !r.Finished {
 				missing = append(missing, r.Variant)
 			}
@@ -419,7 +421,7 @@ func compareOutcome(ctx context.Context, so *scenarioOutcome) {
 		so.Mismatches = []string{"not compared: the scenario did not run to the end on " + strings.Join(missing, " and ")}
 		return
 	}
-	rec := runRecorded(ctx, "compare "+so.Scenario, nil, func(tb testing.TB) {
+	rec := section.RunRecorded(ctx, "compare "+so.Scenario, nil, func(tb testing.TB) {
 		scenario.CompareResults(tb, []scenario.Result{a.result}, []scenario.Result{b.result})
 	})
 	so.Mismatches = rec.Failures()
@@ -457,7 +459,7 @@ func loggedOnly(lines, failures []string) []string {
 }
 
 // outcomeMatchCell formats the match column of a scenario's row.
-func outcomeMatchCell(so *scenarioOutcome) string {
+func outcomeMatchCell(so *ScenarioOutcome) string {
 	switch so.Match {
 	case "yes":
 		if so.Racy {
@@ -480,9 +482,9 @@ func outcomeMatchCell(so *scenarioOutcome) string {
 
 // outcomeInvariantsCell formats the invariants column: "held on both", or per
 // variant what was broken.
-func outcomeInvariantsCell(so *scenarioOutcome) string {
+func outcomeInvariantsCell(so *ScenarioOutcome) string {
 	var broken []string
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		r := so.Runs[v]
 		if r.Passed {
 			continue
@@ -507,8 +509,8 @@ func outcomeInvariantsCell(so *scenarioOutcome) string {
 }
 
 // outcomeRow formats a scenario's row of the outcomes table.
-func outcomeRow(so *scenarioOutcome) []string {
-	return []string{so.Scenario, so.Runs[Orchestrated].Summary, so.Runs[Choreographed].Summary, outcomeMatchCell(so), outcomeInvariantsCell(so)}
+func outcomeRow(so *ScenarioOutcome) []string {
+	return []string{so.Scenario, so.Runs[report.Orchestrated].Summary, so.Runs[report.Choreographed].Summary, outcomeMatchCell(so), outcomeInvariantsCell(so)}
 }
 
 // outcomeMedian returns the median of xs (0 when empty).
@@ -526,7 +528,7 @@ func outcomeMedian(xs []float64) float64 {
 }
 
 // fillOutcomes fills the section from the compared outcomes.
-func fillOutcomes(sec *Section, data *outcomesData, quick bool) {
+func fillOutcomes(sec *report.Section, data *Data, quick bool) {
 	sec.Data = data
 	n := len(data.Scenarios)
 	sec.Method = fmt.Sprintf("Every scenario of the shared suite (shared/scenario: %d run here) runs on each variant through its REST API, "+
@@ -539,17 +541,17 @@ func fillOutcomes(sec *Section, data *outcomesData, quick bool) {
 		"by order count only. Elapsed runs from the first order placed to the last seen final; the burst places %d orders.",
 		n, scenario.DefaultFinalWithin, data.BurstOrders)
 
-	tbl := Table{Title: "Final state of every scenario on both variants",
-		Columns: []string{"scenario", Orchestrated, Choreographed, "match", "invariants"}}
-	chart := Chart{Title: "Scenario elapsed time (first order placed to last final)", Unit: "s", LowerIsBetter: true}
+	tbl := report.Table{Title: "Final state of every scenario on both variants",
+		Columns: []string{"scenario", report.Orchestrated, report.Choreographed, "match", "invariants"}}
+	chart := report.Chart{Title: "Scenario elapsed time (first order placed to last final)", Unit: "s", LowerIsBetter: true}
 	mismatches, byDesignCount := 0, 0
 	var mismatchLines []string
 	for _, so := range data.Scenarios {
 		tbl.Rows = append(tbl.Rows, outcomeRow(so))
-		g := BarGroup{Label: so.Scenario}
-		for _, v := range Variants() {
+		g := report.BarGroup{Label: so.Scenario}
+		for _, v := range report.Variants() {
 			r := so.Runs[v]
-			g.Bars = append(g.Bars, Bar{Series: v, Value: outcomeSecs(time.Duration(r.Elapsed))})
+			g.Bars = append(g.Bars, report.Bar{Series: v, Value: outcomeSecs(time.Duration(r.Elapsed))})
 			sec.Add(v, "elapsed: "+so.Scenario, outcomeSecs(time.Duration(r.Elapsed)), "s", "first order placed to last seen final")
 		}
 		chart.Groups = append(chart.Groups, g)
@@ -576,7 +578,7 @@ func fillOutcomes(sec *Section, data *outcomesData, quick bool) {
 	sec.Tables = append(sec.Tables, tbl)
 	sec.Charts = append(sec.Charts, chart)
 
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		ran, passed, orders, final := 0, 0, 0, 0
 		var elapsed []float64
 		var slowestOrder, slowestScenario, took time.Duration
@@ -643,10 +645,10 @@ func fillOutcomes(sec *Section, data *outcomesData, quick bool) {
 // orders that gave a step up (domain.ReasonStepUnavailable), that they hit
 // the step deadline; "" when none did. deadline is the in-process stacks'
 // step deadline; external says which variants are not in-process.
-func gaveUpNote(so *scenarioOutcome, deadline time.Duration, external map[string]bool) string {
+func gaveUpNote(so *ScenarioOutcome, deadline time.Duration, external map[string]bool) string {
 	var parts []string
 	inProcess := false
-	for _, v := range Variants() {
+	for _, v := range report.Variants() {
 		r := so.Runs[v]
 		if r.Passed {
 			continue
@@ -670,7 +672,7 @@ func gaveUpNote(so *scenarioOutcome, deadline time.Duration, external map[string
 
 // gaveUpOrders counts a run's orders that gave a step up, whichever step it
 // was.
-func gaveUpOrders(r *outcomeRun) int {
+func gaveUpOrders(r *ScenarioRun) int {
 	n := 0
 	for oc, c := range r.Outcomes {
 		if strings.HasPrefix(oc, "failed "+string(domain.ReasonStepUnavailable)) {

@@ -1,4 +1,4 @@
-package compare
+package section
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	"testing"
 )
 
-// recorder is a testing.TB for running the scenario suite's code (written
+// Recorder is a testing.TB for running the scenario suite's code (written
 // for tests) in the compare command: it records failures and log lines
 // instead of reporting to a test, runs cleanups when the run ends, and
 // ends the run's goroutine on FailNow, as a test would.
 //
 // It embeds testing.TB only to have the interface's unexported method;
 // every exported method is its own, and the embedded value stays nil.
-type recorder struct {
+type Recorder struct {
 	testing.TB
 
 	name string
@@ -34,13 +34,13 @@ type recorder struct {
 	tempDirs []string
 }
 
-var _ testing.TB = (*recorder)(nil)
+var _ testing.TB = (*Recorder)(nil)
 
-// runRecorded runs f with a recorder named name in a goroutine of its own,
+// RunRecorded runs f with a Recorder named name in a goroutine of its own,
 // as a test runs, waits for it (FailNow and SkipNow end it early), runs the
-// cleanups and returns the recorder.
-func runRecorded(ctx context.Context, name string, log io.Writer, f func(tb testing.TB)) *recorder {
-	r := &recorder{name: name, ctx: ctx, log: log}
+// cleanups and returns the Recorder.
+func RunRecorded(ctx context.Context, name string, log io.Writer, f func(tb testing.TB)) *Recorder {
+	r := &Recorder{name: name, ctx: ctx, log: log}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -57,27 +57,27 @@ func runRecorded(ctx context.Context, name string, log io.Writer, f func(tb test
 }
 
 // Failures returns the recorded failure messages.
-func (r *recorder) Failures() []string {
+func (r *Recorder) Failures() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.failures...)
 }
 
 // Lines returns every line logged or failed, in order.
-func (r *recorder) Lines() []string {
+func (r *Recorder) Lines() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.lines...)
 }
 
-func (r *recorder) line(s string) {
+func (r *Recorder) line(s string) {
 	r.lines = append(r.lines, s)
 	if r.log != nil {
 		fmt.Fprintf(r.log, "    %s: %s\n", r.name, strings.TrimRight(s, "\n"))
 	}
 }
 
-func (r *recorder) fail(msg string) {
+func (r *Recorder) fail(msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failed = true
@@ -85,7 +85,7 @@ func (r *recorder) fail(msg string) {
 	r.line(msg)
 }
 
-func (r *recorder) runCleanups() {
+func (r *Recorder) runCleanups() {
 	for {
 		r.mu.Lock()
 		n := len(r.cleanups)
@@ -106,90 +106,90 @@ func (r *recorder) runCleanups() {
 }
 
 // ArtifactDir returns a temporary folder.
-func (r *recorder) ArtifactDir() string { return r.TempDir() }
+func (r *Recorder) ArtifactDir() string { return r.TempDir() }
 
 // Attr logs the attribute.
-func (r *recorder) Attr(key, value string) { r.Logf("%s=%s", key, value) }
+func (r *Recorder) Attr(key, value string) { r.Logf("%s=%s", key, value) }
 
 // Cleanup registers f to run when the recorded run ends, last first.
-func (r *recorder) Cleanup(f func()) {
+func (r *Recorder) Cleanup(f func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cleanups = append(r.cleanups, f)
 }
 
 // Error records a failure.
-func (r *recorder) Error(args ...any) { r.fail(fmt.Sprintln(args...)) }
+func (r *Recorder) Error(args ...any) { r.fail(fmt.Sprintln(args...)) }
 
 // Errorf records a failure.
-func (r *recorder) Errorf(format string, args ...any) { r.fail(fmt.Sprintf(format, args...)) }
+func (r *Recorder) Errorf(format string, args ...any) { r.fail(fmt.Sprintf(format, args...)) }
 
 // Fail marks the run failed.
-func (r *recorder) Fail() {
+func (r *Recorder) Fail() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failed = true
 }
 
 // FailNow marks the run failed and ends its goroutine.
-func (r *recorder) FailNow() {
+func (r *Recorder) FailNow() {
 	r.Fail()
 	runtime.Goexit()
 }
 
 // Failed reports whether the run failed.
-func (r *recorder) Failed() bool {
+func (r *Recorder) Failed() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.failed
 }
 
 // Fatal records a failure and ends the run's goroutine.
-func (r *recorder) Fatal(args ...any) {
+func (r *Recorder) Fatal(args ...any) {
 	r.fail(fmt.Sprintln(args...))
 	runtime.Goexit()
 }
 
 // Fatalf records a failure and ends the run's goroutine.
-func (r *recorder) Fatalf(format string, args ...any) {
+func (r *Recorder) Fatalf(format string, args ...any) {
 	r.fail(fmt.Sprintf(format, args...))
 	runtime.Goexit()
 }
 
 // Helper does nothing.
-func (r *recorder) Helper() {}
+func (r *Recorder) Helper() {}
 
 // Log records a line.
-func (r *recorder) Log(args ...any) {
+func (r *Recorder) Log(args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.line(fmt.Sprintln(args...))
 }
 
 // Logf records a line.
-func (r *recorder) Logf(format string, args ...any) {
+func (r *Recorder) Logf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.line(fmt.Sprintf(format, args...))
 }
 
 // Name returns the run's name.
-func (r *recorder) Name() string { return r.name }
+func (r *Recorder) Name() string { return r.name }
 
 // Setenv is refused: the command's environment is shared.
-func (r *recorder) Setenv(key, _ string) { r.Fatalf("Setenv(%q) outside a test", key) }
+func (r *Recorder) Setenv(key, _ string) { r.Fatalf("Setenv(%q) outside a test", key) }
 
 // Chdir is refused: the command's working directory is shared.
-func (r *recorder) Chdir(dir string) { r.Fatalf("Chdir(%q) outside a test", dir) }
+func (r *Recorder) Chdir(dir string) { r.Fatalf("Chdir(%q) outside a test", dir) }
 
 // Skip records the reason and ends the run's goroutine.
-func (r *recorder) Skip(args ...any) {
+func (r *Recorder) Skip(args ...any) {
 	r.Log(args...)
 	r.SkipNow()
 }
 
 // SkipNow marks the run skipped and ends its goroutine.
-func (r *recorder) SkipNow() {
+func (r *Recorder) SkipNow() {
 	r.mu.Lock()
 	r.skipped = true
 	r.mu.Unlock()
@@ -197,20 +197,20 @@ func (r *recorder) SkipNow() {
 }
 
 // Skipf records the reason and ends the run's goroutine.
-func (r *recorder) Skipf(format string, args ...any) {
+func (r *Recorder) Skipf(format string, args ...any) {
 	r.Logf(format, args...)
 	r.SkipNow()
 }
 
 // Skipped reports whether the run was skipped.
-func (r *recorder) Skipped() bool {
+func (r *Recorder) Skipped() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.skipped
 }
 
 // TempDir returns a new temporary folder, removed when the run ends.
-func (r *recorder) TempDir() string {
+func (r *Recorder) TempDir() string {
 	d, err := os.MkdirTemp("", "ordersaga-compare-")
 	if err != nil {
 		r.Fatalf("temporary folder: %v", err)
@@ -222,12 +222,12 @@ func (r *recorder) TempDir() string {
 }
 
 // Context returns the run's context.
-func (r *recorder) Context() context.Context { return r.ctx }
+func (r *Recorder) Context() context.Context { return r.ctx }
 
 // Output returns a writer of log lines.
-func (r *recorder) Output() io.Writer { return recorderOutput{r} }
+func (r *Recorder) Output() io.Writer { return recorderOutput{r} }
 
-type recorderOutput struct{ r *recorder }
+type recorderOutput struct{ r *Recorder }
 
 func (o recorderOutput) Write(p []byte) (int, error) {
 	o.r.Log(strings.TrimRight(string(p), "\n"))

@@ -1,4 +1,4 @@
-package compare
+package report
 
 import (
 	"bytes"
@@ -41,10 +41,10 @@ func Write(rep *Report, dir string) error {
 	return nil
 }
 
-// headlines draws the report's main findings from its sections: the first
+// Headlines draws the report's main findings from its sections: the first
 // line of each section's summary, and for a section that failed without
 // one, its error.
-func headlines(rep *Report) []string {
+func Headlines(rep *Report) []string {
 	var hs []string
 	for _, s := range rep.Sections {
 		switch {

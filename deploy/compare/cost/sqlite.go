@@ -1,4 +1,4 @@
-package compare
+package cost
 
 import (
 	"encoding/binary"
