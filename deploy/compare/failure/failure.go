@@ -162,6 +162,18 @@ func Section(ctx context.Context, e *section.Env) (*report.Section, error) {
 		}
 	}
 
+	// The rest of the section does not use the sections' stacks. On
+	// PostgreSQL their pools hold up to a hundred connections, a default
+	// server's whole allowance, which the crash clusters' payment database
+	// and its outage need: the stacks stop here (no later section uses
+	// them; their Temporal server and broker keep running until the end).
+	if e.Rig != nil && e.PostgresURL != "" {
+		if err := e.Rig.StopStacks(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the sections' stacks before the crashes: %w", err))
+		}
+		e.Progressf("the sections' stacks stopped: their PostgreSQL connections are the crash clusters' now")
+	}
+
 	scs := longFaultScenarios(e.Quick)
 	shortURLs, err := e.ShortDeadlineURLs(ctx)
 	if err != nil {
