@@ -105,6 +105,8 @@ func (o Order) step(name domain.StepName) domain.StepStatus {
 // TimelineEntry is one entry of an order's timeline (GET
 // /v1/orders/{id}/timeline), the fields the suite reads.
 type TimelineEntry struct {
+	// At is when it happened, by the stack's clock.
+	At      time.Time       `json:"at"`
 	Kind    string          `json:"kind"`
 	Step    domain.StepName `json:"step"`
 	Service string          `json:"service"`

@@ -2,11 +2,9 @@ package failure
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -264,7 +262,7 @@ func compensationTimes(ctx context.Context, e *section.Env, v string, n int) ([]
 			poor := se.Customer("poor", 100)
 			type placed struct {
 				kind       Kind
-				name, cust string
+				name       string
 				cancelSent time.Time
 			}
 			var orders []placed
@@ -275,19 +273,17 @@ func compensationTimes(ctx context.Context, e *section.Env, v string, n int) ([]
 					}
 					name := fmt.Sprintf("%s-%d", k.key, i)
 					var req scenario.OrderRequest
-					cust := rich
 					switch k.step {
 					case domain.StepInventory:
 						req = se.Request(name, rich, "DE", scenario.Line{SKU: few, Quantity: 5})
 					case domain.StepPayment:
-						cust = poor
 						req = se.Request(name, poor, "DE", scenario.Line{SKU: stock, Quantity: 1})
 					case domain.StepShipping:
 						req = se.Request(name, rich, "AQ", scenario.Line{SKU: stock, Quantity: 1})
 					}
 					se.Place(name, req)
 					se.WaitFinal(name)
-					orders = append(orders, placed{kind: k, name: name, cust: cust})
+					orders = append(orders, placed{kind: k, name: name})
 				}
 			}
 			cancel := kinds[len(kinds)-1]
@@ -301,7 +297,7 @@ func compensationTimes(ctx context.Context, e *section.Env, v string, n int) ([]
 					tb.Errorf("cancel of order %s while its shipping step ran: %v, want 202", name, r)
 				}
 				se.WaitFinal(name)
-				orders = append(orders, placed{kind: cancel, name: name, cust: rich, cancelSent: sent})
+				orders = append(orders, placed{kind: cancel, name: name, cancelSent: sent})
 			}
 			se.ResetFaults()
 			res := se.Finish()
@@ -317,14 +313,10 @@ func compensationTimes(ctx context.Context, e *section.Env, v string, n int) ([]
 			scenario.ExpectCredit(tb, res, "rich", 0)
 			scenario.ExpectCredit(tb, res, "poor", 0)
 			for _, o := range orders {
-				entries, err := readFailureTimeline(ctx, se, o.cust, res.Orders[o.name].ID)
+				d, err := compensationTime(se.Timeline(o.name), o.kind, o.cancelSent)
 				if err == nil {
-					var d time.Duration
-					if d, err = compensationTime(entries, o.kind, o.cancelSent); err == nil {
-						samples[o.kind.key] = append(samples[o.kind.key], d)
-					}
-				}
-				if err != nil {
+					samples[o.kind.key] = append(samples[o.kind.key], d)
+				} else {
 					measureErrs = append(measureErrs, fmt.Sprintf("order %s: %v", o.name, err))
 				}
 			}
@@ -351,57 +343,16 @@ func compensationTimes(ctx context.Context, e *section.Env, v string, n int) ([]
 	return out, nil
 }
 
-// failureTimelineEntry is what the section reads of a timeline entry.
-type failureTimelineEntry struct {
-	At   time.Time       `json:"at"`
-	Kind timeline.Kind   `json:"kind"`
-	Step domain.StepName `json:"step"`
-}
-
-// readFailureTimeline reads an order's timeline (GET /v1/orders/{id}/timeline) as
-// its customer, with the entries' times.
-func readFailureTimeline(ctx context.Context, se *scenario.Env, customerID, id string) ([]failureTimelineEntry, error) {
-	tok, err := se.CustomerToken(customerID)
-	if err != nil {
-		return nil, fmt.Errorf("token: %w", err)
-	}
-	tg := se.Target()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tg.BaseURL+"/v1/orders/"+url.PathEscape(id)+"/timeline", nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading the timeline: %w", err)
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := tg.Client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("reading the timeline: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("reading the timeline: %s", resp.Status)
-	}
-	var tl struct {
-		Entries []failureTimelineEntry `json:"entries"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tl); err != nil {
-		return nil, fmt.Errorf("reading the timeline: %w", err)
-	}
-	return tl.Entries, nil
-}
-
 // compensationTime returns the time from an order's refusal (its failed
 // step's step_failed entry; for a cancel, cancelSent) to its last
 // step_compensated or order_final entry: when it was final with every done
 // step undone.
-func compensationTime(entries []failureTimelineEntry, k Kind, cancelSent time.Time) (time.Duration, error) {
+func compensationTime(entries []scenario.TimelineEntry, k Kind, cancelSent time.Time) (time.Duration, error) {
 	start := cancelSent
 	if k.step != "" {
 		start = time.Time{}
 		for _, en := range entries {
-			if en.Kind == timeline.KindStepFailed && en.Step == k.step {
+			if en.Kind == string(timeline.KindStepFailed) && en.Step == k.step {
 				start = en.At
 				break
 			}
@@ -412,7 +363,7 @@ func compensationTime(entries []failureTimelineEntry, k Kind, cancelSent time.Ti
 	}
 	var end time.Time
 	for _, en := range entries {
-		if (en.Kind == timeline.KindStepCompensated || en.Kind == timeline.KindOrderFinal) && en.At.After(end) {
+		if (en.Kind == string(timeline.KindStepCompensated) || en.Kind == string(timeline.KindOrderFinal)) && en.At.After(end) {
 			end = en.At
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/deploy/compare/section"
+	"github.com/ordersaga/ordersaga/shared/scenario"
 )
 
 func TestFailureBinary_TestBinaryWithoutOption_Refused(t *testing.T) {
@@ -31,7 +32,7 @@ func TestCompensationTime_FromTheRefusalToTheLastUndo(t *testing.T) {
 		return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(ms) * time.Millisecond)
 	}
 	noship := Kinds()[2]
-	entries := []failureTimelineEntry{
+	entries := []scenario.TimelineEntry{
 		{At: at(0), Kind: "order_placed"},
 		{At: at(10), Kind: "step_done", Step: "inventory"},
 		{At: at(20), Kind: "step_done", Step: "payment"},
